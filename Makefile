@@ -1,0 +1,36 @@
+# Quick start: `make reproduce` (main job) and `make test`; both create the venv on first use.
+PY_SYS ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install reproduce test lint benchmark mlflow clean
+
+install: $(STAMP)
+
+# torch first and pinned: it takes the CPU wheel instead of pulling several GB of CUDA packages.
+$(STAMP): requirements.txt requirements/constraints.txt pyproject.toml
+	$(PY_SYS) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -r requirements.txt -c requirements/constraints.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $(STAMP)
+
+reproduce: install
+	PATH=$(CURDIR)/$(BIN):$$PATH snakemake --cores all results/table1.csv
+
+test: install
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q
+
+lint: install
+	PATH=$(CURDIR)/$(BIN):$$PATH snakemake --lint
+
+benchmark: install
+	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/stage_times.py
+
+mlflow: install
+	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000
+
+clean:
+	rm -rf results .snakemake

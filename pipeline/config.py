@@ -1,0 +1,95 @@
+"""Loading and validating params.yaml: JSON Schema first, then the cross-key rules a schema can't say.
+
+Errors are one line naming the key and what is allowed, raised before any stage does work.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA = ROOT / "workflow" / "schemas" / "params.schema.yaml"
+
+
+class ParamsError(ValueError):
+    """A params value is invalid; the message names the key."""
+
+
+def _schema_errors(params: dict) -> list[str]:
+    from jsonschema import Draft202012Validator
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    validator = Draft202012Validator(schema)
+    msgs = []
+    for err in sorted(validator.iter_errors(params), key=lambda e: list(e.absolute_path)):
+        key = ".".join(str(p) for p in err.absolute_path) or "(top level)"
+        if err.validator == "enum":
+            allowed = ", ".join(map(str, err.validator_value))
+            msgs.append(f"{key} = {err.instance!r}: allowed values are {allowed}")
+        elif err.validator == "additionalProperties":
+            known = ", ".join(sorted(err.schema.get("properties", {})))
+            msgs.append(f"{key}: {err.message}; known keys: {known}")
+        else:
+            msgs.append(f"{key}: {err.message}")
+    return msgs
+
+
+def _semantic_errors(p: dict) -> list[str]:
+    from pipeline.sampling import SAMPLERS
+    from pipeline.tasks import TASKS
+
+    msgs = []
+    for name in p["data"]["tasks"]:
+        if name not in TASKS:
+            msgs.append(f"data.tasks.{name}: unknown task; known tasks: {', '.join(sorted(TASKS))}")
+    prepared = set(p["data"]["tasks"])
+    for section in ("pretrain", "sft", "rl", "eval"):
+        for name in p[section]["tasks"]:
+            if name not in prepared:
+                msgs.append(f"{section}.tasks: {name!r} is not prepared; add it to data.tasks "
+                            f"(prepared: {', '.join(sorted(prepared))})")
+    if p["eval"]["sampler"] not in SAMPLERS:
+        msgs.append(f"eval.sampler = {p['eval']['sampler']!r}: allowed values are {', '.join(SAMPLERS)}")
+    ev = p["eval"]
+    for L in ev["gen_lengths"]:
+        if L % ev["block_length"]:
+            msgs.append(f"eval.gen_lengths: {L} is not a multiple of eval.block_length = {ev['block_length']}")
+        steps = round(ev["steps_ratio"] * L)
+        if steps % (L // ev["block_length"] or 1) or steps < 1:
+            msgs.append(f"eval.steps_ratio: steps = {steps} for length {L} must be a positive multiple "
+                        f"of its {L // ev['block_length']} blocks")
+    rl = p["rl"]
+    if rl["gen_length"] % rl["block_length"]:
+        msgs.append(f"rl.gen_length = {rl['gen_length']} must be a multiple of rl.block_length = {rl['block_length']}")
+    elif rl["diffusion_steps"] % (rl["gen_length"] // rl["block_length"]):
+        msgs.append(f"rl.diffusion_steps = {rl['diffusion_steps']} must be a multiple of the "
+                    f"{rl['gen_length'] // rl['block_length']} blocks of rl.gen_length")
+    if p["model"]["init"] == "pretrained" and not p["model"]["path"]:
+        msgs.append("model.path: required when model.init = pretrained (local dir or hub id)")
+    if p["model"]["init"] == "scratch" and p["model"]["d_model"] % p["model"]["n_heads"]:
+        msgs.append(f"model.d_model = {p['model']['d_model']} must be a multiple of model.n_heads")
+    return msgs
+
+
+def validate_params(params: dict, source: str = "params.yaml") -> dict:
+    msgs = _schema_errors(params)
+    if not msgs:
+        msgs = _semantic_errors(params)
+    if msgs:
+        raise ParamsError(f"invalid {source}: " + msgs[0] + (f" (and {len(msgs) - 1} more)" if len(msgs) > 1 else ""))
+    return params
+
+
+def load_params(path: str | Path = "params.yaml") -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise ParamsError(f"{path} not found; run from the project root or pass --params")
+    return validate_params(yaml.safe_load(path.read_text()), str(path))
+
+
+def params_hash(section) -> str:
+    """Stable short hash of a params section (an MLflow tag to find runs with equal settings)."""
+    return hashlib.sha256(json.dumps(section, sort_keys=True).encode()).hexdigest()[:12]

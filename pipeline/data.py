@@ -1,0 +1,42 @@
+"""JSONL I/O, the prompt text of an example, and decoding completions."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path} does not exist; it is made by the 'prepare' stage "
+                                f"(run: snakemake --cores all {path})")
+    with path.open() as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_jsonl(path: str | Path, rows) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as f:
+        for row in rows:
+            f.write(json.dumps(row) + "\n")
+
+
+def prompt_text(tokenizer, task, example: dict, mode: str) -> str:
+    """The exact text the model is conditioned on: chat template, then the task's generation prefix."""
+    msgs = task.messages(example, mode=mode)
+    return tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False) + task.generation_prefix(mode)
+
+
+def prompt_ids(tokenizer, task, example: dict, mode: str) -> list[int]:
+    return tokenizer(prompt_text(tokenizer, task, example, mode), add_special_tokens=False).input_ids
+
+
+def decode_completions(tokenizer, ids: torch.Tensor) -> list[str]:
+    """Text of each completion up to its first EOS (special tokens dropped)."""
+    out = []
+    for row in ids.tolist():
+        if tokenizer.eos_token_id in row:
+            row = row[: row.index(tokenizer.eos_token_id)]
+        out.append(tokenizer.decode(row, skip_special_tokens=True))
+    return out

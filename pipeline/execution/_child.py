@@ -1,0 +1,256 @@
+"""Child side of the sandbox: started by ``sandbox.run_program`` as ``python -I -B _child.py CONFIG``.
+
+Runs with the standard library only. The parent wrote CONFIG (JSON, mode 0600) into a
+root-only directory; we read it and delete it before any untrusted code runs, because it
+holds the nonce that proves a clean finish.
+
+Two layouts, chosen by the parent:
+
+* ``namespaces``: we were started by ``unshare --mount --net --pid --ipc --fork
+  --kill-child --mount-proc`` as root. We are PID 1 of a fresh PID namespace, so the
+  kernel kills every process left in the namespace the moment we exit, and nothing inside
+  can see or signal processes outside it. We rebuild the file system view (private tmpfs
+  work dir, everything else read-only), fork the program's process, and reap until it exits.
+* ``fallback`` (no usable ``unshare``): this process itself becomes the program's
+  process; rlimits, the uid switch and a Python-level socket block are all we have.
+
+The program's process then: sets rlimits, drops to the unprivileged uid the parent picked,
+sets ``no_new_privs``, ``chdir``s into the work dir, signals "started" on the marker pipe
+(the parent's wall-clock limit counts from here, so interpreter start-up under load does not
+eat the program's budget) and ``exec``s the source. Only if ``exec`` returns normally does it
+write the nonce to the marker pipe; the parent scores ``passed`` only on that exact byte
+string, so ``sys.exit(0)``, ``os._exit(0)`` or killing the supervisor read as failures.
+Known residual hole: code that digs this module's frames out with ``sys._getframe`` could
+find the nonce; the models we train are not expected to find it, and every other effect of
+such code is still contained.
+"""
+import builtins
+import ctypes
+import json
+import os
+import resource
+import sys
+import traceback
+import types
+
+SETUP_FAILED = 121  # exit code the parent maps to status "error"
+STARTED = b"S"
+
+_MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
+_MS_REMOUNT, _MS_BIND, _MS_REC = 32, 4096, 16384
+_MNT_DETACH = 2
+_PR_SET_NO_NEW_PRIVS = 38
+_LIBC = ctypes.CDLL(None, use_errno=True)
+
+# Besides /tmp, the directories anyone may write to on a typical Linux host.
+_WRITABLE_DIRS = ("/var/tmp", "/dev/shm", "/run/lock")
+
+# In fallback mode the interpreter may live where the sandbox uid cannot read it (pyenv
+# under /root, mode 0700), so modules imported after the uid switch would fail to load.
+# We import what HumanEval/MBPP programs use while still privileged.
+_PREIMPORT = (
+    "array base64 bisect calendar cmath collections contextlib copy dataclasses datetime "
+    "decimal enum fractions functools hashlib heapq itertools json math numbers operator "
+    "pathlib pprint queue random re signal statistics string struct tempfile textwrap "
+    "threading time typing unicodedata warnings"
+).split()
+
+
+def main() -> None:
+    with open(sys.argv[1], encoding="utf-8") as f:
+        cfg = json.load(f)
+    os.unlink(sys.argv[1])
+    try:
+        if cfg["namespaces"]:
+            _build_filesystem(cfg)
+            child = os.fork()
+            if child:
+                _supervise(child)
+        _enter_sandbox(cfg)
+    except BaseException:  # noqa: BLE001 - any setup failure is reported, not raised
+        traceback.print_exc()
+        os._exit(SETUP_FAILED)
+    _run_program(cfg)
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None):
+    enc = lambda s: s.encode() if s is not None else None  # noqa: E731
+    if _LIBC.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"mount {source} -> {target}: {os.strerror(err)}")
+
+
+def _umount(target: str) -> None:
+    if _LIBC.umount2(target.encode(), _MNT_DETACH) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"umount {target}: {os.strerror(err)}")
+
+
+def _mount_points() -> list[tuple[str, int]]:
+    """(mount point, nosuid/nodev/noexec flags to keep) for every mount we can see."""
+    keep = {"nosuid": _MS_NOSUID, "nodev": _MS_NODEV, "noexec": _MS_NOEXEC}
+    points = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            point = fields[4].encode().decode("unicode_escape")  # \040 etc. for spaces
+            flags = sum(keep.get(opt, 0) for opt in fields[5].split(","))
+            points.append((point, flags))
+    return points
+
+
+def _reachable_by_others(path: str) -> bool:
+    """True if every directory from / down to ``path`` has the o+x bit."""
+    parts = path.strip("/").split("/")
+    return all(os.stat("/" + "/".join(parts[:i])).st_mode & 0o001 for i in range(len(parts) + 1))
+
+
+def _first_unreachable_ancestor(path: str) -> str:
+    parts = path.strip("/").split("/")
+    for i in range(1, len(parts) + 1):
+        d = "/" + "/".join(parts[:i])
+        if not os.stat(d).st_mode & 0o001:
+            return d
+    return path
+
+
+def _build_filesystem(cfg: dict) -> None:
+    """Private writable tmpfs for the work dir; the rest of the file system read-only.
+
+    The mount namespace is private (unshare's default propagation), so none of this is
+    visible outside and it all disappears with the namespace.
+    """
+    # Root-owned 0755 tmpfs over every place anyone may write: the work dir inside /tmp is
+    # the one writable directory the program has.
+    size = f"size={cfg['tmpfs_bytes']},mode=755"
+    # Read-only first, while every original mount point is still visible by its path.
+    for point, flags in _mount_points():
+        if not point.startswith(("/proc", "/sys", "/dev")):
+            _mount("none", point, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
+    _mount("tmpfs", "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, size)
+    _expose_interpreter()
+    for d in _WRITABLE_DIRS:
+        if os.path.isdir(d):
+            _mount("tmpfs", d, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=64k,mode=755")
+    os.makedirs(cfg["workdir"], mode=0o700)
+    if cfg["uid"] is not None:
+        os.chown(cfg["workdir"], cfg["uid"], cfg["uid"])
+
+
+def _expose_interpreter() -> None:
+    """Make the Python installation readable by the sandbox uid at its usual paths.
+
+    pyenv installs under /root (mode 0700); the dropped uid could not import anything not
+    yet loaded. We cover the blocking ancestor with an empty tmpfs (which also hides the
+    rest of /root) and bind the interpreter directories back in at the same paths.
+    """
+    wanted = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    wanted |= {p for p in sys.path if p and os.path.isdir(p)}
+    blocked = sorted({os.path.realpath(p) for p in wanted if not _reachable_by_others(os.path.realpath(p))})
+    # A directory inside another blocked one comes along with its parent's bind.
+    blocked = [p for p in blocked if not any(p != q and p.startswith(q + "/") for q in blocked)]
+    staged = []
+    for i, path in enumerate(blocked):
+        stage = f"/tmp/.expose{i}"
+        os.mkdir(stage)
+        _mount(path, stage, None, _MS_BIND | _MS_REC)
+        staged.append(stage)
+    covered: list[str] = []
+    for path in blocked:
+        ancestor = _first_unreachable_ancestor(path)
+        if not any(ancestor == c or ancestor.startswith(c + "/") for c in covered):
+            _mount("tmpfs", ancestor, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=755")
+            covered.append(ancestor)
+    for path, stage in zip(blocked, staged):
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _mount(stage, path, None, _MS_BIND | _MS_REC)
+        _umount(stage)
+        os.rmdir(stage)
+
+
+def _supervise(child: int) -> None:
+    """PID 1: reap everything, exit with the program's status (kills the namespace)."""
+    while True:
+        try:
+            pid, status = os.wait()
+        except ChildProcessError:
+            os._exit(SETUP_FAILED)
+        if pid == child:
+            code = os.waitstatus_to_exitcode(status)
+            os._exit(code if code >= 0 else 128 - code)
+
+
+def _enter_sandbox(cfg: dict) -> None:
+    """Limits, privileges, network block and work dir for the program's process."""
+    if not cfg["namespaces"]:
+        for name in _PREIMPORT:
+            __import__(name)
+        _block_sockets()
+    cpu = cfg["cpu_seconds"]
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # At the soft limit the kernel sends SIGXCPU; the hard limit one second later is SIGKILL,
+    # for programs that ignore SIGXCPU.
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (cfg["file_bytes"],) * 2)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256))
+    resource.setrlimit(resource.RLIMIT_NPROC, (cfg["nproc"],) * 2)
+    resource.setrlimit(resource.RLIMIT_AS, (cfg["memory_bytes"],) * 2)
+    uid = cfg["uid"]
+    if uid is not None:
+        os.setgroups([])
+        os.setresgid(uid, uid, uid)
+        os.setresuid(uid, uid, uid)
+    # Setuid binaries (su, mount, ...) must not hand privileges back.
+    if _LIBC.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_NO_NEW_PRIVS)")
+    os.chdir(cfg["workdir"])
+    os.umask(0o077)
+
+
+def _block_sockets() -> None:
+    """Fallback network block: refuse to create sockets from Python.
+
+    Best effort only: ctypes can still reach libc's socket(). The namespace layout, where
+    the program's network namespace has nothing but a downed loopback, is the real fix.
+    """
+    import _socket
+    import socket
+
+    def refuse(*args, **kwargs):
+        raise PermissionError("network access is disabled in the sandbox")
+
+    for module in (socket, _socket):
+        for name in ("socket", "socketpair", "fromfd", "create_connection", "create_server", "getaddrinfo"):
+            if hasattr(module, name):
+                setattr(module, name, refuse)
+
+
+def _run_program(cfg: dict) -> None:
+    marker_fd, nonce = cfg["marker_fd"], cfg["nonce"].encode()
+    module = types.ModuleType(cfg["module_name"])
+    module.__builtins__ = builtins
+    sys.modules[cfg["module_name"]] = module
+    sys.argv = ["<program>"]
+    try:
+        code = compile(cfg["source"], "<program>", "exec")
+        del cfg
+        os.write(marker_fd, STARTED)
+        exec(code, module.__dict__)  # noqa: S102 - this is the sandboxed program
+    except BaseException as exc:  # noqa: BLE001 - SystemExit too: a test must run to its end
+        try:
+            # Start the traceback at the program's frame, not at this function's.
+            traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
+            sys.stderr.flush()
+        finally:
+            os._exit(1)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.write(marker_fd, nonce)
+    except BaseException:  # noqa: BLE001 - the program broke its own streams or the pipe
+        os._exit(1)
+    os._exit(0)  # skip atexit hooks and non-daemon threads the program left behind
+
+
+if __name__ == "__main__":
+    main()

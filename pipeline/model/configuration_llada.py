@@ -1,0 +1,69 @@
+"""LLaDA configuration, field names as in GSAI-ML/LLaDA-8B-Instruct's config.json.
+
+Keeping LLaDA's names (d_model, n_layers, mlp_hidden_size, ...) is what lets the paper
+profile load the released 8B checkpoint into the same class the tiny profile trains.
+"""
+from __future__ import annotations
+
+from transformers import PretrainedConfig
+
+
+class LLaDAConfig(PretrainedConfig):
+    model_type = "llada"
+
+    def __init__(
+        self,
+        d_model: int = 128,
+        n_heads: int = 4,
+        n_kv_heads: int | None = None,
+        n_layers: int = 4,
+        mlp_hidden_size: int = 352,  # SwiGLU width; LLaDA-8B: 12288 (x2 projections)
+        vocab_size: int = 64,
+        embedding_size: int | None = None,  # rows of wte / ff_out; LLaDA pads to 126464
+        max_sequence_length: int = 4096,
+        rope_theta: float = 500000.0,
+        rms_norm_eps: float = 1e-5,
+        include_bias: bool = False,
+        include_qkv_bias: bool = False,
+        weight_tying: bool = False,
+        init_std: float = 0.02,
+        mask_token_id: int = 126336,
+        eos_token_id: int = 126081,
+        pad_token_id: int = 126081,
+        block_type: str = "llama",
+        layer_norm_type: str = "rms",
+        activation_type: str = "silu",
+        **kwargs,
+    ):
+        self.d_model = d_model
+        self.n_heads = n_heads
+        self.n_kv_heads = n_kv_heads if n_kv_heads is not None else n_heads
+        self.n_layers = n_layers
+        self.mlp_hidden_size = mlp_hidden_size
+        self.vocab_size = vocab_size
+        self.embedding_size = embedding_size or vocab_size
+        self.max_sequence_length = max_sequence_length
+        self.rope_theta = rope_theta
+        self.rms_norm_eps = rms_norm_eps
+        self.include_bias = include_bias
+        self.include_qkv_bias = include_qkv_bias
+        self.weight_tying = weight_tying
+        self.init_std = init_std
+        self.mask_token_id = mask_token_id
+        self.block_type = block_type
+        self.layer_norm_type = layer_norm_type
+        self.activation_type = activation_type
+        # Generic names transformers utilities look for.
+        self.hidden_size = d_model
+        self.num_attention_heads = n_heads
+        self.num_hidden_layers = n_layers
+        super().__init__(eos_token_id=eos_token_id, pad_token_id=pad_token_id, **kwargs)
+        for unsupported, value, supported in (
+            ("block_type", block_type, "llama"),
+            ("layer_norm_type", layer_norm_type, "rms"),
+            ("activation_type", activation_type, "silu"),
+        ):
+            if value != supported:
+                raise ValueError(f"LLaDAConfig.{unsupported}={value!r}: only {supported!r} is implemented")
+        if d_model % n_heads or n_heads % self.n_kv_heads:
+            raise ValueError("LLaDAConfig: d_model must divide by n_heads, n_heads by n_kv_heads")

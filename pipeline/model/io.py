@@ -1,0 +1,62 @@
+"""Building, loading and saving models and tokenizers (one directory per model under results/models)."""
+from __future__ import annotations
+
+import os
+import socket
+from pathlib import Path
+
+import torch
+
+from pipeline.model.configuration_llada import LLaDAConfig
+from pipeline.model.modeling_llada import LLaDAModelLM
+from pipeline.model.tokenizer import build_tiny_tokenizer
+
+
+def build_scratch(model_params: dict):
+    """A freshly initialised LLaDA model and the tiny tokenizer (tiny profile's base)."""
+    tok = build_tiny_tokenizer()
+    cfg = LLaDAConfig(
+        d_model=model_params["d_model"], n_layers=model_params["n_layers"], n_heads=model_params["n_heads"],
+        mlp_hidden_size=model_params["mlp_hidden_size"], vocab_size=len(tok),
+        mask_token_id=tok.mask_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+    )
+    return LLaDAModelLM(cfg), tok
+
+
+def _hub_reachable(timeout: float = 3.0) -> bool:
+    if os.environ.get("HF_HUB_OFFLINE") == "1":
+        return False
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def load(path: str | Path, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu"):
+    """Model and tokenizer from a local directory, or a hub id when the hub is reachable.
+
+    Offline with a hub id fails at once with what to do, instead of hanging in retries.
+    """
+    from transformers import AutoTokenizer
+
+    path = str(path)
+    local = Path(path).is_dir()
+    if not local and not _hub_reachable():
+        raise RuntimeError(
+            f"model {path!r} is not a local directory and the Hugging Face hub is unreachable; "
+            f"download it elsewhere (huggingface-cli download {path}) and set model.path to the local directory")
+    tok = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
+    model = LLaDAModelLM.from_pretrained(path, dtype=dtype)
+    return model.to(device), tok
+
+
+def save(model, tokenizer, out_dir: str | Path) -> None:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    tokenizer.save_pretrained(out_dir)
+
+
+def mask_id(model) -> int:
+    return int(model.config.mask_token_id)

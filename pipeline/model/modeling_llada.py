@@ -1,0 +1,151 @@
+"""LLaDA mask predictor: a Llama-style transformer with full bidirectional attention.
+
+Module names follow LLaDA's OLMo-derived modeling code (``model.transformer.wte``,
+``blocks.{i}.q_proj/k_proj/v_proj/attn_out/ff_proj/up_proj/ff_out``, ``attn_norm``,
+``ff_norm``, ``ln_f``, ``transformer.ff_out``) so an LLaDA-8B-Instruct state dict loads
+with ``LLaDAModelLM.from_pretrained(path)`` without renaming.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import PreTrainedModel
+from transformers.modeling_outputs import MaskedLMOutput
+
+from pipeline.model.configuration_llada import LLaDAConfig
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim: int, eps: float):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        # Normalise in float32: bf16 variance underflows for the 8B model's activations.
+        dtype = x.dtype
+        x = x.float()
+        x = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight * x.to(dtype)
+
+
+class RotaryEmbedding(nn.Module):
+    """Rotate-half RoPE as in Llama/LLaDA.
+
+    Frequencies are recomputed per call instead of kept in a buffer: transformers builds
+    models on the meta device when loading, which leaves non-persistent buffers garbage.
+    """
+
+    def __init__(self, head_dim: int, theta: float):
+        super().__init__()
+        self.head_dim, self.theta = head_dim, theta
+
+    def forward(self, q: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        seq_len = q.shape[-2]
+        exponent = torch.arange(0, self.head_dim, 2, device=q.device, dtype=torch.float32) / self.head_dim
+        inv_freq = 1.0 / (self.theta**exponent)
+        pos = torch.arange(seq_len, device=q.device, dtype=torch.float32)
+        freqs = torch.outer(pos, inv_freq)  # [L, hd/2]
+        emb = torch.cat((freqs, freqs), dim=-1)  # [L, hd]
+        cos, sin = emb.cos().to(q.dtype), emb.sin().to(q.dtype)
+
+        def rotate(x):
+            x1, x2 = x.chunk(2, dim=-1)
+            return x * cos + torch.cat((-x2, x1), dim=-1) * sin
+
+        return rotate(q), rotate(k)
+
+
+class LLaDALlamaBlock(nn.Module):
+    def __init__(self, config: LLaDAConfig):
+        super().__init__()
+        self.n_heads, self.n_kv_heads = config.n_heads, config.n_kv_heads
+        self.head_dim = config.d_model // config.n_heads
+        d, kv = config.d_model, config.n_kv_heads * self.head_dim
+        qkv_bias = config.include_bias or config.include_qkv_bias
+        self.attn_norm = RMSNorm(d, config.rms_norm_eps)
+        self.ff_norm = RMSNorm(d, config.rms_norm_eps)
+        self.q_proj = nn.Linear(d, d, bias=qkv_bias)
+        self.k_proj = nn.Linear(d, kv, bias=qkv_bias)
+        self.v_proj = nn.Linear(d, kv, bias=qkv_bias)
+        self.attn_out = nn.Linear(d, d, bias=config.include_bias)
+        self.ff_proj = nn.Linear(d, config.mlp_hidden_size, bias=config.include_bias)  # SwiGLU gate
+        self.up_proj = nn.Linear(d, config.mlp_hidden_size, bias=config.include_bias)
+        self.ff_out = nn.Linear(config.mlp_hidden_size, d, bias=config.include_bias)
+        self.rotary_emb = RotaryEmbedding(self.head_dim, config.rope_theta)
+
+    def forward(self, x: torch.Tensor, attention_bias: torch.Tensor | None) -> torch.Tensor:
+        B, L, D = x.shape
+        h = self.attn_norm(x)
+        q = self.q_proj(h).view(B, L, self.n_heads, self.head_dim).transpose(1, 2)  # [B, H, L, hd]
+        k = self.k_proj(h).view(B, L, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        v = self.v_proj(h).view(B, L, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        q, k = self.rotary_emb(q, k)
+        # Full bidirectional attention: no causal mask, only optional key padding bias.
+        att = F.scaled_dot_product_attention(
+            q, k, v, attn_mask=attention_bias, is_causal=False,
+            enable_gqa=self.n_kv_heads != self.n_heads,
+        )
+        x = x + self.attn_out(att.transpose(1, 2).reshape(B, L, D))
+        h = self.ff_norm(x)
+        return x + self.ff_out(F.silu(self.ff_proj(h)) * self.up_proj(h))
+
+
+class LLaDAModel(nn.Module):
+    def __init__(self, config: LLaDAConfig):
+        super().__init__()
+        self.transformer = nn.ModuleDict(
+            dict(
+                wte=nn.Embedding(config.embedding_size, config.d_model),
+                blocks=nn.ModuleList(LLaDALlamaBlock(config) for _ in range(config.n_layers)),
+                ln_f=RMSNorm(config.d_model, config.rms_norm_eps),
+            )
+        )
+        if not config.weight_tying:
+            self.transformer["ff_out"] = nn.Linear(config.d_model, config.embedding_size, bias=False)
+        self.weight_tying = config.weight_tying
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+        x = self.transformer.wte(input_ids)  # [B, L, D]
+        bias = None
+        if attention_mask is not None:
+            # [B, 1, 1, L] additive bias so padded keys get no attention weight.
+            bias = torch.zeros_like(attention_mask, dtype=x.dtype).masked_fill(attention_mask == 0, float("-inf"))
+            bias = bias[:, None, None, :]
+        for block in self.transformer.blocks:
+            x = block(x, bias)
+        x = self.transformer.ln_f(x)
+        head = self.transformer.wte.weight if self.weight_tying else self.transformer.ff_out.weight
+        return F.linear(x, head)  # [B, L, V]
+
+
+class LLaDAModelLM(PreTrainedModel):
+    config_class = LLaDAConfig
+    base_model_prefix = "model"
+    _no_split_modules = ["LLaDALlamaBlock"]
+    _supports_sdpa = True
+
+    def __init__(self, config: LLaDAConfig):
+        super().__init__(config)
+        self.model = LLaDAModel(config)
+        self.post_init()
+
+    def _init_weights(self, module: nn.Module) -> None:
+        std = self.config.init_std
+        if isinstance(module, (nn.Linear, nn.Embedding)):
+            nn.init.normal_(module.weight, mean=0.0, std=std)
+            if getattr(module, "bias", None) is not None:
+                nn.init.zeros_(module.bias)
+        elif isinstance(module, RMSNorm):
+            nn.init.ones_(module.weight)
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.model.transformer.wte
+
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **kwargs) -> MaskedLMOutput:
+        """Logits over the vocabulary at every position: ``model(input_ids).logits`` is [B, L, V]."""
+        logits = self.model(input_ids, attention_mask)
+        if logits.shape[-1] != self.config.vocab_size:
+            logits = logits[..., : self.config.vocab_size]  # drop LLaDA's padded embedding rows
+        return MaskedLMOutput(logits=logits)

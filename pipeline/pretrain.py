@@ -1,0 +1,47 @@
+"""Stage ``pretrain``: the base model. Tiny profile: train the stand-in for LLaDA-8B-Instruct from
+scratch with the masked-diffusion loss. Paper profile (model.init = pretrained): record which
+checkpoint is the base (no copy).
+
+    python -m pipeline.pretrain --params params.yaml --data results/data --out results/models/base
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from pipeline import cli, runtime
+from pipeline.model import io
+from pipeline.tracking import StageRun
+from pipeline.training.batches import EncodedExamples
+from pipeline.training.setup import POINTER, load_split, load_tasks
+from pipeline.training.trainer import train_masked_diffusion
+
+
+def main(argv=None) -> None:
+    ap = cli.parser(__doc__)
+    ap.add_argument("--data", required=True, help="directory of prepared tasks")
+    ap.add_argument("--out", required=True)
+    args = ap.parse_args(argv)
+    params = cli.load_or_exit(args.params)
+    cfg, mcfg = params["pretrain"], params["model"]
+    device = runtime.setup(params["runtime"], cfg["seed"], args.log)
+    out = Path(args.out)
+    with StageRun(params, "pretrain", {"model": mcfg, **cfg}, run_name="pretrain/base") as run:
+        if mcfg["init"] == "pretrained":
+            out.mkdir(parents=True, exist_ok=True)
+            (out / POINTER).write_text(json.dumps({"path": mcfg["path"]}) + "\n")
+            print(f"[pretrain] base model is the pretrained checkpoint {mcfg['path']}")
+            return
+        model, tok = io.build_scratch(mcfg)
+        model.to(device)
+        n_params = sum(p.numel() for p in model.parameters())
+        run.log_metrics({"n_params": n_params})
+        print(f"[pretrain] LLaDA from scratch: {n_params / 1e6:.2f}M parameters, {cfg['steps']} steps")
+        enc = EncodedExamples(tok, load_tasks(params, cfg["tasks"]), load_split(args.data, cfg["tasks"], "train"),
+                              cfg["target_format"])
+        train_masked_diffusion(model, enc, cfg, run, "pretrain", device)
+        io.save(model, tok, out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,24 @@
+"""RL method registry: name -> "module:Class". A method is one module, one line here and one
+params section under ``rl`` (e.g. ``rl.diffu_grpo``). Methods share the loop in ``pipeline.rl.loop``.
+
+A method provides: ``mu`` (inner updates per batch), ``needs_reference``, ``rollout(model, prompt,
+attn, generator) -> completion [B, L]``, ``advantages(rewards [P, G]) -> [P*G]``,
+``prepare(model, ref_model, prompt, attn, completion, advantages, generator) -> batch`` and
+``loss(model, batch, k) -> (loss, stats)``.
+"""
+from __future__ import annotations
+
+import importlib
+
+METHODS: dict[str, str] = {
+    "diffu_grpo": "pipeline.rl.diffu_grpo:DiffuGRPO",
+}
+
+
+def get_method(name: str, rl_params: dict, mask_id: int, eos_id: int):
+    if name not in METHODS:
+        raise KeyError(f"unknown RL method {name!r}; known methods: {', '.join(sorted(METHODS))}")
+    if name not in rl_params:
+        raise KeyError(f"params rl.{name} is missing: each RL method reads its own section")
+    module, cls = METHODS[name].split(":")
+    return getattr(importlib.import_module(module), cls)(rl_params, mask_id, eos_id)

@@ -1,0 +1,73 @@
+"""diffu-GRPO (d1, Zhao et al. 2025, Sec. 3.2).
+
+Rollouts: LLaDA's low-confidence semi-AR sampler at temperature > 0.
+Log-probs: the *one-step estimator* -- mask every completion token and each prompt token
+independently with p = ``p_mask_prompt``, run ONE forward pass and read log p(o_k) at every
+completion position (Eq. 4-5). The random prompt mask acts as a regulariser and changes per
+inner update: update k uses mask seed s_k, and old / reference / current log-probs of update k
+all use that same s_k, so the ratio compares like with like.
+Objective: the clipped GRPO loss with k3 KL (beta) and advantage = reward - group mean.
+"""
+from __future__ import annotations
+
+import torch
+
+from pipeline.numerics import token_logprobs
+from pipeline.rl.objectives import clipped_grpo_loss, completion_mask
+from pipeline.sampling.low_confidence import low_confidence
+
+
+def one_step_logprobs(model, prompt: torch.Tensor, attn: torch.Tensor, completion: torch.Tensor,
+                      mask_id: int, p_mask_prompt: float, seed: int) -> torch.Tensor:
+    """prompt [B, P], attn [B, P+L], completion [B, L] -> per-token log-probs [B, L] (d1 Eq. 4-5)."""
+    g = torch.Generator(device="cpu").manual_seed(seed)
+    u = torch.rand(prompt.shape, generator=g).to(prompt.device)  # [B, P]
+    prompt_masked = (u < p_mask_prompt) & attn[:, : prompt.shape[1]].bool()  # never mask padding
+    x = torch.cat([prompt.masked_fill(prompt_masked, mask_id), torch.full_like(completion, mask_id)], 1)
+    logits = model(x, attention_mask=attn).logits[:, prompt.shape[1]:]  # [B, L, V]
+    return token_logprobs(logits, completion)  # [B, L]
+
+
+class DiffuGRPO:
+    name = "diffu_grpo"
+
+    def __init__(self, rl: dict, mask_id: int, eos_id: int):
+        self.rl, self.cfg = rl, rl["diffu_grpo"]
+        self.mask_id, self.eos_id = mask_id, eos_id
+        self.mu = self.cfg["mu"]
+        self.needs_reference = self.cfg["beta"] > 0
+
+    @torch.no_grad()
+    def rollout(self, model, prompt, attn, generator) -> torch.Tensor:
+        rl = self.rl
+        out = low_confidence(model, prompt, attn, self.mask_id, rl["gen_length"], rl["block_length"],
+                             rl["diffusion_steps"], temperature=rl["temperature"], generator=generator)
+        return out.sequences[:, prompt.shape[1]:]
+
+    @staticmethod
+    def advantages(rewards: torch.Tensor) -> torch.Tensor:
+        """rewards [P, G] -> [P*G]: reward minus its group's mean (d1 does not divide by the std)."""
+        return (rewards - rewards.mean(1, keepdim=True)).reshape(-1)
+
+    @torch.no_grad()
+    def prepare(self, model, ref_model, prompt, attn, completion, advantages, generator) -> dict:
+        seeds = torch.randint(0, 2**31 - 1, (self.mu,), generator=generator).tolist()
+        full_attn = torch.cat([attn, attn.new_ones(completion.shape)], 1)
+        batch = dict(prompt=prompt, attn=full_attn, completion=completion, advantages=advantages, seeds=seeds,
+                     mask=completion_mask(completion, self.eos_id))
+
+        def logps(m, seed):
+            return one_step_logprobs(m, prompt, full_attn, completion, self.mask_id, self.cfg["p_mask_prompt"], seed)
+
+        # With mu = 1 the old policy is the current one: ratio = 1 exactly, no extra forward needed.
+        batch["old"] = [logps(model, s) for s in seeds] if self.mu > 1 else None
+        batch["ref"] = [logps(ref_model, s) for s in seeds] if self.needs_reference else None
+        return batch
+
+    def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict]:
+        logp = one_step_logprobs(model, batch["prompt"], batch["attn"], batch["completion"], self.mask_id,
+                                 self.cfg["p_mask_prompt"], batch["seeds"][k])
+        old = batch["old"][k] if batch["old"] is not None else logp.detach()
+        ref = batch["ref"][k] if batch["ref"] is not None else None
+        return clipped_grpo_loss(logp, old, ref, batch["advantages"], batch["mask"],
+                                 self.cfg["clip_eps"], self.cfg["beta"])

@@ -1,0 +1,59 @@
+"""Per-job runtime settings (threads, device, dtype, seeds) and the stage log file."""
+from __future__ import annotations
+
+import logging
+import os
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def setup(runtime: dict, seed: int, log_path: str | None = None) -> torch.device:
+    """Apply params.runtime and seed everything; mirror stderr lines into ``log_path``.
+
+    Threads: ``runtime.threads``, capped by OMP_NUM_THREADS when a scheduler set it (Snakemake
+    exports the job's ``threads`` there, SLURM users often do), so parallel jobs don't oversubscribe.
+    """
+    threads = runtime["threads"]
+    if os.environ.get("OMP_NUM_THREADS", "").isdigit():
+        threads = max(1, min(threads, int(os.environ["OMP_NUM_THREADS"])))
+    torch.set_num_threads(threads)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if log_path:
+        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+        sys.stderr = _Tee(sys.stderr, open(log_path, "w"))
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    device = runtime["device"]
+    if device == "auto":
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError("runtime.device = cuda but no CUDA device is visible; set runtime.device: cpu")
+    return torch.device(device)
+
+
+def dtype_of(runtime: dict) -> torch.dtype:
+    return {"float32": torch.float32, "bfloat16": torch.bfloat16}[runtime["dtype"]]
+
+
+class _Tee:
+    """stderr that also writes to the stage's log file (Snakemake ``log:`` / DVC outs)."""
+
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, data):
+        for s in self.streams:
+            s.write(data)
+            s.flush()
+
+    def flush(self):
+        for s in self.streams:
+            s.flush()
+
+    def isatty(self):
+        return False

@@ -1,0 +1,25 @@
+"""Sampler registry: name -> "module:function". A sampler is one module plus one line here.
+
+Every sampler has the signature
+``(model, prompt [B,P], attention_mask [B,P] | None, mask_id, gen_length, block_length, steps,
+temperature=0.0, generator=None, track_entropy=False, **options) -> Generation``
+and counts its forward passes (``Generation.nfe``).
+"""
+from __future__ import annotations
+
+import importlib
+
+SAMPLERS: dict[str, str] = {
+    "low_confidence": "pipeline.sampling.low_confidence:low_confidence",
+    "random": "pipeline.sampling.low_confidence:random_order",
+}
+
+
+def get_sampler(name: str):
+    if name not in SAMPLERS:
+        raise KeyError(f"unknown sampler {name!r}; known samplers: {', '.join(sorted(SAMPLERS))}")
+    module, fn = SAMPLERS[name].split(":")
+    return getattr(importlib.import_module(module), fn)
+
+
+__all__ = ["SAMPLERS", "get_sampler"]

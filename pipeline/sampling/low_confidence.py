@@ -1,0 +1,72 @@
+"""LLaDA's sampler: semi-autoregressive blocks, an even quota of tokens per step, low-confidence
+remasking (commit the most probable predictions, never revisit a committed token).
+
+Also the ``random`` variant, which commits a random subset of the masked positions instead.
+"""
+from __future__ import annotations
+
+import torch
+
+from pipeline.numerics import entropy, gumbel_argmax
+from pipeline.sampling.base import CountingModel, Generation, quota_per_step
+
+
+def _decode(model, prompt, attention_mask, mask_id, gen_length, block_length, steps, temperature,
+            generator, track_entropy, remasking) -> Generation:
+    if gen_length % block_length:
+        raise ValueError(f"gen_length {gen_length} must be a multiple of block_length {block_length}")
+    n_blocks = gen_length // block_length
+    if steps % n_blocks:
+        raise ValueError(f"steps {steps} must be a multiple of the number of blocks {n_blocks}")
+    steps_per_block = steps // n_blocks
+    B, P = prompt.shape
+    x = torch.cat([prompt, torch.full((B, gen_length), mask_id, dtype=prompt.dtype, device=prompt.device)], 1)
+    if attention_mask is not None:
+        attention_mask = torch.cat([attention_mask, attention_mask.new_ones(B, gen_length)], 1)
+    fwd = CountingModel(model, attention_mask)
+    commit_step = torch.full((B, gen_length), -1, dtype=torch.long, device=x.device)
+    commit_ent = torch.zeros(B, gen_length, dtype=torch.float64, device=x.device) if track_entropy else None
+
+    for b in range(n_blocks):
+        lo, hi = P + b * block_length, P + (b + 1) * block_length
+        quota = quota_per_step((x[:, lo:hi] == mask_id).sum(1), steps_per_block)  # [B, S]
+        for s in range(steps_per_block):
+            logits = fwd(x)  # [B, P+L, V]
+            x0 = gumbel_argmax(logits, temperature, generator)  # [B, P+L]
+            masked = x == mask_id
+            masked[:, hi:] = False  # later blocks wait their turn (semi-AR)
+            if remasking == "low_confidence":
+                probs = torch.softmax(logits.to(torch.float64), dim=-1)
+                score = probs.gather(-1, x0.unsqueeze(-1)).squeeze(-1)  # [B, P+L]
+            else:  # random
+                score = torch.rand(x.shape, dtype=torch.float64, device=x.device, generator=generator)
+            score = torch.where(masked, score, torch.tensor(-float("inf"), dtype=score.dtype))
+            k_max = int(quota[:, s].max())
+            if k_max == 0:
+                continue
+            top = score.topk(k_max, dim=1).indices  # [B, k_max]
+            take = torch.arange(k_max, device=x.device)[None, :] < quota[:, s : s + 1]  # [B, k_max]
+            commit = torch.zeros_like(masked)
+            commit.scatter_(1, top, take)
+            commit &= masked
+            x = torch.where(commit, x0, x)
+            step_idx = fwd.calls - 1
+            commit_step[commit[:, P:]] = step_idx
+            if commit_ent is not None:
+                ent = entropy(logits.to(torch.float64))[:, P:]
+                commit_ent = torch.where(commit[:, P:], ent, commit_ent)
+    return Generation(sequences=x, nfe=fwd.calls, commit_step=commit_step, commit_entropy=commit_ent)
+
+
+def low_confidence(model, prompt, attention_mask, mask_id, gen_length, block_length, steps,
+                   temperature=0.0, generator=None, track_entropy=False) -> Generation:
+    """Semi-AR low-confidence remasking (LLaDA ``generate``, ``remasking='low_confidence'``)."""
+    return _decode(model, prompt, attention_mask, mask_id, gen_length, block_length, steps, temperature,
+                   generator, track_entropy, "low_confidence")
+
+
+def random_order(model, prompt, attention_mask, mask_id, gen_length, block_length, steps,
+                 temperature=0.0, generator=None, track_entropy=False) -> Generation:
+    """Same schedule, but the positions to commit are chosen uniformly at random (``remasking='random'``)."""
+    return _decode(model, prompt, attention_mask, mask_id, gen_length, block_length, steps, temperature,
+                   generator, track_entropy, "random")

@@ -1,0 +1,54 @@
+"""Safe evaluation of small integer expressions and step-by-step traces with connective words.
+
+The traces deliberately use natural connectives ("then", "so", "therefore") between steps:
+the Flexibility-Trap analysis measures the entropy at which a decoder commits them.
+"""
+from __future__ import annotations
+
+import ast
+import operator
+import random
+
+_OPS = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv}
+CONNECTORS = ("then", "so", "therefore")
+
+
+def evaluate_expression(expr: str) -> float | None:
+    """Value of an expression of integers, + - * / and parentheses; None if anything else."""
+    try:
+        tree = ast.parse(expr, mode="eval")
+    except SyntaxError:
+        return None
+
+    def ev(node):
+        if isinstance(node, ast.Expression):
+            return ev(node.body)
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        if isinstance(node, ast.BinOp) and type(node.op) in _OPS:
+            return _OPS[type(node.op)](ev(node.left), ev(node.right))
+        raise ValueError("unsupported")
+
+    try:
+        return float(ev(tree))
+    except (ValueError, ZeroDivisionError, RecursionError):
+        return None
+
+
+def trace_steps(expr: str, rng: random.Random) -> str:
+    """``3*4=12 then 12+5=17 so 17``-style trace of ``a o b o c`` in precedence order."""
+    tree = ast.parse(expr, mode="eval").body
+    steps: list[str] = []
+
+    def walk(node) -> str:
+        if isinstance(node, ast.Constant):
+            return str(node.value)
+        left, right = walk(node.left), walk(node.right)
+        sym = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}[type(node.op)]
+        value = _OPS[type(node.op)](int(left), int(right))
+        steps.append(f"{left}{sym}{right}={value}")
+        return str(value)
+
+    result = walk(tree)
+    conclusion = rng.choice(("so", "therefore"))
+    return " then ".join(steps) + f" {conclusion} {result}"

@@ -1,0 +1,67 @@
+"""The interface every task implements, tiny synthetic or real benchmark.
+
+An *example* is a plain JSON-serialisable dict. Keys every task provides:
+  ``id``      unique within the split (str or int)
+  ``prompt``  the user message (str); the chat template is applied by the caller
+  ``answer``  the gold answer as the task stores it (str)
+Training splits of tasks with SFT traces also carry ``completion``: the target
+assistant text in d1's ``<reasoning>...</reasoning><answer>...</answer>`` format.
+Tasks may add any other keys they need for scoring (e.g. ``puzzle``, ``numbers``).
+
+Verifiers are plain functions of (completion text, example): the same function is
+used as the RL reward and, via ``score``, as the evaluation metric.
+"""
+from __future__ import annotations
+
+import re
+from abc import ABC, abstractmethod
+from pathlib import Path
+
+ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
+
+
+def extract_xml_answer(text: str) -> str | None:
+    """Content of the last ``<answer>...</answer>`` block, stripped; None if absent."""
+    found = ANSWER_RE.findall(text)
+    return found[-1].strip() if found else None
+
+
+class Task(ABC):
+    """A task: where its examples come from and how a completion is scored."""
+
+    name: str = ""
+    #: splits this task can load, e.g. ("train", "test")
+    splits: tuple[str, ...] = ("train", "test")
+
+    def __init__(self, data_dir: str | Path | None = None, **options):
+        self.data_dir = Path(data_dir) if data_dir else None
+        self.options = options
+
+    @abstractmethod
+    def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
+        """Return examples of ``split`` (at most ``n``; all when None), deterministic in ``seed``."""
+
+    def system_prompt(self, mode: str = "eval") -> str | None:
+        """System message to prepend, or None. ``mode`` is "eval" or "rl" (d1 differs)."""
+        return None
+
+    def messages(self, example: dict, mode: str = "eval") -> list[dict]:
+        """Chat messages for the example; the tokenizer's chat template turns them into text."""
+        system = self.system_prompt(mode)
+        msgs = [{"role": "system", "content": system}] if system else []
+        return msgs + [{"role": "user", "content": example["prompt"]}]
+
+    def generation_prefix(self, mode: str = "eval") -> str:
+        """Text appended after the chat template, before decoding (d1's eval prefills ``<reasoning>``)."""
+        return ""
+
+    def extract_answer(self, completion: str) -> str | None:
+        return extract_xml_answer(completion)
+
+    @abstractmethod
+    def reward(self, completion: str, example: dict) -> float:
+        """RL reward of one completion (the paper's reward for this task)."""
+
+    def score(self, completion: str, example: dict) -> float:
+        """Evaluation metric in [0, 1] (accuracy, or cell accuracy for Sudoku)."""
+        return float(self.reward(completion, example) >= 1.0)

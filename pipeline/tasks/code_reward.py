@@ -1,0 +1,192 @@
+"""JustGRPO's code protocol, shared by HumanEval and MBPP: extraction, reward, pass@1.
+
+Source: LeapLabTHU/JustGRPO (arXiv 2601.15165). Its ``eval.py`` builds the prompts and
+scores with ``utils/code_exec.py``; its code-RL reward is ``data/code.py`` (format reward +
+pass rate) over ``data/local_sandbox.py`` (per-test execution). The search index's copy of
+the upstream repository holds ``eval.py`` only; the other three files were read from the
+fork duterscmy/JustGRPO (commit 9adeb42), whose ``eval.py`` matches upstream's.
+
+Score (``score``/``score_batch``; pass@1 with one greedy sample, as ``eval.py``):
+    code = content of the first ```` ```python\\n ... ``` ```` block, stripped; the whole
+    completion when there is none. The program ``prefix + code + "\\n" + "\\n".join(tests)``
+    runs once with a 3 s limit; the score is 1.0 if it runs to the end, else 0.0.
+
+Reward (``reward``/``reward_batch``; ``data/code.py::reward_code``), in [0, 2]:
+    reward = format + pass_rate, where
+    format = 1.0 when the completion is [text without ```] ```` ```python\\n ```` [code
+             without ```] ```` ``` ```` [one optional "\\n"] and the code parses
+             (``ast.parse``); 0.5 when it has that shape but does not parse; 0.0 otherwise
+             (so any text after the closing fence, or a second block, gives 0);
+    pass_rate = only when format == 1.0 and the code contains none of
+             ``UNSAFE_SUBSTRINGS`` (JustGRPO's ``should_execute`` blocklist), the fraction
+             of ``tests`` for which ``prefix + code + "\\n" + test`` runs to the end within
+             1 s, each test in a fresh process; else 0.
+
+Deviations, all forced by applying an RL reward written for AceCode to these benchmarks or
+by our sandbox:
+  * JustGRPO computes the reward on AceCode-Hard (lists of asserts) and never on
+    HumanEval/MBPP. Here MBPP's tests are its three asserts; HumanEval's single
+    ``check(candidate)`` is one test, so its pass rate is 0 or 1.
+  * The HumanEval prefix (its original prompt, which carries imports such as
+    ``from typing import List``) is prepended in the reward as ``eval.py`` does in scoring.
+  * Programs run in :mod:`pipeline.execution.sandbox` (separate processes, OS-level
+    isolation) instead of ``exec`` under JustGRPO's ``reliability_guard``, which disables
+    ``os.kill``, ``subprocess`` etc. A program that calls those fails there and may pass
+    here; the call is contained either way. Like JustGRPO's ``exec(code, {})`` the program
+    is not run as ``__main__``, so an ``if __name__ == "__main__":`` block is skipped.
+  * Time limits count from the start of the program's code, not of its process.
+
+d1 has no HumanEval/MBPP protocol (its later ``coding_reward_func`` is for KodCode and
+rewards code inside ``<answer>`` tags); only protocol "justgrpo" exists for these tasks.
+"""
+from __future__ import annotations
+
+import ast
+import os
+import socket
+import threading
+from urllib.parse import urlparse
+
+from pipeline.execution.sandbox import Limits, run_programs
+from pipeline.tasks.paper_task import DataUnavailable, PaperTask
+
+EVAL_TIMEOUT_S = 3.0  # eval.py: evaluate_functional_correctness(..., timeout=3.0)
+TEST_TIMEOUT_S = 1.0  # local_sandbox.py: get_successful_tests(max_execution_time=1.0)
+FENCE_OPEN, FENCE = "```python\n", "```"
+
+# local_sandbox.py should_execute: code containing any of these gets pass rate 0.
+UNSAFE_SUBSTRINGS = (
+    "threading", "multiprocess", "multiprocessing", "import os", "from os", "shutil",
+    "import torch", "from torch", "import sklearn", "from sklearn",
+)
+
+HUB_PROBE_TIMEOUT_S = 5.0
+
+
+def intro(function_name: str) -> str:
+    """Opening sentence of every JustGRPO code prompt (eval.py)."""
+    return (
+        "You are an expert Python programmer. Your task is to complete the "
+        f"implementation of a function named `{function_name}`.\n\n"
+    )
+
+
+def first_python_block(text: str) -> str | None:
+    """Content of the first ```python block (unstripped); None without a closed one."""
+    start = text.find(FENCE_OPEN)
+    if start < 0:
+        return None
+    end = text.find(FENCE, start + len(FENCE_OPEN))
+    return None if end < 0 else text[start + len(FENCE_OPEN):end]
+
+
+def eval_code(completion: str) -> str:
+    """Code that scoring runs: the first python block stripped, or the whole completion."""
+    block = first_python_block(completion)
+    return completion if block is None else block.strip()
+
+
+def format_reward(completion: str) -> float:
+    """1.0 / 0.5 / 0.0 format score of ``data/code.py::get_code_format_reward``."""
+    opening = completion.find(FENCE)
+    if opening < 0 or not completion.startswith(FENCE_OPEN, opening):
+        return 0.0  # no fence, or the first ``` does not open a python block
+    body_start = opening + len(FENCE_OPEN)
+    closing = completion.find(FENCE, body_start)
+    if closing < 0 or completion[closing + len(FENCE):] not in ("", "\n"):
+        return 0.0
+    try:
+        ast.parse(completion[body_start:closing].strip())
+    except Exception:  # noqa: BLE001 - SyntaxError, ValueError (NUL bytes), RecursionError ...
+        return 0.5
+    return 1.0
+
+
+class CodeTask(PaperTask):
+    """A code benchmark under JustGRPO's protocol. Examples carry, besides id/prompt/answer:
+
+    ``prefix``  source placed before the model's code (HumanEval: its original prompt)
+    ``tests``   list of test snippets run after it (asserts, or ``check(...)`` calls)
+
+    Options: ``max_workers`` (parallel sandboxes; default one per CPU core).
+    """
+
+    splits = ("test",)
+    protocols = ("justgrpo",)
+
+    def __init__(self, data_dir=None, protocol: str = "justgrpo", max_workers: int | None = None, **options):
+        super().__init__(data_dir, protocol=protocol, **options)
+        self.max_workers = max_workers
+
+    def system_prompt(self, mode: str = "eval") -> str | None:
+        return None
+
+    def user_content(self, example: dict, mode: str) -> str:
+        return example["prompt"]  # JustGRPO sends the formatted prompt as the only message
+
+    def extract_answer(self, completion: str) -> str | None:
+        return eval_code(completion)
+
+    def score(self, completion: str, example: dict) -> float:
+        return self.score_batch([completion], [example])[0]
+
+    def reward(self, completion: str, example: dict) -> float:
+        return self.reward_batch([completion], [example])[0]
+
+    def score_batch(self, completions: list[str], examples: list[dict]) -> list[float]:
+        """pass@1 of each completion, all programs run in parallel."""
+        programs = [
+            ex["prefix"] + eval_code(c) + "\n" + "\n".join(ex["tests"]) for c, ex in zip(completions, examples)
+        ]
+        results = run_programs(programs, Limits(timeout=EVAL_TIMEOUT_S), run_as_main=False,
+                               max_workers=self.max_workers)
+        return [float(r.passed) for r in results]
+
+    def reward_batch(self, completions: list[str], examples: list[dict]) -> list[float]:
+        """JustGRPO's format + pass-rate reward of each completion; all tests run in parallel."""
+        rewards, jobs = [], []  # jobs: (completion index, program) for every test to run
+        for i, (completion, ex) in enumerate(zip(completions, examples)):
+            fmt = format_reward(completion)
+            rewards.append(fmt)
+            code = first_python_block(completion)
+            if fmt == 1.0 and not any(s in code for s in UNSAFE_SUBSTRINGS):
+                jobs += [(i, ex["prefix"] + code + "\n" + test) for test in ex["tests"]]
+        results = run_programs([p for _, p in jobs], Limits(timeout=TEST_TIMEOUT_S), run_as_main=False,
+                               max_workers=self.max_workers)
+        passed = [0] * len(completions)
+        for (i, _), result in zip(jobs, results):
+            passed[i] += result.passed
+        # Count first, divide once: 3 x (1/3) would fall short of 1.0 in floating point.
+        return [r + p / len(ex["tests"]) for r, p, ex in zip(rewards, passed, examples)]
+
+    def _hub(self, what: str, *args, **kwargs) -> list[dict]:
+        """PaperTask._hub, but fail fast offline instead of waiting on ``datasets``' retries."""
+        hint = f"{self.name}: no data_dir given and {what} is unreachable; pass data_dir=<folder laid out like ../shared/data>"
+        if any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")):
+            raise DataUnavailable(hint + " (HF_HUB_OFFLINE/HF_DATASETS_OFFLINE is set)")
+        endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
+        if not _reachable(endpoint):
+            raise DataUnavailable(f"{hint} (no connection to {endpoint} within {HUB_PROBE_TIMEOUT_S:.0f} s)")
+        return super()._hub(what, *args, **kwargs)
+
+
+def _reachable(url: str) -> bool:
+    """Can we open a TCP connection to ``url``'s host within HUB_PROBE_TIMEOUT_S?
+
+    Runs in a daemon thread because name resolution has no timeout of its own.
+    """
+    parsed = urlparse(url)
+    port = parsed.port or (443 if parsed.scheme == "https" else 80)
+    ok = []
+
+    def probe():
+        try:
+            socket.create_connection((parsed.hostname, port), timeout=HUB_PROBE_TIMEOUT_S).close()
+            ok.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(HUB_PROBE_TIMEOUT_S)
+    return bool(ok)

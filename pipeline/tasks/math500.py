@@ -1,0 +1,97 @@
+"""MATH-500 (the 500-problem MATH test subset of "Let's Verify Step by Step").
+
+Sources: ``data_dir/math500/test.jsonl`` (prm800k's file) or hub
+``HuggingFaceH4/MATH-500`` (d1) - JustGRPO's ``ankner/math-500`` test split is the
+same 500 problems. Train: the 12k MATH train split that d1 and JustGRPO load
+from hub ``ankner/math-500`` (split "train"), or ``data_dir/math500/train.jsonl``
+in the same row format. It is *not* in ../shared/data, so offline the train
+split is unavailable.
+
+Protocol "d1":
+  * eval prompt: ``eval/math500.py`` MATH500_SYSTEM_PROMPT + problem, ``<reasoning>``
+    prefilled;
+  * RL prompt: d1's XML format block + "You are a math expert ... \\boxed{}." +
+    problem (``diffu-grpo/data_utils.py::get_math_questions``);
+  * reward: 2.0 if the last box is ``is_equiv`` to the box of the gold solution,
+    + 0.5 x (1 for ``<answer>`` tags + 1 if boxed else 0.5). d1's backspace bug
+    is fixed unless ``paper_code_bugs`` (see :mod:`pipeline.tasks.d1_rewards`);
+  * score: d1's eval parser with its string ``is_equiv`` against the ``answer`` field.
+
+Protocol "justgrpo": the problem followed by JustGRPO's box instruction as the
+only user message; reward +1/-1 from math-verify on the Qwen-Math-extracted
+answers of completion and gold solution; train rows with problems of 1500+
+characters dropped, as JustGRPO's loader does.
+"""
+from __future__ import annotations
+
+from pipeline.tasks import d1_eval, d1_rewards
+from pipeline.tasks.math_grading import d1_boxed_content, math_verify_equal, qwen_extract_answer
+from pipeline.tasks.paper_task import D1_RL_FORMAT_PROMPT, PaperTask, read_jsonl, take
+
+# d1 eval/math500.py, verbatim: the stray '" ' before the final newline is d1's.
+EVAL_PROMPT = """You are a math expert. You will be given a question to solve. Solve it step by step. Wrap the final answer in a \\boxed{}.
+Respond in the following format:
+<reasoning>
+Your reasoning here
+</reasoning>
+<answer>
+\\boxed{...}
+</answer>" 
+"""
+
+RL_PROMPT = (D1_RL_FORMAT_PROMPT + "\n\nYou are a math expert. You will be given a question to solve. "
+             "Solve it step by step. Wrap the final answer in a \\boxed{}. ")
+
+# JustGRPO data/math.py collate_fn_math: appended to the problem with no separator.
+JUSTGRPO_SUFFIX = r"(Please put the final answer in \boxed{} tag, i.e. $\boxed{answer here}$)"
+
+
+class MATH500(PaperTask):
+    name = "math500"
+    splits = ("train", "test")
+    protocols = ("d1", "justgrpo")
+
+    def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
+        self._check_split(split)
+        path = self._local(f"math500/{split}.jsonl")
+        if path:
+            rows = read_jsonl(path)
+        elif split == "test":
+            rows = self._hub("hub HuggingFaceH4/MATH-500", "HuggingFaceH4/MATH-500", split="test")
+        else:
+            rows = self._hub("hub ankner/math-500 (MATH train)", "ankner/math-500", split="train")
+        if split == "train" and self.protocol == "justgrpo":
+            rows = [r for r in rows if 0 < len(r["problem"]) < 1500]
+        examples = [
+            {"id": row.get("unique_id", f"{split}-{i}"), "prompt": row["problem"],
+             "answer": row.get("answer") or d1_boxed_content(row["solution"]),
+             "solution": row["solution"], "subject": row.get("subject"), "level": row.get("level")}
+            for i, row in enumerate(rows)
+        ]
+        return take(examples, n, seed)
+
+    def system_prompt(self, mode: str = "eval") -> str | None:
+        if self.protocol == "justgrpo":
+            return None
+        return EVAL_PROMPT if mode == "eval" else RL_PROMPT
+
+    def user_content(self, example: dict, mode: str) -> str:
+        if self.protocol == "justgrpo":
+            return example["prompt"] + JUSTGRPO_SUFFIX
+        return super().user_content(example, mode)
+
+    def extract_answer(self, completion: str) -> str | None:
+        if self.protocol == "justgrpo":
+            return qwen_extract_answer(completion) or None
+        return d1_eval.math_parse(completion)
+
+    def reward(self, completion: str, example: dict) -> float:
+        if self.protocol == "justgrpo":
+            gold = qwen_extract_answer(example["solution"])
+            return 1.0 if math_verify_equal(gold, qwen_extract_answer(completion)) else -1.0
+        return d1_rewards.math_reward(completion, example["solution"], self.paper_code_bugs)
+
+    def score(self, completion: str, example: dict) -> float:
+        if self.protocol == "justgrpo":
+            return float(self.reward(completion, example) > 0)
+        return float(d1_eval.math_correct(completion, example["answer"]))

@@ -1,0 +1,38 @@
+"""Small multi-step arithmetic: ``a o b o c`` with standard precedence, answered as an integer."""
+from __future__ import annotations
+
+import random
+
+from pipeline.tasks.arith_trace import evaluate_expression, trace_steps
+from pipeline.tasks.tiny_common import TinyTask
+
+
+def parse_int(text: str | None) -> int | None:
+    try:
+        return int(text.strip()) if text is not None else None
+    except ValueError:
+        return None
+
+
+class TinyArithmetic(TinyTask):
+    """Options: ``max_operand`` (default 9); results are kept in 0..99."""
+
+    name = "tiny_arithmetic"
+
+    def make(self, rng: random.Random) -> dict | None:
+        hi = int(self.options.get("max_operand", 9))
+        nums = [rng.randint(1, hi) for _ in range(3)]
+        ops = [rng.choice("+-*") for _ in range(2)]
+        expr = f"{nums[0]}{ops[0]}{nums[1]}{ops[1]}{nums[2]}"
+        value = evaluate_expression(expr)
+        if value is None or not 0 <= value <= 99:
+            return None
+        value = int(value)
+        return {
+            "prompt": f"compute {expr}",
+            "answer": str(value),
+            "completion": f"<reasoning>{trace_steps(expr, rng)}</reasoning><answer>{value}</answer>",
+        }
+
+    def reward(self, completion: str, example: dict) -> float:
+        return float(parse_int(self.extract_answer(completion)) == int(example["answer"]))

@@ -1,0 +1,58 @@
+"""Shared pieces of the tiny synthetic tasks: seeded generation into train/test splits."""
+from __future__ import annotations
+
+import random
+
+from pipeline.tasks.base import Task
+
+
+class TinyTask(Task):
+    """A generated task. Test problems are drawn first from a separate seed stream and
+    train problems that coincide with a test problem are skipped, so the splits never overlap.
+
+    Options (params ``tasks.<name>``): ``seed`` (base seed of the generator), ``n_test`` (size of
+    the test split, held out of train) plus task-specific
+    ranges documented on each subclass.
+    """
+
+    #: how many attempts per requested example before giving up (generators reject some draws)
+    max_tries_per_example = 50
+
+    def make(self, rng: random.Random) -> dict | None:
+        """Draw one example (with ``prompt``, ``answer``, ``completion``) or None to reject."""
+        raise NotImplementedError
+
+    def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
+        if split not in ("train", "test"):
+            raise ValueError(f"{self.name}: unknown split {split!r}; known: train, test")
+        if n is None:
+            raise ValueError(f"{self.name}: generated tasks need an explicit number of examples")
+        base = int(self.options.get("seed", 0)) + 1000 * seed
+        n_test = int(self.options.get("n_test", 0)) if split == "train" else 0
+        test = self._draw(random.Random(f"{self.name}-test-{base}"), n_test or (n if split == "test" else 0), set())
+        if split == "test":
+            return test
+        held_out = {ex["prompt"] for ex in test}
+        return self._draw(random.Random(f"{self.name}-train-{base}"), n, held_out)
+
+    def _draw(self, rng: random.Random, n: int, exclude: set[str]) -> list[dict]:
+        out: list[dict] = []
+        tries = 0
+        while len(out) < n:
+            tries += 1
+            if tries > self.max_tries_per_example * max(n, 1):
+                raise RuntimeError(f"{self.name}: could not draw {n} distinct examples; widen the ranges")
+            ex = self.make(rng)
+            if ex is None or ex["prompt"] in exclude:
+                continue
+            ex["id"] = len(out)
+            out.append(ex)
+        return out
+
+    def target(self, example: dict, fmt: str) -> str:
+        """Training completion: ``reasoning`` (d1's trace format) or ``answer`` (answer only)."""
+        if fmt == "reasoning":
+            return example["completion"]
+        if fmt == "answer":
+            return f"<answer>{example['answer']}</answer>"
+        raise ValueError(f"unknown target format {fmt!r}; known: reasoning, answer")

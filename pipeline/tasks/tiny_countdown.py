@@ -1,0 +1,62 @@
+"""Countdown with three numbers: write an expression using each number once that equals the target.
+
+Reward (d1's): 1.0 for a correct expression, 0.1 when an answer is present but wrong,
+0 when there is none. Score: 1 only for a correct expression. Any valid expression counts,
+not just the one in the trace.
+"""
+from __future__ import annotations
+
+import random
+import re
+from collections import Counter
+
+from pipeline.tasks.tiny_common import TinyTask
+from pipeline.tasks.arith_trace import evaluate_expression, trace_steps
+
+_EXPR_CHARS = re.compile(r"^[\d+\-*/() ]+$")
+
+
+def check_expression(expr: str | None, numbers: list[int], target: int) -> bool | None:
+    """True/False for a parseable expression, None when no usable expression is present."""
+    if not expr or not _EXPR_CHARS.match(expr):
+        return None
+    used = [int(tok) for tok in re.findall(r"\d+", expr)]
+    if Counter(used) != Counter(numbers):
+        return False
+    value = evaluate_expression(expr)
+    return value is not None and abs(value - target) < 1e-9
+
+
+def countdown_reward(expr: str | None, numbers: list[int], target: int) -> float:
+    ok = check_expression(expr, numbers, target)
+    if ok is None:
+        return 0.0 if expr is None else 0.1
+    return 1.0 if ok else 0.1
+
+
+class TinyCountdown(TinyTask):
+    """Options: ``max_number`` (operands drawn from 1..max_number, default 12),
+    ``max_target`` (default 99)."""
+
+    name = "tiny_countdown"
+
+    def make(self, rng: random.Random) -> dict | None:
+        hi = int(self.options.get("max_number", 12))
+        nums = [rng.randint(1, hi) for _ in range(3)]
+        ops = [rng.choice("+-*") for _ in range(2)]
+        expr = f"{nums[0]}{ops[0]}{nums[1]}{ops[1]}{nums[2]}"
+        target = evaluate_expression(expr)
+        if target is None or target != int(target) or not 1 <= target <= int(self.options.get("max_target", 99)):
+            return None
+        shown = sorted(nums)  # the prompt must not reveal the order of the solution
+        reasoning = trace_steps(expr, rng)
+        return {
+            "prompt": f"target {int(target)} numbers {' '.join(map(str, shown))}",
+            "numbers": shown,
+            "target": int(target),
+            "answer": expr,
+            "completion": f"<reasoning>{reasoning}</reasoning><answer>{expr}</answer>",
+        }
+
+    def reward(self, completion: str, example: dict) -> float:
+        return countdown_reward(self.extract_answer(completion), example["numbers"], example["target"])

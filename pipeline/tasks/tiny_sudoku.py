@@ -1,0 +1,93 @@
+"""4x4 Sudoku in d1's format: a 16-character puzzle with 0 for blanks, answered as 16 digits.
+
+Score and reward (as d1): the fraction of the blank cells filled correctly.
+The trace lists the values of the blanks in reading order, then writes the grid.
+"""
+from __future__ import annotations
+
+import itertools
+import random
+
+from pipeline.tasks.tiny_common import TinyTask
+
+_BASE = "1234341221434321"  # a valid 4x4 grid; symmetries of it give all 288 solutions
+
+
+def _transform(grid: str, rng: random.Random) -> str:
+    rows = [list(grid[4 * r : 4 * r + 4]) for r in range(4)]
+    digits = rng.sample("1234", 4)
+    rows = [[digits[int(c) - 1] for c in row] for row in rows]
+    bands = rng.sample([0, 1], 2)
+    rows = [rows[2 * b + i] for b in bands for i in rng.sample([0, 1], 2)]
+    stacks = rng.sample([0, 1], 2)
+    cols = [2 * s + i for s in stacks for i in rng.sample([0, 1], 2)]
+    rows = [[row[c] for c in cols] for row in rows]
+    if rng.random() < 0.5:
+        rows = [list(col) for col in zip(*rows)]
+    return "".join(itertools.chain.from_iterable(rows))
+
+
+def count_solutions(puzzle: str, limit: int = 2) -> int:
+    """Number of completions of ``puzzle`` (stops counting at ``limit``)."""
+    cells = list(puzzle)
+    try:
+        i = cells.index("0")
+    except ValueError:
+        return 1
+    r, c = divmod(i, 4)
+    box = [4 * (2 * (r // 2) + dr) + 2 * (c // 2) + dc for dr in (0, 1) for dc in (0, 1)]
+    used = {cells[4 * r + k] for k in range(4)} | {cells[4 * k + c] for k in range(4)} | {cells[j] for j in box}
+    total = 0
+    for d in "1234":
+        if d not in used:
+            cells[i] = d
+            total += count_solutions("".join(cells), limit - total)
+            if total >= limit:
+                break
+    return total
+
+
+def is_valid_solution(grid: str) -> bool:
+    if len(grid) != 16 or set(grid) - set("1234"):
+        return False
+    units = [[4 * r + c for c in range(4)] for r in range(4)] + [[4 * r + c for r in range(4)] for c in range(4)]
+    units += [[4 * (br + dr) + bc + dc for dr in (0, 1) for dc in (0, 1)] for br in (0, 2) for bc in (0, 2)]
+    return all({grid[i] for i in u} == set("1234") for u in units)
+
+
+def cell_accuracy(answer: str | None, puzzle: str, solution: str) -> float:
+    """d1's Sudoku metric: correct blanks / blanks; a missing or malformed answer scores 0
+    on the cells it does not cover."""
+    blanks = [i for i, ch in enumerate(puzzle) if ch == "0"]
+    if not blanks:
+        return 1.0
+    digits = "".join(ch for ch in (answer or "") if ch.isdigit())
+    correct = sum(1 for i in blanks if i < len(digits) and digits[i] == solution[i])
+    return correct / len(blanks)
+
+
+class TinySudoku(TinyTask):
+    """Options: ``min_blanks``/``max_blanks`` (default 6/10), puzzles always uniquely solvable."""
+
+    name = "tiny_sudoku"
+
+    def make(self, rng: random.Random) -> dict | None:
+        solution = _transform(_BASE, rng)
+        k = rng.randint(int(self.options.get("min_blanks", 6)), int(self.options.get("max_blanks", 10)))
+        blanks = sorted(rng.sample(range(16), k))
+        puzzle = "".join("0" if i in blanks else ch for i, ch in enumerate(solution))
+        if count_solutions(puzzle) != 1:
+            return None
+        fills = "".join(solution[i] for i in blanks)
+        return {
+            "prompt": f"sudoku {puzzle}",
+            "puzzle": puzzle,
+            "answer": solution,
+            "completion": f"<reasoning>{fills} so</reasoning><answer>{solution}</answer>",
+        }
+
+    def reward(self, completion: str, example: dict) -> float:
+        return cell_accuracy(self.extract_answer(completion), example["puzzle"], example["answer"])
+
+    def score(self, completion: str, example: dict) -> float:
+        return self.reward(completion, example)

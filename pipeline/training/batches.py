@@ -1,0 +1,78 @@
+"""Token caches and batch assembly shared by SFT-style training and RL prompt sampling."""
+from __future__ import annotations
+
+import random
+
+import torch
+
+from pipeline.data import prompt_ids
+
+
+class EncodedExamples:
+    """Examples of several tasks with their prompt (chat-templated) and target token ids, encoded lazily."""
+
+    def __init__(self, tokenizer, tasks: dict, examples: dict[str, list[dict]], target_format: str | None,
+                 mode: str = "sft"):
+        self.tok, self.tasks, self.examples = tokenizer, tasks, examples
+        self.target_format, self.mode = target_format, mode
+        self._prompt: dict = {}
+        self._target: dict = {}
+
+    def prompt_ids(self, task: str, i: int) -> list[int]:
+        key = (task, i)
+        if key not in self._prompt:
+            self._prompt[key] = prompt_ids(self.tok, self.tasks[task], self.examples[task][i], self.mode)
+        return self._prompt[key]
+
+    def target_ids(self, task: str, i: int) -> list[int]:
+        key = (task, i)
+        if key not in self._target:
+            text = self.tasks[task].target(self.examples[task][i], self.target_format)
+            self._target[key] = self.tok(text, add_special_tokens=False).input_ids
+        return self._target[key]
+
+    def sample(self, rng: random.Random, n: int) -> list[tuple[str, int]]:
+        """n (task, index) pairs: a uniform task, then a uniform example of it."""
+        names = sorted(self.examples)
+        picks = []
+        for _ in range(n):
+            t = rng.choice(names)
+            picks.append((t, rng.randrange(len(self.examples[t]))))
+        return picks
+
+
+def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """ids [B, P] and attention mask [B, P], left-padded so completions share a start column."""
+    P = max(len(r) for r in rows)
+    ids = torch.full((len(rows), P), pad_id, dtype=torch.long)
+    mask = torch.zeros(len(rows), P, dtype=torch.long)
+    for i, r in enumerate(rows):
+        if r:
+            ids[i, P - len(r):] = torch.tensor(r, dtype=torch.long)
+            mask[i, P - len(r):] = 1
+    return ids, mask
+
+
+def sft_batch(enc: EncodedExamples, picks, lengths: list[int], rng: random.Random):
+    """Prompt+completion batch for the masked-diffusion loss.
+
+    The canvas length L is drawn from ``lengths`` among those that fit the longest target
+    (the longest length, truncating, if none does), so the model sees every eval length with
+    EOS padding after the text, as LLaDA's SFT does.
+    Returns x [B, P+L], attention mask [B, P+L], completion mask [B, P+L], P.
+    """
+    eos = enc.tok.eos_token_id
+    prompts, targets = zip(*[(enc.prompt_ids(t, i), enc.target_ids(t, i)) for t, i in picks])
+    need = max(len(t) for t in targets)
+    fitting = [L for L in lengths if L >= need]
+    L = rng.choice(fitting) if fitting else max(lengths)
+    p_ids, p_mask = left_pad(list(prompts), eos)
+    comp = torch.full((len(picks), L), eos, dtype=torch.long)
+    for i, t in enumerate(targets):
+        t = t[:L]
+        comp[i, : len(t)] = torch.tensor(t, dtype=torch.long)
+    x = torch.cat([p_ids, comp], 1)
+    attn = torch.cat([p_mask, torch.ones_like(comp)], 1)
+    completion = torch.zeros_like(x, dtype=torch.bool)
+    completion[:, p_ids.shape[1]:] = True
+    return x, attn, completion, p_ids.shape[1]
