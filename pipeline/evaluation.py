@@ -22,8 +22,9 @@ def generate_texts(model, tokenizer, task, examples, sampler, gen_length: int, b
     for start in range(0, len(examples), batch_size):
         chunk = examples[start : start + batch_size]
         rows = [prompt_ids(tokenizer, task, ex, mode) for ex in chunk]
-        prompt, attn = left_pad(rows, tokenizer.pad_token_id)
-        out = sampler(model, prompt.to(device), attn.to(device), int(model.config.mask_token_id), gen_length,
+        prompt, _ = left_pad(rows, tokenizer.pad_token_id)
+        # attention_mask=None: pads are attended, as in LLaDA (see batches.left_pad)
+        out = sampler(model, prompt.to(device), None, int(model.config.mask_token_id), gen_length,
                       block_length, steps, temperature=temperature, generator=gen, track_entropy=track_entropy)
         texts += decode_completions(tokenizer, out.sequences[:, prompt.shape[1]:].cpu())
         nfe += out.nfe

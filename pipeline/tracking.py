@@ -167,3 +167,13 @@ class StageRun:
         with _locked(self.uri):
             self.client.set_terminated(self.run_id, status)
             self.client.update_run(self.parent_id, status=status)
+
+
+class NullRun:
+    """Stands in for StageRun where nothing should be tracked (library use, tests)."""
+
+    def log_metrics(self, metrics: dict, step: int = 0) -> None:
+        pass
+
+    def log_artifact(self, path, artifact_path=None) -> None:
+        pass

@@ -7,7 +7,6 @@ reason; tests needing root are skipped when not root.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import subprocess
 import textwrap

@@ -1,8 +1,8 @@
 """Child side of the sandbox: started by ``sandbox.run_program`` as ``python -I -B _child.py CONFIG``.
 
 Runs with the standard library only. The parent wrote CONFIG (JSON, mode 0600) into a
-root-only directory; we read it and delete it before any untrusted code runs, because it
-holds the nonce that proves a clean finish.
+directory only it can list; we read it and delete it before any untrusted code runs,
+because it holds the nonce that proves a clean finish.
 
 Two layouts, chosen by the parent:
 
@@ -19,7 +19,7 @@ sets ``no_new_privs``, ``chdir``s into the work dir, signals "started" on the ma
 (the parent's wall-clock limit counts from here, so interpreter start-up under load does not
 eat the program's budget) and ``exec``s the source. Only if ``exec`` returns normally does it
 write the nonce to the marker pipe; the parent scores ``passed`` only on that exact byte
-string, so ``sys.exit(0)``, ``os._exit(0)`` or killing the supervisor read as failures.
+string, so ``sys.exit(0)``, ``os._exit(0)`` or a forged marker read as failures.
 Known residual hole: code that digs this module's frames out with ``sys._getframe`` could
 find the nonce; the models we train are not expected to find it, and every other effect of
 such code is still contained.
@@ -29,6 +29,7 @@ import ctypes
 import json
 import os
 import resource
+import signal
 import sys
 import traceback
 import types
@@ -57,15 +58,15 @@ _PREIMPORT = (
 
 
 def main() -> None:
-    with open(sys.argv[1], encoding="utf-8") as f:
-        cfg = json.load(f)
-    os.unlink(sys.argv[1])
     try:
+        with open(sys.argv[1], encoding="utf-8") as f:
+            cfg = json.load(f)
+        os.unlink(sys.argv[1])
         if cfg["namespaces"]:
             _build_filesystem(cfg)
             child = os.fork()
             if child:
-                _supervise(child)
+                _supervise(child, cfg["hard_limit_seconds"])
         _enter_sandbox(cfg)
     except BaseException:  # noqa: BLE001 - any setup failure is reported, not raised
         traceback.print_exc()
@@ -168,8 +169,14 @@ def _expose_interpreter() -> None:
         os.rmdir(stage)
 
 
-def _supervise(child: int) -> None:
-    """PID 1: reap everything, exit with the program's status (kills the namespace)."""
+def _supervise(child: int, hard_limit: int) -> None:
+    """PID 1: reap everything, exit with the program's status (kills the namespace).
+
+    The parent normally kills us at its deadline; the alarm is the backstop for when the
+    parent died first, so that an orphaned sandbox cannot sleep on forever.
+    """
+    signal.signal(signal.SIGALRM, lambda *_: os._exit(128 + signal.SIGALRM))
+    signal.alarm(hard_limit)
     while True:
         try:
             pid, status = os.wait()

@@ -14,17 +14,20 @@ Isolation, strongest layout first (``isolation_mode()`` says which one this host
     has only a downed loopback, so even ``connect(127.0.0.1)`` fails. As PID 1 of its own
     PID namespace the supervisor takes every leftover process with it when it exits or is
     killed, including ones that ``setsid()`` or double-fork, and the program can neither
-    see nor signal anything outside (``os.kill(os.getppid(), 9)`` hits the supervisor,
-    which ignores it). All existing mounts are remounted read-only and /tmp, /var/tmp,
+    see nor signal anything outside (``os.kill(os.getppid(), 9)`` targets the root-owned
+    supervisor and is refused). If our process dies, the supervisor still exits by itself
+    shortly after the run's deadline, taking the sandbox with it. All existing mounts are remounted read-only and /tmp, /var/tmp,
     /dev/shm and /run/lock are covered by private root-owned tmpfs, so the only writable
     directory is the work dir (also HOME and TMPDIR): /tmp/sandbox on a size-capped tmpfs
     that vanishes with the namespace. (So no POSIX shared memory or semaphores either.)
 ``fallback`` (no usable ``unshare``, e.g. non-root or a container without CAP_SYS_ADMIN)
     A plain subprocess in its own session; socket creation is refused from Python (best
-    effort: ctypes can bypass it), forking is forbidden (RLIMIT_NPROC=1), and the work dir
-    is a fresh temporary directory deleted afterwards. Writes to world-writable directories
-    such as /tmp cannot be prevented, and when not running as root the program runs as
-    our own uid and could signal our processes. Use this layout for trusted code only.
+    effort: ctypes can bypass it), no new processes or threads (RLIMIT_NPROC=1), and the
+    work dir is a fresh temporary directory deleted afterwards. Writes to world-writable
+    directories such as /tmp cannot be prevented; when not running as root the program
+    runs as our own uid and could signal our processes; and if the sandbox uid cannot read
+    the interpreter (pyenv under /root), only a pre-imported list of standard modules is
+    importable. A guard against accidents, not against a determined program.
 
 In both layouts, when we are root the program runs as a uid of its own, taken from
 ``UID_BASE``.. ``UID_BASE + MAX_CONCURRENT``, one per concurrently running program: it owns
@@ -33,7 +36,8 @@ kernel counts per uid, then bounds exactly this program's process tree (a fork b
 at ``Limits.nproc`` processes without starving other sandboxes or the pipeline). Each
 process also gets RLIMIT_CPU, RLIMIT_AS, RLIMIT_FSIZE, RLIMIT_NOFILE and no core dumps;
 stdout and stderr are drained but only the first ``Limits.output_bytes`` are kept; on the
-wall-clock limit the parent SIGKILLs the whole process group (``os.killpg``).
+wall-clock limit the parent SIGKILLs the whole tree: the namespace's PID 1 (the kernel then
+kills the rest), or in the fallback the child's process group (``os.killpg``).
 Known bound: memory is limited per process, so one program can hold at most
 ``nproc * memory_mb`` (4 GiB by default); size the pool's ``max_workers`` with that in mind.
 
@@ -204,6 +208,7 @@ def _run(source: str, limits: Limits, run_as_main: bool, namespaces: bool, uid: 
         "uid": uid,
         "workdir": workdir,
         "cpu_seconds": math.ceil(limits.timeout) + 1,
+        "hard_limit_seconds": math.ceil(limits.timeout + STARTUP_ALLOWANCE_S) + 5,
         "memory_bytes": limits.memory_mb << 20,
         "file_bytes": limits.file_mb << 20,
         "tmpfs_bytes": limits.file_mb << 20,
@@ -245,7 +250,7 @@ def _run(source: str, limits: Limits, run_as_main: bool, namespaces: bool, uid: 
         return ExecResult("error", "", f"sandbox: cannot start {argv[0]}: {exc}", 0.0)
     finally:
         os.close(marker_w)
-    out, err, marker, timed_out, truncated = _collect(proc, marker_r, limits)
+    out, err, marker, timed_out, truncated = _collect(proc, marker_r, limits, namespaces)
     returncode = proc.returncode
     duration = time.monotonic() - started
     if timed_out:
@@ -271,7 +276,9 @@ def _signal_of(returncode: int | None) -> int | None:
     return returncode - 128 if returncode > 128 else None
 
 
-def _collect(proc: subprocess.Popen, marker_r: int, limits: Limits) -> tuple[bytes, bytes, bytes, bool, bool]:
+def _collect(
+    proc: subprocess.Popen, marker_r: int, limits: Limits, namespaces: bool
+) -> tuple[bytes, bytes, bytes, bool, bool]:
     """Drain stdout/stderr/marker until the program ends; enforce the wall clock.
 
     Returns (stdout, stderr, marker bytes, timed out, output truncated).
@@ -310,21 +317,40 @@ def _collect(proc: subprocess.Popen, marker_r: int, limits: Limits) -> tuple[byt
         proc.wait(timeout=max(deadline - time.monotonic(), 0.0))
     except subprocess.TimeoutExpired:
         timed_out = True
-        _kill_tree(proc)
-        proc.wait()
+        _kill_tree(proc, namespaces)
+        try:
+            proc.wait(timeout=5.0)
+        except subprocess.TimeoutExpired:
+            _kill_tree(proc, namespaces=False)
+            proc.wait()
     os.close(marker_r)
     proc.stdout.close()
     proc.stderr.close()
     return bytes(bufs[out_fd]), bytes(bufs[err_fd]), bytes(bufs[marker_r]), timed_out, truncated
 
 
-def _kill_tree(proc: subprocess.Popen) -> None:
-    """SIGKILL the child's process group (the child is its leader: start_new_session).
+def _kill_tree(proc: subprocess.Popen, namespaces: bool) -> None:
+    """SIGKILL the program's whole process tree. Called only before ``proc`` is reaped.
 
-    Called only before the child is reaped, so its pid, and with it the group id, cannot
-    have been reused. In the namespace layout killing unshare also kills our PID 1
-    (--kill-child), and the kernel then kills everything left in the PID namespace.
+    Namespace layout: we kill only our PID 1 (unshare's one child). The kernel then kills
+    and reaps every process in the PID namespace before PID 1 can be reaped, so once
+    ``proc.wait()`` sees unshare exit, nothing of the sandbox is left and its uid may be
+    reused. (Killing unshare too would return before that teardown finished.)
+    Otherwise, or if PID 1 cannot be found: the child's process group (it leads it:
+    start_new_session; not yet reaped, so the group id cannot have been reused).
     """
+    if namespaces:
+        try:
+            init = Path(f"/proc/{proc.pid}/task/{proc.pid}/children").read_text().split()
+        except OSError:
+            init = []
+        for pid in init:
+            try:
+                os.kill(int(pid), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        if init:
+            return
     for kill in (lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill):
         try:
             kill()

@@ -17,14 +17,14 @@ from pipeline.rl.objectives import clipped_grpo_loss, completion_mask
 from pipeline.sampling.low_confidence import low_confidence
 
 
-def one_step_logprobs(model, prompt: torch.Tensor, attn: torch.Tensor, completion: torch.Tensor,
+def one_step_logprobs(model, prompt: torch.Tensor, prompt_valid: torch.Tensor, completion: torch.Tensor,
                       mask_id: int, p_mask_prompt: float, seed: int) -> torch.Tensor:
-    """prompt [B, P], attn [B, P+L], completion [B, L] -> per-token log-probs [B, L] (d1 Eq. 4-5)."""
+    """prompt [B, P], prompt_valid [B, P] (0 = padding), completion [B, L] -> log-probs [B, L] (d1 Eq. 4-5)."""
     g = torch.Generator(device="cpu").manual_seed(seed)
     u = torch.rand(prompt.shape, generator=g).to(prompt.device)  # [B, P]
-    prompt_masked = (u < p_mask_prompt) & attn[:, : prompt.shape[1]].bool()  # never mask padding
+    prompt_masked = (u < p_mask_prompt) & prompt_valid.bool()  # never mask padding
     x = torch.cat([prompt.masked_fill(prompt_masked, mask_id), torch.full_like(completion, mask_id)], 1)
-    logits = model(x, attention_mask=attn).logits[:, prompt.shape[1]:]  # [B, L, V]
+    logits = model(x).logits[:, prompt.shape[1]:]  # [B, L, V]; pads attended, as in LLaDA
     return token_logprobs(logits, completion)  # [B, L]
 
 
@@ -40,7 +40,7 @@ class DiffuGRPO:
     @torch.no_grad()
     def rollout(self, model, prompt, attn, generator) -> torch.Tensor:
         rl = self.rl
-        out = low_confidence(model, prompt, attn, self.mask_id, rl["gen_length"], rl["block_length"],
+        out = low_confidence(model, prompt, None, self.mask_id, rl["gen_length"], rl["block_length"],
                              rl["diffusion_steps"], temperature=rl["temperature"], generator=generator)
         return out.sequences[:, prompt.shape[1]:]
 
@@ -52,12 +52,11 @@ class DiffuGRPO:
     @torch.no_grad()
     def prepare(self, model, ref_model, prompt, attn, completion, advantages, generator) -> dict:
         seeds = torch.randint(0, 2**31 - 1, (self.mu,), generator=generator).tolist()
-        full_attn = torch.cat([attn, attn.new_ones(completion.shape)], 1)
-        batch = dict(prompt=prompt, attn=full_attn, completion=completion, advantages=advantages, seeds=seeds,
+        batch = dict(prompt=prompt, prompt_valid=attn, completion=completion, advantages=advantages, seeds=seeds,
                      mask=completion_mask(completion, self.eos_id))
 
         def logps(m, seed):
-            return one_step_logprobs(m, prompt, full_attn, completion, self.mask_id, self.cfg["p_mask_prompt"], seed)
+            return one_step_logprobs(m, prompt, attn, completion, self.mask_id, self.cfg["p_mask_prompt"], seed)
 
         # With mu = 1 the old policy is the current one: ratio = 1 exactly, no extra forward needed.
         batch["old"] = [logps(model, s) for s in seeds] if self.mu > 1 else None
@@ -65,7 +64,7 @@ class DiffuGRPO:
         return batch
 
     def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict]:
-        logp = one_step_logprobs(model, batch["prompt"], batch["attn"], batch["completion"], self.mask_id,
+        logp = one_step_logprobs(model, batch["prompt"], batch["prompt_valid"], batch["completion"], self.mask_id,
                                  self.cfg["p_mask_prompt"], batch["seeds"][k])
         old = batch["old"][k] if batch["old"] is not None else logp.detach()
         ref = batch["ref"][k] if batch["ref"] is not None else None

@@ -55,6 +55,16 @@ class Task(ABC):
         """Text appended after the chat template, before decoding (d1's eval prefills ``<reasoning>``)."""
         return ""
 
+    def target(self, example: dict, fmt: str) -> str:
+        """Training completion: ``reasoning`` (the example's d1-format trace) or ``answer`` (answer only)."""
+        if fmt == "reasoning":
+            if "completion" not in example:
+                raise ValueError(f"{self.name}: examples have no reasoning trace; use target_format: answer")
+            return example["completion"]
+        if fmt == "answer":
+            return f"<answer>{example['answer']}</answer>"
+        raise ValueError(f"unknown target format {fmt!r}; known: reasoning, answer")
+
     def extract_answer(self, completion: str) -> str | None:
         return extract_xml_answer(completion)
 

@@ -48,11 +48,3 @@ class TinyTask(Task):
             ex["id"] = len(out)
             out.append(ex)
         return out
-
-    def target(self, example: dict, fmt: str) -> str:
-        """Training completion: ``reasoning`` (d1's trace format) or ``answer`` (answer only)."""
-        if fmt == "reasoning":
-            return example["completion"]
-        if fmt == "answer":
-            return f"<answer>{example['answer']}</answer>"
-        raise ValueError(f"unknown target format {fmt!r}; known: reasoning, answer")

@@ -12,7 +12,9 @@ class EncodedExamples:
     """Examples of several tasks with their prompt (chat-templated) and target token ids, encoded lazily."""
 
     def __init__(self, tokenizer, tasks: dict, examples: dict[str, list[dict]], target_format: str | None,
-                 mode: str = "sft"):
+                 mode: str = "rl"):
+        # mode "rl" for training prompts: d1's RL prompt asks for the <reasoning>/<answer> format the
+        # SFT traces are written in (d1's own SFT data, s1K, is not among the offline benchmarks).
         self.tok, self.tasks, self.examples = tokenizer, tasks, examples
         self.target_format, self.mode = target_format, mode
         self._prompt: dict = {}
@@ -42,7 +44,13 @@ class EncodedExamples:
 
 
 def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """ids [B, P] and attention mask [B, P], left-padded so completions share a start column."""
+    """ids [B, P] and a validity mask [B, P], left-padded so completions share a start column.
+
+    Pads are EOS tokens that the model *attends to*, as in LLaDA (its SFT and ``generate`` pad with
+    EOS and pass no attention mask); the validity mask only keeps pads out of losses and prompt
+    masking. Passing it to the model as an attention bias would also send PyTorch's CPU SDPA down
+    a ~3x slower path.
+    """
     P = max(len(r) for r in rows)
     ids = torch.full((len(rows), P), pad_id, dtype=torch.long)
     mask = torch.zeros(len(rows), P, dtype=torch.long)
@@ -59,20 +67,19 @@ def sft_batch(enc: EncodedExamples, picks, lengths: list[int], rng: random.Rando
     The canvas length L is drawn from ``lengths`` among those that fit the longest target
     (the longest length, truncating, if none does), so the model sees every eval length with
     EOS padding after the text, as LLaDA's SFT does.
-    Returns x [B, P+L], attention mask [B, P+L], completion mask [B, P+L], P.
+    Returns x [B, P+L], completion mask [B, P+L], P.
     """
     eos = enc.tok.eos_token_id
     prompts, targets = zip(*[(enc.prompt_ids(t, i), enc.target_ids(t, i)) for t, i in picks])
     need = max(len(t) for t in targets)
     fitting = [L for L in lengths if L >= need]
     L = rng.choice(fitting) if fitting else max(lengths)
-    p_ids, p_mask = left_pad(list(prompts), eos)
+    p_ids, _ = left_pad(list(prompts), eos)
     comp = torch.full((len(picks), L), eos, dtype=torch.long)
     for i, t in enumerate(targets):
         t = t[:L]
         comp[i, : len(t)] = torch.tensor(t, dtype=torch.long)
     x = torch.cat([p_ids, comp], 1)
-    attn = torch.cat([p_mask, torch.ones_like(comp)], 1)
     completion = torch.zeros_like(x, dtype=torch.bool)
     completion[:, p_ids.shape[1]:] = True
-    return x, attn, completion, p_ids.shape[1]
+    return x, completion, p_ids.shape[1]

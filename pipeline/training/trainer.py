@@ -31,10 +31,10 @@ def train_masked_diffusion(model, enc: EncodedExamples, cfg: dict, run, desc: st
     ema = None
     for step in range(cfg["steps"]):
         picks = enc.sample(rng, cfg["batch_size"])
-        x, attn, completion, P = sft_batch(enc, picks, cfg["train_lengths"], rng)
+        x, completion, P = sft_batch(enc, picks, cfg["train_lengths"], rng)
         noisy, masked, p_mask = forward_process(x, completion, mask_id, cfg["eps"], gen)
-        x, noisy, masked, p_mask, attn = (t.to(device) for t in (x, noisy, masked, p_mask, attn))
-        logits = model(noisy, attention_mask=attn).logits
+        x, noisy, masked, p_mask = (t.to(device) for t in (x, noisy, masked, p_mask))
+        logits = model(noisy).logits  # pads attended, as LLaDA (see batches.left_pad)
         loss = masked_diffusion_loss(logits, x, masked, p_mask, completion_len=torch.full_like(p_mask, x.shape[1] - P))
         opt.zero_grad(set_to_none=True)
         loss.backward()

@@ -13,6 +13,8 @@ rule evaluate:
         eval=section("eval", *EVAL_DECODING),
     log:
         "results/logs/evaluate/{model}/{task}.log",
+    benchmark:
+        "results/benchmarks/evaluate/{model}/{task}.tsv"
     # One thread: evaluation jobs are independent, so running them side by side beats threading one.
     threads: 1
     conda:

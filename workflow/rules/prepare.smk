@@ -9,6 +9,8 @@ rule prepare:
         data=section("data"),
     log:
         "results/logs/prepare/{task}.log",
+    benchmark:
+        "results/benchmarks/prepare/{task}.tsv"
     conda:
         "../envs/pipeline.yaml"
     shell:

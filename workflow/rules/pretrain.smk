@@ -10,6 +10,8 @@ rule pretrain:
         pretrain=section("pretrain"),
     log:
         "results/logs/pretrain.log",
+    benchmark:
+        "results/benchmarks/pretrain.tsv"
     threads: config["runtime"]["threads"]
     conda:
         "../envs/pipeline.yaml"

@@ -11,6 +11,8 @@ rule rl:
         method=lambda wc: config["rl"][wc.method],
     log:
         "results/logs/rl/{method}_from_{init}.log",
+    benchmark:
+        "results/benchmarks/rl/{method}_from_{init}.tsv"
     threads: config["runtime"]["threads"]
     conda:
         "../envs/pipeline.yaml"

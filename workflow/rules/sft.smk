@@ -10,6 +10,8 @@ rule sft:
         sft=section("sft"),
     log:
         "results/logs/sft.log",
+    benchmark:
+        "results/benchmarks/sft.tsv"
     threads: config["runtime"]["threads"]
     conda:
         "../envs/pipeline.yaml"

@@ -15,6 +15,8 @@ rule table1:
         eval=section("eval"),
     log:
         "results/logs/table1.log",
+    benchmark:
+        "results/benchmarks/table1.tsv"
     conda:
         "../envs/pipeline.yaml"
     shell:

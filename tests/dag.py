@@ -1,0 +1,40 @@
+"""Reading the two DAG definitions (Snakemake and DVC) into comparable job lists."""
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+
+def snakemake_jobs(root: Path, targets: list[str]) -> list[dict]:
+    """Jobs of a forced dry run: rule, inputs, outputs (logs excluded) and the shell command."""
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-n", "-p", "--forceall", "--cores", "1", *targets],
+                         cwd=root, capture_output=True, text=True, timeout=300)
+    assert res.returncode == 0, res.stderr[-3000:]
+    jobs, job = [], None
+    for line in res.stdout.splitlines() + res.stderr.splitlines():
+        if m := re.match(r"^(?:local)?rule (\w+):$", line):
+            job = {"rule": m.group(1), "input": [], "output": []}
+        elif job is not None and (m := re.match(r"^\s+(input|output): (.*)$", line)):
+            job[m.group(1)] = [p.strip() for p in m.group(2).split(",")]
+        elif job is not None and line.startswith("Shell command: "):
+            job["cmd"] = line[len("Shell command: "):].strip()
+            jobs.append(job)
+            job = None
+    return jobs
+
+
+def dvc_stages(root: Path) -> list[dict]:
+    from dvc.dependency.param import ParamsDependency
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:  # params deps are compared separately: Snakemake tracks them via params:
+        return [{"name": s.addressing, "cmd": s.cmd.strip(),
+                 "deps": [d.def_path for d in s.deps if not isinstance(d, ParamsDependency)],
+                 "outs": [o.def_path for o in s.outs]} for s in repo.index.stages]
+
+
+def covered(path: str, by: list[str]) -> bool:
+    """``path`` equals one of ``by`` or lies inside one of them (a directory)."""
+    return any(path == b or path.startswith(b.rstrip("/") + "/") for b in by)

@@ -1,0 +1,58 @@
+"""params.yaml validation: a bad value fails before anything runs, naming the key and what is allowed."""
+import copy
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+from pipeline.config import ROOT, ParamsError, load_params, validate_params
+
+
+@pytest.fixture(scope="module")
+def params():
+    return load_params(ROOT / "params.yaml")
+
+
+@pytest.mark.parametrize("path,value,expected", [
+    (("eval", "sampler"), "nope", "eval.sampler = 'nope': allowed values are"),
+    (("runtime", "device"), "tpu", "runtime.device = 'tpu': allowed values are cpu, cuda, auto"),
+    (("rl", "lr"), -1, "rl.lr: -1 is less than or equal to the minimum of 0"),
+    (("rl", "tasks"), ["gsm8k"], "rl.tasks: 'gsm8k' is not prepared"),
+    (("eval", "gen_lengths"), [30], "eval.gen_lengths: 30 is not a multiple of eval.block_length"),
+    (("sft", "target_format"), "cot", "sft.target_format = 'cot': allowed values are answer, reasoning"),
+])
+def test_bad_value_names_key_and_allowed(params, path, value, expected):
+    bad = copy.deepcopy(params)
+    bad[path[0]][path[1]] = value
+    with pytest.raises(ParamsError) as err:
+        validate_params(bad)
+    assert expected in str(err.value) and "\n" not in str(err.value)
+
+
+def test_unknown_key_is_rejected(params):
+    bad = copy.deepcopy(params)
+    bad["rl"]["lrr"] = 1
+    with pytest.raises(ParamsError, match="rl: Additional properties"):
+        validate_params(bad)
+
+
+def test_snakemake_fails_before_any_rule_on_bad_params(tmp_path):
+    """A bad value stops the workflow at parse time with one line naming the key."""
+    bad = yaml.safe_load((ROOT / "params.yaml").read_text())
+    bad["rl"]["temperature"] = 0
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(yaml.safe_dump(bad))
+    res = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(cfg),
+                          "--directory", str(ROOT), "--snakefile", str(ROOT / "workflow" / "Snakefile")],
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0
+    assert "rl.temperature: 0 is less than or equal to the minimum of 0" in res.stderr + res.stdout
+
+
+def test_paper_profile_validates():
+    load_params(ROOT / "profiles" / "paper" / "params.yaml")
+
+
+def test_micro_config_validates():
+    load_params(ROOT / ".test" / "params.yaml")

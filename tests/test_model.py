@@ -1,0 +1,70 @@
+import torch
+
+from pipeline.model import LLaDAConfig, LLaDAModelLM
+
+
+def test_logits_shape(tiny):
+    model, tok = tiny
+    x = torch.randint(0, len(tok), (3, 11))
+    assert model(x).logits.shape == (3, 11, len(tok))
+
+
+def test_attention_is_bidirectional(tiny):
+    """Changing a later token must change the logits at earlier positions (no causal mask)."""
+    model, tok = tiny
+    x = torch.randint(0, len(tok), (1, 10))
+    y = x.clone()
+    y[0, -1] = (y[0, -1] + 1) % len(tok)
+    with torch.no_grad():
+        a, b = model(x).logits, model(y).logits
+    assert not torch.allclose(a[0, 0], b[0, 0])
+
+
+def test_padding_mask_hides_padded_keys(tiny):
+    model, tok = tiny
+    x = torch.randint(5, len(tok), (1, 8))
+    y = x.clone()
+    y[0, 0] = 4  # a different left-pad token
+    attn = torch.ones_like(x)
+    attn[0, 0] = 0
+    with torch.no_grad():
+        a, b = model(x, attention_mask=attn).logits, model(y, attention_mask=attn).logits
+    assert torch.allclose(a[0, 1:], b[0, 1:], atol=1e-6)
+
+
+def test_save_load_round_trip(tiny, tmp_path):
+    from transformers import AutoConfig, AutoModel, AutoTokenizer
+
+    from pipeline.model import io
+
+    model, tok = tiny
+    io.save(model, tok, tmp_path)
+    loaded = AutoModel.from_pretrained(tmp_path)
+    tok2 = AutoTokenizer.from_pretrained(tmp_path)
+    assert AutoConfig.from_pretrained(tmp_path).model_type == "llada"
+    x = torch.randint(0, len(tok), (2, 9))
+    with torch.no_grad():
+        assert torch.equal(model(x).logits, loaded(x).logits)
+    assert tok2.mask_token_id == tok.mask_token_id and tok2.chat_template == tok.chat_template
+
+
+def test_parameter_names_match_llada_checkpoints():
+    """Names a GSAI-ML/LLaDA-8B-Instruct state dict uses (OLMo-derived modeling_llada.py)."""
+    m = LLaDAModelLM(LLaDAConfig(d_model=16, n_heads=2, n_layers=1, mlp_hidden_size=24, vocab_size=10))
+    names = set(dict(m.named_parameters()))
+    expected = {"model.transformer.wte.weight", "model.transformer.ln_f.weight", "model.transformer.ff_out.weight"}
+    expected |= {f"model.transformer.blocks.0.{n}.weight" for n in
+                 ("attn_norm", "ff_norm", "q_proj", "k_proj", "v_proj", "attn_out", "ff_proj", "up_proj", "ff_out")}
+    assert names == expected
+
+
+def test_tokenizer_round_trip_and_special_tokens(tiny):
+    _, tok = tiny
+    text = "<reasoning>3*4=12 then 12+5=17 so 17</reasoning><answer>3*4+5</answer>"
+    ids = tok(text, add_special_tokens=False).input_ids
+    assert tok.decode(ids) == text
+    assert tok.convert_ids_to_tokens(ids[0]) == "<reasoning>"
+    assert {tok.mask_token, tok.eos_token, tok.pad_token} == {"<|mdm_mask|>", "<|endoftext|>"}
+    prompt = tok.apply_chat_template([{"role": "user", "content": "compute 1+2"}], add_generation_prompt=True,
+                                     tokenize=False)
+    assert prompt.endswith("<|start_header_id|>assistant<|end_header_id|>\n\n")

@@ -1,0 +1,56 @@
+"""The tiny tasks' generators and verifiers."""
+import re
+
+import pytest
+
+from pipeline.tasks import get_task
+from pipeline.tasks.tiny_countdown import countdown_reward
+from pipeline.tasks.tiny_sudoku import cell_accuracy, count_solutions, is_valid_solution
+
+
+@pytest.mark.parametrize("name", ["tiny_sudoku", "tiny_countdown", "tiny_arithmetic"])
+def test_splits_are_seeded_disjoint_and_traces_score_full(name):
+    task = get_task(name, seed=0, n_test=50)
+    test = task.load("test", 50)
+    train = task.load("train", 300)
+    assert task.load("test", 50) == test
+    assert not {e["prompt"] for e in test} & {e["prompt"] for e in train}
+    for ex in test + train[:50]:
+        assert task.score(ex["completion"], ex) == 1.0
+        assert task.reward(ex["completion"], ex) == 1.0
+        assert "<reasoning>" in ex["completion"] and re.search(r"\b(so|therefore)\b", ex["completion"])
+        assert task.score("no answer here", ex) == 0.0
+
+
+def test_sudoku_puzzles_unique_and_cell_accuracy():
+    task = get_task("tiny_sudoku", seed=0)
+    for ex in task.load("test", 30):
+        assert is_valid_solution(ex["answer"]) and count_solutions(ex["puzzle"]) == 1
+    puzzle, sol = "1030020000000120", "1234341221434321"
+    blanks = [i for i, c in enumerate(puzzle) if c == "0"]
+    wrong_two = list(sol)
+    wrong_two[blanks[0]], wrong_two[blanks[1]] = "9", "9"
+    assert cell_accuracy("".join(wrong_two), puzzle, sol) == pytest.approx((len(blanks) - 2) / len(blanks))
+    assert cell_accuracy(None, puzzle, sol) == 0.0
+
+
+def test_countdown_reward_is_d1s():
+    assert countdown_reward("3*4+5", [3, 4, 5], 17) == 1.0
+    assert countdown_reward("(5+4)+3*1", [3, 4, 5], 17) == 0.1   # uses a number twice / not given
+    assert countdown_reward("5+4+3", [3, 4, 5], 17) == 0.1        # valid numbers, wrong value
+    assert countdown_reward("4*3+5", [3, 4, 5], 17) == 1.0        # any valid expression counts
+    assert countdown_reward(None, [3, 4, 5], 17) == 0.0
+    assert countdown_reward("import os", [3, 4, 5], 17) == 0.1
+
+
+def test_arithmetic_answer_parsing():
+    task = get_task("tiny_arithmetic", seed=0)
+    ex = {"answer": "22"}
+    assert task.score("<reasoning>x</reasoning><answer> 22 </answer>", ex) == 1.0
+    assert task.score("<answer>21</answer>", ex) == 0.0
+    assert task.score("<answer>twenty</answer>", ex) == 0.0
+
+
+def test_unknown_task_lists_known_ones():
+    with pytest.raises(KeyError, match="tiny_sudoku"):
+        get_task("nope")
