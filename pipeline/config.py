@@ -51,16 +51,38 @@ def _semantic_errors(p: dict) -> list[str]:
             if name not in prepared:
                 msgs.append(f"{section}.tasks: {name!r} is not prepared; add it to data.tasks "
                             f"(prepared: {', '.join(sorted(prepared))})")
-    if p["eval"]["sampler"] not in SAMPLERS:
-        msgs.append(f"eval.sampler = {p['eval']['sampler']!r}: allowed values are {', '.join(SAMPLERS)}")
+    from pipeline.rl import METHODS
+
     ev = p["eval"]
+    samplers = [("eval.sampler", ev["sampler"])]
+    samplers += [(f"analysis.{a}.orders", s) for a in ("passk", "connector_entropy") for s in p["analysis"][a]["orders"]]
+    for key, name in samplers:
+        if name not in SAMPLERS:
+            msgs.append(f"{key}: {name!r} is not a sampler; allowed values are {', '.join(SAMPLERS)}")
     for L in ev["gen_lengths"]:
         if L % ev["block_length"]:
             msgs.append(f"eval.gen_lengths: {L} is not a multiple of eval.block_length = {ev['block_length']}")
-        steps = round(ev["steps_ratio"] * L)
-        if steps % (L // ev["block_length"] or 1) or steps < 1:
-            msgs.append(f"eval.steps_ratio: steps = {steps} for length {L} must be a positive multiple "
-                        f"of its {L // ev['block_length']} blocks")
+        for name, ratio in ev["protocols"].items():
+            steps = round(ratio * L)
+            if steps < 1 or steps % (L // ev["block_length"] or 1):
+                msgs.append(f"eval.protocols.{name}: steps = {steps} for length {L} must be a positive multiple "
+                            f"of its {L // ev['block_length']} blocks")
+    models = [(f"tables.{t}.models", m) for t, tab in p["tables"].items() for m in tab["models"]]
+    models += [("analysis.passk.model", p["analysis"]["passk"]["model"]),
+               ("analysis.connector_entropy.model", p["analysis"]["connector_entropy"]["model"])]
+    models += [("analysis.parallel_decoding.models", m) for m in p["analysis"]["parallel_decoding"]["models"]]
+    for key, m in models:
+        if "_from_" in m and m.split("_from_")[0] not in METHODS:
+            msgs.append(f"{key}: {m!r} names no RL method; known methods: {', '.join(sorted(METHODS))}")
+    for t, tab in p["tables"].items():
+        if tab["protocol"] not in ev["protocols"]:
+            msgs.append(f"tables.{t}.protocol = {tab['protocol']!r}: allowed values are {', '.join(ev['protocols'])}")
+    for a, cfg in p["analysis"].items():
+        for name in cfg["tasks"]:
+            if name not in prepared:
+                msgs.append(f"analysis.{a}.tasks: {name!r} is not prepared; add it to data.tasks")
+        if cfg["gen_length"] % cfg["block_length"]:
+            msgs.append(f"analysis.{a}.gen_length must be a multiple of its block_length")
     rl = p["rl"]
     if rl["gen_length"] % rl["block_length"]:
         msgs.append(f"rl.gen_length = {rl['gen_length']} must be a multiple of rl.block_length = {rl['block_length']}")

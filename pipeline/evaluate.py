@@ -1,10 +1,11 @@
-"""Stage ``evaluate``: greedy decoding of one model on one task at every generation length.
+"""Stage ``evaluate``: greedy decoding of one model on one task at every generation length,
+under one decoding protocol (``eval.protocols``: d1 = length/2 steps, justgrpo = one token per step).
 
 Writes ``<out>/L<len>/generations.jsonl`` and ``<out>/L<len>/metrics.json`` (accuracy, mean
 effective tokens, NFE, tokens per step).
 
-    python -m pipeline.evaluate --params params.yaml --model results/models/sft --task tiny_sudoku \
-        --data results/data --out results/eval/sft/tiny_sudoku
+    python -m pipeline.evaluate --params params.yaml --protocol d1 --model results/models/sft \
+        --task tiny_sudoku --data results/data --out results/eval/d1/sft/tiny_sudoku
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from pipeline.training.setup import load_model, load_split, load_tasks
 
 def main(argv=None) -> None:
     ap = cli.parser(__doc__)
+    ap.add_argument("--protocol", required=True, help="a key of eval.protocols")
     ap.add_argument("--model", required=True, help="model directory")
     ap.add_argument("--task", required=True)
     ap.add_argument("--data", required=True, help="directory of prepared tasks")
@@ -33,15 +35,19 @@ def main(argv=None) -> None:
     task = load_tasks(params, [args.task])[args.task]
     examples = load_split(args.data, [args.task], "test")[args.task]
     sampler = get_sampler(cfg["sampler"])
-    with StageRun(params, "evaluate", cfg, {"model": model_name, "task": args.task},
-                  run_name=f"evaluate/{model_name}/{args.task}") as run:
+    if args.protocol not in cfg["protocols"]:
+        raise SystemExit(f"error: --protocol {args.protocol!r}: allowed values are {', '.join(cfg['protocols'])}")
+    ratio = cfg["protocols"][args.protocol]
+    tracked = {k: v for k, v in cfg.items() if k != "protocols"} | {"protocol": args.protocol, "steps_ratio": ratio}
+    with StageRun(params, "evaluate", tracked, {"model": model_name, "task": args.task, "protocol": args.protocol},
+                  run_name=f"evaluate/{args.protocol}/{model_name}/{args.task}") as run:
         model, tok = load_model(args.model, params, device)
         model.eval()
         for L in cfg["gen_lengths"]:
-            steps = round(cfg["steps_ratio"] * L)
+            steps = round(ratio * L)
             metrics, records = evaluate_length(model, tok, task, examples, sampler, L, cfg["block_length"], steps,
                                                cfg["batch_size"], desc=f"evaluate {model_name}/{args.task}/L{L}")
-            metrics.update(model=model_name, task=args.task, sampler=cfg["sampler"])
+            metrics.update(model=model_name, task=args.task, sampler=cfg["sampler"], protocol=args.protocol)
             out = Path(args.out) / f"L{L}"
             write_jsonl(out / "generations.jsonl", records)
             (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")

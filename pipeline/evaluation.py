@@ -39,7 +39,7 @@ def evaluate_length(model, tokenizer, task, examples, sampler, gen_length: int, 
     t0 = time.time()
     texts, nfe, gens = generate_texts(model, tokenizer, task, examples, sampler, gen_length, block_length,
                                       steps, batch_size, desc=desc)
-    scores = [task.score(t, ex) for t, ex in zip(texts, examples)]
+    scores = task.score_batch(texts, examples)
     eff = [effective_tokens(t) for t in texts]
     records = [{"id": ex["id"], "prompt": ex["prompt"], "answer": ex["answer"], "generation": t,
                 "extracted": task.extract_answer(t), "score": s, "effective_tokens": e}

@@ -1,9 +1,11 @@
-"""Stage ``table``: d1's Table 1 at the configured scale, built only from ``metrics.json`` files.
+"""Stage ``table``: a results table built only from ``metrics.json`` files.
 
-    python -m pipeline.table --params params.yaml --eval results/eval --out results/table1.csv
+    python -m pipeline.table --params params.yaml --name table1 --eval results/eval --out results/table1.csv
 
-Rows are models (base, +SFT, +diffu-GRPO, d1 = SFT then diffu-GRPO), columns task x generation
-length, cells accuracy in %. Writes the CSV and a Markdown rendering beside it (``.md``).
+``tables.<name>`` gives the rows (models) and the eval protocol: table1 is d1's Table 1 (base,
++SFT, +diffu-GRPO, d1 = SFT then diffu-GRPO; steps = length/2), table2 adds JustGRPO under
+JustGRPO's protocol (one token per step). Columns task x generation length, cells accuracy in %.
+Writes the CSV and a Markdown rendering beside it (``.md``).
 """
 from __future__ import annotations
 
@@ -14,19 +16,21 @@ from pathlib import Path
 from pipeline import cli, runtime
 from pipeline.tracking import StageRun
 
-#: table 1 rows: model directory name -> row label (d1's naming)
-TABLE1_ROWS = {
+#: row labels in the papers' naming; other models are labelled by their directory name
+LABELS = {
     "base": "base",
     "sft": "+SFT",
     "diffu_grpo_from_base": "+diffu-GRPO",
     "diffu_grpo_from_sft": "d1 (SFT + diffu-GRPO)",
+    "just_grpo_from_base": "+JustGRPO",
+    "just_grpo_from_sft": "SFT + JustGRPO",
 }
 
 
-def collect(eval_dir: Path, rows: dict, tasks: list[str], lengths: list[int]) -> list[dict]:
+def collect(eval_dir: Path, models: list[str], tasks: list[str], lengths: list[int]) -> list[dict]:
     table = []
-    for model, label in rows.items():
-        row = {"model": label}
+    for model in models:
+        row = {"model": LABELS.get(model, model)}
         for task in tasks:
             for L in lengths:
                 path = eval_dir / model / task / f"L{L}" / "metrics.json"
@@ -55,22 +59,24 @@ def to_markdown(table: list[dict], title: str, notes: list[str]) -> str:
 
 def main(argv=None) -> None:
     ap = cli.parser(__doc__)
+    ap.add_argument("--name", required=True, help="a key of params tables")
     ap.add_argument("--eval", required=True, help="directory of evaluate outputs")
     ap.add_argument("--out", required=True, help="CSV path; the .md is written beside it")
     args = ap.parse_args(argv)
     params = cli.load_or_exit(args.params)
     runtime.setup(params["runtime"], 0, args.log)
-    ev = params["eval"]
+    ev, spec = params["eval"], params["tables"][args.name]
+    proto = spec["protocol"]
     out = Path(args.out)
-    with StageRun(params, "table", ev, run_name=f"table/{out.stem}") as run:
-        table = collect(Path(args.eval), TABLE1_ROWS, ev["tasks"], ev["gen_lengths"])
+    with StageRun(params, "table", {**spec, "eval": ev}, {"table": args.name}, run_name=f"table/{args.name}") as run:
+        table = collect(Path(args.eval) / proto, spec["models"], ev["tasks"], ev["gen_lengths"])
         write_csv(table, out)
         notes = [f"Accuracy (%) on {params['data']['n_test']} test problems per task "
                  f"({params['profile']} profile); column = task@generation length.",
-                 f"Decoding: {ev['sampler']} sampler, blocks of {ev['block_length']}, "
-                 f"steps = {ev['steps_ratio']} x length, greedy.",
-                 "Every cell is read from results/eval/<model>/<task>/L<length>/metrics.json."]
-        out.with_suffix(".md").write_text(to_markdown(table, "Table 1 (d1): accuracy by task and length", notes))
+                 f"Decoding ({proto} protocol): {ev['sampler']} sampler, blocks of {ev['block_length']}, "
+                 f"steps = {ev['protocols'][proto]} x length, greedy.",
+                 f"Every cell is read from results/eval/{proto}/<model>/<task>/L<length>/metrics.json."]
+        out.with_suffix(".md").write_text(to_markdown(table, f"{args.name}: accuracy (%) by task and length", notes))
         run.log_artifact(out)
         run.log_artifact(out.with_suffix(".md"))
         print(out.with_suffix(".md").read_text())

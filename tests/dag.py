@@ -20,7 +20,8 @@ def snakemake_jobs(root: Path, targets: list[str]) -> list[dict]:
             job[m.group(1)] = [p.strip() for p in m.group(2).split(",")]
         elif job is not None and line.startswith("Shell command: "):
             job["cmd"] = line[len("Shell command: "):].strip()
-            jobs.append(job)
+            if job["cmd"] != "None":  # aggregate rules (all, flexibility_trap) run nothing
+                jobs.append(job)
             job = None
     return jobs
 

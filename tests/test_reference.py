@@ -60,8 +60,16 @@ def test_project_copy_of_paper_numbers_agrees():
 
 
 def test_cli_writes_csv_and_markdown(tmp_path):
+    import yaml
+
+    from pipeline.config import ROOT
+
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    params["data"]["data_dir"] = str(DATA)
+    params["tracking"]["uri"] = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     out = tmp_path / "reference" / "d1_llada_instruct.csv"
-    reference.main(["--data-dir", str(DATA), "--out", str(out)])
+    reference.main(["--params", str(tmp_path / "params.yaml"), "--out", str(out)])
     rows = list(csv.DictReader(open(out, encoding="utf-8")))
     assert [(r["task"], int(r["gen_length"])) for r in rows] == [
         (t, n) for t in reference.TASKS for n in reference.LENGTHS]

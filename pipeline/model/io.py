@@ -1,12 +1,11 @@
 """Building, loading and saving models and tokenizers (one directory per model under results/models)."""
 from __future__ import annotations
 
-import os
-import socket
 from pathlib import Path
 
 import torch
 
+from pipeline.hub import hub_unavailable
 from pipeline.model.configuration_llada import LLaDAConfig
 from pipeline.model.modeling_llada import LLaDAModelLM
 from pipeline.model.tokenizer import build_tiny_tokenizer
@@ -23,16 +22,6 @@ def build_scratch(model_params: dict):
     return LLaDAModelLM(cfg), tok
 
 
-def _hub_reachable(timeout: float = 3.0) -> bool:
-    if os.environ.get("HF_HUB_OFFLINE") == "1":
-        return False
-    try:
-        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
-        return True
-    except OSError:
-        return False
-
-
 def load(path: str | Path, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu"):
     """Model and tokenizer from a local directory, or a hub id when the hub is reachable.
 
@@ -41,10 +30,10 @@ def load(path: str | Path, dtype: torch.dtype = torch.float32, device: str | tor
     from transformers import AutoTokenizer
 
     path = str(path)
-    local = Path(path).is_dir()
-    if not local and not _hub_reachable():
+    why = None if Path(path).is_dir() else hub_unavailable()
+    if why:
         raise RuntimeError(
-            f"model {path!r} is not a local directory and the Hugging Face hub is unreachable; "
+            f"model {path!r} is not a local directory and the Hugging Face hub is unusable ({why}); "
             f"download it elsewhere (huggingface-cli download {path}) and set model.path to the local directory")
     tok = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
     model = LLaDAModelLM.from_pretrained(path, dtype=dtype)

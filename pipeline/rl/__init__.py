@@ -12,6 +12,7 @@ import importlib
 
 METHODS: dict[str, str] = {
     "diffu_grpo": "pipeline.rl.diffu_grpo:DiffuGRPO",
+    "just_grpo": "pipeline.rl.just_grpo:JustGRPO",
 }
 
 

@@ -13,6 +13,17 @@ from pipeline.progress import Progress
 from pipeline.training.batches import EncodedExamples, left_pad
 
 
+def batch_rewards(enc: EncodedExamples, picks: list[tuple[str, int]], texts: list[str]) -> list[float]:
+    """Reward of each completion, one ``reward_batch`` call per task (code tasks run in parallel)."""
+    rewards = [0.0] * len(texts)
+    for task in {t for t, _ in picks}:
+        idx = [j for j, (t, _) in enumerate(picks) if t == task]
+        got = enc.tasks[task].reward_batch([texts[j] for j in idx], [enc.examples[task][picks[j][1]] for j in idx])
+        for j, r in zip(idx, got):
+            rewards[j] = r
+    return rewards
+
+
 def run_rl(model, tokenizer, method, enc: EncodedExamples, cfg: dict, run, device) -> dict:
     rng = random.Random(cfg["seed"])
     gen = torch.Generator().manual_seed(cfg["seed"])
@@ -33,8 +44,7 @@ def run_rl(model, tokenizer, method, enc: EncodedExamples, cfg: dict, run, devic
         model.eval()
         completion = method.rollout(model, prompt, attn, gen)  # [P*G, L]
         texts = decode_completions(tokenizer, completion.cpu())
-        rewards = torch.tensor([enc.tasks[t].reward(txt, enc.examples[t][i]) for (t, i), txt in zip(picks_g, texts)],
-                               dtype=torch.float32)
+        rewards = torch.tensor(batch_rewards(enc, picks_g, texts), dtype=torch.float32)
         adv = method.advantages(rewards.view(-1, G)).to(device)
         t_roll = time.time() - t0
         model.train()

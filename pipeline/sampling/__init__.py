@@ -12,6 +12,9 @@ import importlib
 SAMPLERS: dict[str, str] = {
     "low_confidence": "pipeline.sampling.low_confidence:low_confidence",
     "random": "pipeline.sampling.low_confidence:random_order",
+    "ar_order": "pipeline.sampling.ar_order:ar_order",
+    "threshold": "pipeline.sampling.threshold:confidence_threshold",
+    "entropy_bounded": "pipeline.sampling.entropy_bounded:entropy_bounded",
 }
 
 

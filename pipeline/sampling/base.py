@@ -5,6 +5,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from pipeline.numerics import entropy, gumbel_argmax
+
 
 @dataclass
 class Generation:
@@ -50,3 +52,43 @@ def quota_per_step(n_masked: torch.Tensor, steps: int) -> torch.Tensor:
     quota = base[:, None].repeat(1, steps)
     quota += (torch.arange(steps, device=n_masked.device)[None, :] < rem[:, None]).long()
     return quota
+
+
+def decode_adaptive(model, prompt, attention_mask, mask_id, gen_length, block_length, temperature, generator,
+                    track_entropy, select) -> Generation:
+    """Semi-AR block loop whose steps commit a *data-dependent* number of tokens (threshold, EB samplers).
+
+    ``select(logits [B,N,V] float64, x0 [B,N], masked [B,N]) -> [B,N] bool`` picks, for the current block
+    of N positions, which masked positions to commit; it must pick at least one in every row that still
+    has one. A block repeats forward passes until all its rows are done (rows that finish early wait:
+    one NFE is one forward of the whole batch); ``extras["row_steps"]`` [B] counts the forwards each
+    row actually needed. The mask token is never sampled: committing it would leave the position masked.
+    """
+    if gen_length % block_length:
+        raise ValueError(f"gen_length {gen_length} must be a multiple of block_length {block_length}")
+    B, P = prompt.shape
+    x = torch.cat([prompt, torch.full((B, gen_length), mask_id, dtype=prompt.dtype, device=prompt.device)], 1)
+    if attention_mask is not None:
+        attention_mask = torch.cat([attention_mask, attention_mask.new_ones(B, gen_length)], 1)
+    fwd = CountingModel(model, attention_mask)
+    commit_step = torch.full((B, gen_length), -1, dtype=torch.long, device=x.device)
+    commit_ent = torch.zeros(B, gen_length, dtype=torch.float64, device=x.device) if track_entropy else None
+    row_steps = torch.zeros(B, dtype=torch.long, device=x.device)
+
+    for lo in range(P, P + gen_length, block_length):
+        blk = slice(lo, lo + block_length)
+        out = slice(lo - P, lo - P + block_length)  # the same block in completion coordinates
+        while (masked := x[:, blk] == mask_id).any():  # [B, N]
+            logits = fwd(x)[:, blk].to(torch.float64)  # [B, N, V]
+            x0 = gumbel_argmax(logits.index_fill(-1, torch.tensor([mask_id], device=x.device), -float("inf")),
+                               temperature, generator)  # [B, N]
+            commit = select(logits, x0, masked) & masked  # [B, N]
+            if (masked.any(1) & ~commit.any(1)).any():
+                raise RuntimeError("sampler selected nothing in a row with masked positions: it would never end")
+            x[:, blk] = torch.where(commit, x0, x[:, blk])
+            commit_step[:, out][commit] = fwd.calls - 1
+            if commit_ent is not None:
+                commit_ent[:, out] = torch.where(commit, entropy(logits / 2), commit_ent[:, out])
+            row_steps += masked.any(1)
+    return Generation(sequences=x, nfe=fwd.calls, commit_step=commit_step, commit_entropy=commit_ent,
+                      extras={"row_steps": row_steps})

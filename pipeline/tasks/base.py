@@ -75,3 +75,11 @@ class Task(ABC):
     def score(self, completion: str, example: dict) -> float:
         """Evaluation metric in [0, 1] (accuracy, or cell accuracy for Sudoku)."""
         return float(self.reward(completion, example) >= 1.0)
+
+    # Callers score whole batches through these; tasks that execute code override them to run
+    # the programs in parallel.
+    def reward_batch(self, completions: list[str], examples: list[dict]) -> list[float]:
+        return [self.reward(c, ex) for c, ex in zip(completions, examples)]
+
+    def score_batch(self, completions: list[str], examples: list[dict]) -> list[float]:
+        return [self.score(c, ex) for c, ex in zip(completions, examples)]

@@ -42,13 +42,9 @@ rewards code inside ``<answer>`` tags); only protocol "justgrpo" exists for thes
 from __future__ import annotations
 
 import ast
-import os
-import socket
-import threading
-from urllib.parse import urlparse
 
 from pipeline.execution.sandbox import Limits, run_programs
-from pipeline.tasks.paper_task import DataUnavailable, PaperTask
+from pipeline.tasks.paper_task import PaperTask
 
 EVAL_TIMEOUT_S = 3.0  # eval.py: evaluate_functional_correctness(..., timeout=3.0)
 TEST_TIMEOUT_S = 1.0  # local_sandbox.py: get_successful_tests(max_execution_time=1.0)
@@ -60,7 +56,6 @@ UNSAFE_SUBSTRINGS = (
     "import torch", "from torch", "import sklearn", "from sklearn",
 )
 
-HUB_PROBE_TIMEOUT_S = 5.0
 
 
 def intro(function_name: str) -> str:
@@ -158,35 +153,3 @@ class CodeTask(PaperTask):
             passed[i] += result.passed
         # Count first, divide once: 3 x (1/3) would fall short of 1.0 in floating point.
         return [r + p / len(ex["tests"]) for r, p, ex in zip(rewards, passed, examples)]
-
-    def _hub(self, what: str, *args, **kwargs) -> list[dict]:
-        """PaperTask._hub, but fail fast offline instead of waiting on ``datasets``' retries."""
-        hint = f"{self.name}: no data_dir given and {what} is unreachable; pass data_dir=<folder laid out like ../shared/data>"
-        if any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")):
-            raise DataUnavailable(hint + " (HF_HUB_OFFLINE/HF_DATASETS_OFFLINE is set)")
-        endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-        if not _reachable(endpoint):
-            raise DataUnavailable(f"{hint} (no connection to {endpoint} within {HUB_PROBE_TIMEOUT_S:.0f} s)")
-        return super()._hub(what, *args, **kwargs)
-
-
-def _reachable(url: str) -> bool:
-    """Can we open a TCP connection to ``url``'s host within HUB_PROBE_TIMEOUT_S?
-
-    Runs in a daemon thread because name resolution has no timeout of its own.
-    """
-    parsed = urlparse(url)
-    port = parsed.port or (443 if parsed.scheme == "https" else 80)
-    ok = []
-
-    def probe():
-        try:
-            socket.create_connection((parsed.hostname, port), timeout=HUB_PROBE_TIMEOUT_S).close()
-            ok.append(True)
-        except OSError:
-            pass
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(HUB_PROBE_TIMEOUT_S)
-    return bool(ok)

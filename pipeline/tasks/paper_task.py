@@ -31,6 +31,7 @@ import json
 import random
 from pathlib import Path
 
+from pipeline.hub import hub_unavailable
 from pipeline.tasks.base import Task
 
 MODES = ("eval", "rl")
@@ -94,6 +95,9 @@ class PaperTask(Task):
         """Rows from ``datasets.load_dataset(*args, **kwargs)``, or a DataUnavailable naming data_dir."""
         hint = (f"{self.name}: no data_dir given and {what} could not be loaded; pass "
                 f"data_dir=<folder laid out like ../shared/data> to read local files")
+        why = hub_unavailable()  # datasets would retry for minutes offline
+        if why:
+            raise DataUnavailable(f"{hint} ({why})")
         try:
             from datasets import load_dataset
         except ImportError as err:

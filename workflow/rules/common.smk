@@ -28,6 +28,7 @@ COMMON_CODE = [
     "pipeline/cli.py",
     "pipeline/config.py",
     "pipeline/data.py",
+    "pipeline/hub.py",
     "pipeline/progress.py",
     "pipeline/runtime.py",
     "pipeline/tracking.py",
@@ -43,6 +44,11 @@ STAGE_CODE = {
                  "pipeline/numerics.py", "pipeline/sampling", "pipeline/model", "pipeline/training",
                  "pipeline/tasks", "pipeline/execution"],
     "table": ["pipeline/table.py"],
+    "reference": ["pipeline/reference.py", "pipeline/paper_numbers.py", "pipeline/paper_numbers.yaml",
+                  "pipeline/effective_tokens.py", "pipeline/tasks", "pipeline/execution"],
+    "analyze": ["pipeline/analyze.py", "pipeline/analysis", "pipeline/evaluation.py", "pipeline/effective_tokens.py",
+                "pipeline/numerics.py", "pipeline/sampling", "pipeline/model", "pipeline/training",
+                "pipeline/tasks", "pipeline/execution"],
 }
 
 
@@ -51,7 +57,7 @@ def code(stage):
     files = []
     for entry in COMMON_CODE + STAGE_CODE[stage]:
         p = Path(entry)
-        files += sorted(str(f) for f in p.rglob("*.py")) if p.is_dir() else [entry]
+        files += sorted(str(f) for f in p.rglob("*.py") if "__pycache__" not in f.parts) if p.is_dir() else [entry]
     return files
 
 
@@ -62,13 +68,14 @@ def section(name, *keys):
 
 
 RL_SHARED = [k for k, v in config["rl"].items() if not isinstance(v, dict)]
-EVAL_DECODING = ["gen_lengths", "block_length", "steps_ratio", "sampler", "batch_size"]
+EVAL_DECODING = ["gen_lengths", "block_length", "sampler", "batch_size"]
 
 
 wildcard_constraints:
     task="|".join(config["data"]["tasks"]),
     method="|".join(METHODS),
     init="base|sft",
+    protocol="|".join(config["eval"]["protocols"]),
 
 
 onstart:

@@ -1,23 +1,28 @@
-rule table1:
-    """d1's Table 1 at this scale, from the evaluate stage's metrics.json files only."""
+rule table:
+    """A results table (tables.<name>: rows and eval protocol), from metrics.json files only."""
     input:
-        metrics=expand(
-            "results/eval/{model}/{task}/L{L}/metrics.json",
-            model=config["eval"]["models"],
+        metrics=lambda wc: expand(
+            "results/eval/{protocol}/{model}/{task}/L{L}/metrics.json",
+            protocol=config["tables"][wc.name]["protocol"],
+            model=config["tables"][wc.name]["models"],
             task=config["eval"]["tasks"],
             L=config["eval"]["gen_lengths"],
         ),
         code=code("table"),
+    wildcard_constraints:
+        name="|".join(config["tables"]),
     output:
-        csv="results/table1.csv",
-        md="results/table1.md",
+        csv="results/{name}.csv",
+        md="results/{name}.md",
     params:
+        table=lambda wc: config["tables"][wc.name],
         eval=section("eval"),
     log:
-        "results/logs/table1.log",
+        "results/logs/{name}.log",
     benchmark:
-        "results/benchmarks/table1.tsv"
+        "results/benchmarks/{name}.tsv"
     conda:
         "../envs/pipeline.yaml"
     shell:
-        "python -m pipeline.table --params params.yaml --eval results/eval --out results/table1.csv --log {log}"
+        "python -m pipeline.table --params params.yaml --name {wildcards.name} --eval results/eval "
+        "--out results/{wildcards.name}.csv --log {log}"

@@ -1,0 +1,18 @@
+"""Analysis registry for the Flexibility-Trap figures: name -> "module". Each module has
+``run(params, cfg, models, data_dir) -> list[dict]`` (the CSV rows) and ``plot(rows, cfg, path)``.
+"""
+from __future__ import annotations
+
+import importlib
+
+ANALYSES: dict[str, str] = {
+    "passk": "pipeline.analysis.passk",
+    "parallel_decoding": "pipeline.analysis.parallel_decoding",
+    "connector_entropy": "pipeline.analysis.connector_entropy",
+}
+
+
+def get_analysis(name: str):
+    if name not in ANALYSES:
+        raise KeyError(f"unknown analysis {name!r}; known analyses: {', '.join(sorted(ANALYSES))}")
+    return importlib.import_module(ANALYSES[name])

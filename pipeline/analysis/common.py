@@ -1,0 +1,83 @@
+"""Pieces the analyses share: loading models once, decoding test problems with any sampler, and
+one plotting helper so every figure has labelled axes, units and a legend."""
+from __future__ import annotations
+
+from functools import lru_cache
+
+import torch
+
+from pipeline.evaluation import generate_texts
+from pipeline.sampling import get_sampler
+from pipeline.training.setup import load_model, load_split, load_tasks
+
+
+@lru_cache(maxsize=4)
+def _model(model_dir: str, params_key: str, device: str):
+    import json
+
+    model, tok = load_model(model_dir, json.loads(params_key), torch.device(device))
+    return model.eval(), tok
+
+
+def model_and_tokenizer(params: dict, model_dir: str):
+    import json
+
+    device = "cuda" if params["runtime"]["device"] == "cuda" else "cpu"
+    return _model(str(model_dir), json.dumps({"runtime": params["runtime"]}), device)
+
+
+def test_problems(params: dict, data_dir: str, task_name: str, n: int | None):
+    task = load_tasks(params, [task_name])[task_name]
+    examples = load_split(data_dir, [task_name], "test")[task_name]
+    return task, examples[:n] if n else examples
+
+
+def decode_samples(params, cfg, model_dir, data_dir, task_name, sampler_name, n_samples=1, temperature=0.0,
+                   steps=None, track_entropy=False, **sampler_options) -> dict:
+    """Decode ``cfg['n_problems']`` test problems ``n_samples`` times each.
+
+    Returns texts and scores grouped per problem ([problem][sample]), the Generation objects,
+    the total forward passes and the mean tokens per forward. ``steps`` defaults to one token
+    per step (gen_length), so orders are compared at equal compute.
+    """
+    model, tok = model_and_tokenizer(params, model_dir)
+    task, examples = test_problems(params, data_dir, task_name, cfg.get("n_problems"))
+    repeated = [ex for ex in examples for _ in range(n_samples)]
+    L = cfg["gen_length"]
+    sampler = get_sampler(sampler_name)
+    if sampler_options:
+        base = sampler
+        sampler = lambda *a, **kw: base(*a, **kw, **sampler_options)  # noqa: E731
+    texts, nfe, gens = generate_texts(model, tok, task, repeated, sampler, L, cfg["block_length"], steps or L,
+                                      cfg.get("batch_size", 256), temperature=temperature, seed=cfg.get("seed", 0),
+                                      desc=f"{task_name}/{sampler_name}", track_entropy=track_entropy)
+    scores = task.score_batch(texts, repeated)
+    group = lambda xs: [xs[i : i + n_samples] for i in range(0, len(xs), n_samples)]  # noqa: E731
+    return {"texts": group(texts), "scores": group(scores), "generations": gens, "nfe": nfe,
+            "tokens_per_step": sum(g.tokens_per_step for g in gens) / len(gens), "tokenizer": tok}
+
+
+def plot_lines(rows, path, x, y, series, panel, xlabel, ylabel, title, logx=False, marker="o"):
+    """One panel per value of ``panel``, one line per value of ``series``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = sorted({r[panel] for r in rows})
+    fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.8), squeeze=False)
+    for ax, p in zip(axes[0], panels):
+        for s in sorted({r[series] for r in rows if r[panel] == p}):
+            pts = sorted((r[x], r[y]) for r in rows if r[panel] == p and r[series] == s)
+            ax.plot([a for a, _ in pts], [b for _, b in pts], marker=marker, label=str(s))
+        if logx:
+            ax.set_xscale("log", base=2)
+        ax.set_title(p)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)

@@ -1,0 +1,53 @@
+"""pass@k of AR order vs arbitrary (low-confidence) order on the base model (Flexibility Trap, claim b).
+
+n samples per problem at temperature > 0 under each decoding order, with the same number of
+forward passes (one token per step) so only the order differs; pass@k by the unbiased estimator
+of Chen et al. (2021): 1 - C(n-c, k) / C(n, k), averaged over problems. A sample counts as
+correct when its score is 1 (for Sudoku: every blank right).
+"""
+from __future__ import annotations
+
+from pipeline.analysis.common import decode_samples, plot_lines
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """Unbiased pass@k from n samples with c correct: 1 - C(n-c, k)/C(n, k), as a stable product."""
+    if k > n:
+        raise ValueError(f"k = {k} > n = {n}")
+    if n - c < k:
+        return 1.0
+    prod = 1.0
+    for i in range(n - c + 1, n + 1):
+        prod *= 1.0 - k / i
+    return 1.0 - prod
+
+
+def ks_up_to(n: int) -> list[int]:
+    """1, 2, 4, ... up to n (n itself included)."""
+    ks, k = [], 1
+    while k < n:
+        ks.append(k)
+        k *= 2
+    return ks + [n]
+
+
+def run(params, cfg, models, data_dir) -> list[dict]:
+    rows = []
+    n = cfg["n_samples"]
+    for task_name in cfg["tasks"]:
+        for order in cfg["orders"]:
+            samples = decode_samples(params, cfg, models[cfg["model"]], data_dir, task_name, order,
+                                     n_samples=n, temperature=cfg["temperature"])
+            correct = [sum(s == 1.0 for s in problem) for problem in samples["scores"]]
+            for k in ks_up_to(n):
+                value = sum(pass_at_k(n, c, k) for c in correct) / len(correct)
+                rows.append({"task": task_name, "order": order, "k": k, "pass_at_k": 100 * value,
+                             "n": n, "problems": len(correct), "model": cfg["model"]})
+    return rows
+
+
+def plot(rows, cfg, path) -> None:
+    plot_lines(rows, path, x="k", y="pass_at_k", series="order", panel="task", logx=True,
+               xlabel="k (samples per problem)", ylabel="pass@k (%)",
+               title=f"pass@k on the {cfg['model']} model: AR order vs arbitrary order "
+                     f"(n = {cfg['n_samples']}, T = {cfg['temperature']})")

@@ -1,0 +1,46 @@
+"""Stage ``analyze``: one Flexibility-Trap figure (PNG) and the CSV behind it.
+
+    python -m pipeline.analyze --params params.yaml --name passk --models results/models \
+        --data results/data --out results/figures/passk.png
+
+Settings come from ``params.analysis.<name>``; the CSV is written beside the PNG; both are
+logged to MLflow.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from pipeline import cli, runtime
+from pipeline.analysis import get_analysis
+from pipeline.tracking import StageRun
+
+
+def main(argv=None) -> None:
+    ap = cli.parser(__doc__)
+    ap.add_argument("--name", required=True)
+    ap.add_argument("--models", required=True, help="directory holding the model directories")
+    ap.add_argument("--data", required=True, help="directory of prepared tasks")
+    ap.add_argument("--out", required=True, help="PNG path; the CSV is written beside it")
+    args = ap.parse_args(argv)
+    params = cli.load_or_exit(args.params)
+    cfg = params["analysis"][args.name]
+    runtime.setup(params["runtime"], cfg.get("seed", 0), args.log)
+    analysis = get_analysis(args.name)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    models = {p.name: str(p) for p in Path(args.models).iterdir() if p.is_dir()}
+    with StageRun(params, "analyze", cfg, {"analysis": args.name}, run_name=f"analyze/{args.name}") as run:
+        rows = analysis.run(params, cfg, models, args.data)
+        with out.with_suffix(".csv").open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+        analysis.plot(rows, cfg, out)
+        run.log_artifact(out)
+        run.log_artifact(out.with_suffix(".csv"))
+        print(f"[analyze] {args.name}: {len(rows)} rows -> {out.with_suffix('.csv')}, {out}")
+
+
+if __name__ == "__main__":
+    main()

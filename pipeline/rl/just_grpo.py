@@ -1,0 +1,208 @@
+"""JustGRPO ("The Flexibility Trap", arXiv 2601.15165): plain GRPO on a masked diffusion LM used as
+an autoregressive policy.
+
+Policy: pi(o_t | q, o_<t) = softmax(f(x_t)[P + t] / T) with x_t = [q, o_<t, MASK from t on] -- the
+bidirectional model reads the prompt, the tokens already sampled and masks for the future, so
+each position's log-prob is exact (no one-step / ELBO estimator), at the cost of one input per
+position.
+Rollouts: the ``ar_order`` sampler at the rl temperature (paper 1.0), the full ``gen_length`` kept:
+positions after the first EOS (LLaDA's EOS padding) are actions too and enter the loss, as in the
+reference. Its per-step log-probs are the old log-probs, so no forward is spent on them.
+Advantages: A_i = (r_i - mean_G) / (std_G + 1e-4) (unbiased std, as ``torch.std``).
+Objective (no KL, no reference model), numbered as in the code below:
+    (1) rho_{i,t} = pi_theta(o_{i,t}) / pi_old(o_{i,t})
+    (2) s_{i,t}   = min(rho A_i, clip(rho, 1 - eps, 1 + eps) A_i)
+    (3) J         = -sum_{i,t} s_{i,t} / (L * (N_valid + 1e-5)),  N_valid = #{i : A_i != 0} in the batch
+
+Normalisation, checked against LeapLabTHU/JustGRPO ``grpo.py::logprob_loss``: each rank scales its
+summed per-token losses by ``1 / gen_length / (valid + 1e-5)`` where ``valid`` is the mean over
+ranks of each rank's count of non-zero-advantage samples, with no EOS mask. DDP then averages
+gradients over the W ranks, so one micro-batch's gradient is sum_{all ranks, i, t} / (L * total
+count) -- (3) over our single batch. The reference sums 8 such micro-batches per optimiser step
+(``utils/distributed``'s accelerator setup is not in the public repo, so whether it also divides
+by 8 is unknown); that constant factor only matters through grad-norm clipping under Adam. Its
+ratio is ``exp(lp - lp.detach())`` (on-policy, mu = 1, exactly 1); ours uses the rollout's recorded
+log-prob, so rho = 1 up to float rounding at mu = 1 and is a true PPO ratio for mu > 1.
+
+Speed: the reference runs one forward + backward per position, serially, over every sample
+(``serial_gradient`` here, used by the tests and the benchmark). ``stacked_gradient`` gives the same
+gradient with (a) ``positions_per_pass`` positions stacked along the batch axis per forward +
+backward, (b) samples with A_i = 0 dropped: their surrogate is min(rho * 0, clip(rho) * 0) = 0
+for every rho, so their gradient is exactly zero (N_valid still counts over the whole batch), and
+(c) identical inputs within a pass run once (shared prefixes and duplicate rollouts of a prompt).
+"""
+from __future__ import annotations
+
+import torch
+
+from pipeline.numerics import token_logprobs
+from pipeline.rl.objectives import clipped_grpo_loss
+from pipeline.sampling.ar_order import ar_order
+
+
+# ----------------------------------------------------------------------------------------- log-probs
+
+def position_inputs(prompt: torch.Tensor, completion: torch.Tensor, positions: torch.Tensor, mask_id: int) -> torch.Tensor:
+    """prompt [B, P], completion [B, L], positions [K] -> inputs [K*B, P+L].
+
+    Row k*B + b is [prompt_b, completion_b[:t_k], MASK * (L - t_k)]: exactly the rollout's input at step t_k.
+    """
+    K, L = len(positions), completion.shape[1]
+    seen = torch.arange(L, device=completion.device)[None, :] < positions[:, None]  # [K, L]
+    comp = torch.where(seen[:, None, :], completion[None], mask_id)  # [K, B, L]
+    return torch.cat([prompt[None].expand(K, -1, -1), comp], 2).reshape(K * prompt.shape[0], -1)  # [K*B, P+L]
+
+
+def position_logprobs(model, prompt: torch.Tensor, completion: torch.Tensor, positions: torch.Tensor,
+                      mask_id: int, temperature: float) -> torch.Tensor:
+    """log pi(o_t | q, o_<t) for t in ``positions``, all in ONE forward over the K*B inputs -> [B, K].
+
+    Identical inputs -- every rollout of a prompt at t = 0, rollouts sharing a prefix, duplicate
+    rollouts -- are run once: indexing the unique rows back sums their gradients, so the result
+    is the same as running every row.
+    """
+    K, (B, P) = len(positions), prompt.shape
+    x = position_inputs(prompt, completion, positions, mask_id)  # [K*B, P+L]
+    unique, inverse = torch.unique(x, dim=0, return_inverse=True)  # [U, P+L], [K*B]
+    logits = model(unique).logits  # [U, P+L, V]
+    cols = (P + positions).repeat_interleave(B)  # [K*B]: row k*B + b reads position P + t_k
+    tokens = completion[:, positions].T.reshape(-1)  # [K*B]
+    return token_logprobs(logits[inverse, cols] / temperature, tokens).view(K, B).T  # [B, K]
+
+
+# ----------------------------------------------------------------------------------------- gradients
+
+def _params(model) -> list[torch.Tensor]:
+    return [p for p in model.parameters() if p.requires_grad]
+
+
+def _accumulate(grads: list[torch.Tensor], loss: torch.Tensor, params: list[torch.Tensor]) -> None:
+    for g, d in zip(grads, torch.autograd.grad(loss, params, allow_unused=True)):
+        if d is not None:
+            g += d
+
+
+def _normaliser(advantages: torch.Tensor, L: int) -> float:
+    return L * (float((advantages != 0).sum()) + 1e-5)  # (3), counted over the whole batch
+
+
+def serial_gradient(model, prompt, completion, old_logp, advantages, mask_id: int, temperature: float,
+                    clip_eps: float) -> tuple[float, list[torch.Tensor]]:
+    """The reference's loop: for each position t, one forward + backward over every sample.
+
+    prompt [B, P], completion [B, L], old_logp [B, L], advantages [B] -> (loss value, grads like params).
+    """
+    B, P = prompt.shape
+    L = completion.shape[1]
+    params, norm = _params(model), _normaliser(advantages, L)
+    grads = [torch.zeros_like(p) for p in params]
+    total = 0.0
+    for t in range(L):
+        masks = torch.full((B, L - t), mask_id, dtype=completion.dtype, device=completion.device)
+        x = torch.cat([prompt, completion[:, :t], masks], 1)  # [B, P+L]
+        logp = token_logprobs(model(x).logits[:, P + t] / temperature, completion[:, t])  # [B]
+        ratio = torch.exp(logp - old_logp[:, t])  # (1)
+        surrogate = torch.min(ratio * advantages, ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages)  # (2)
+        loss = -surrogate.sum() / norm  # (3), this position's share
+        _accumulate(grads, loss, params)
+        total += loss.item()
+    return total, grads
+
+
+def stacked_gradient(model, prompt, completion, old_logp, advantages, mask_id: int, temperature: float,
+                     clip_eps: float, positions_per_pass: int) -> tuple[float, list[torch.Tensor], dict]:
+    """Same value and gradient as ``serial_gradient``, ``positions_per_pass`` positions per forward +
+    backward and zero-advantage samples skipped. Returns (loss value, grads like params, stats)."""
+    L = completion.shape[1]
+    params, norm = _params(model), _normaliser(advantages, L)
+    grads = [torch.zeros_like(p) for p in params]
+    keep = advantages != 0  # [B]; dropped rows contribute exactly 0 (module docstring)
+    prompt, completion, old_logp, advantages = prompt[keep], completion[keep], old_logp[keep], advantages[keep]
+    total, n_tok, clipped, ratio_sum = 0.0, 0, 0.0, 0.0
+    for t0 in range(0, L if len(advantages) else 0, positions_per_pass):
+        positions = torch.arange(t0, min(t0 + positions_per_pass, L), device=completion.device)  # [K]
+        logp = position_logprobs(model, prompt, completion, positions, mask_id, temperature)  # [B', K]
+        counted = torch.ones_like(logp, dtype=torch.bool)  # every position counts, EOS padding included
+        loss, st = clipped_grpo_loss(logp, old_logp[:, positions], None, advantages, counted, clip_eps, 0.0,
+                                     normaliser=norm)  # (1)-(3) on this pass's share
+        _accumulate(grads, loss, params)
+        total += loss.item()
+        n_tok += logp.numel()
+        clipped += st["clip_frac"] * logp.numel()
+        ratio_sum += st["ratio_mean"] * logp.numel()
+    stats = {"valid_frac": float(keep.float().mean()), "clip_frac": clipped / max(n_tok, 1),
+             "ratio_mean": ratio_sum / n_tok if n_tok else 1.0}
+    return total, grads, stats
+
+
+class _ReplayGradients(torch.autograd.Function):
+    """A scalar with the loss's value whose backward hands each parameter a gradient computed earlier.
+
+    The shared loop calls ``loss.backward()`` once on what ``loss`` returns; computing the gradient
+    pass by pass inside ``loss`` keeps only one pass's activations alive, like the reference's
+    per-position backward, instead of the whole batch x L graph.
+    """
+
+    @staticmethod
+    def forward(ctx, value, grads, *params):
+        ctx.grads = grads
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        return (None, None, *(g * grad_out for g in ctx.grads))
+
+
+# ----------------------------------------------------------------------------------------- method
+
+class JustGRPO:
+    name = "just_grpo"
+    needs_reference = False  # no KL term
+
+    def __init__(self, rl: dict, mask_id: int, eos_id: int):
+        self.rl, self.cfg = rl, rl["just_grpo"]
+        self.mask_id, self.eos_id = mask_id, eos_id
+        self.mu = self.cfg["mu"]
+        if rl["temperature"] <= 0:
+            raise ValueError("just_grpo needs sampled rollouts: rl.temperature must be > 0")
+        self._last = None  # (completion, its per-step log-probs) from the latest rollout
+
+    @torch.no_grad()
+    def rollout(self, model, prompt, attn, generator) -> torch.Tensor:
+        # attn is not passed: pads are attended, as everywhere in the project (batches.left_pad)
+        L = self.rl["gen_length"]
+        out = ar_order(model, prompt, None, self.mask_id, L, 1, L, temperature=self.rl["temperature"],
+                       generator=generator)
+        completion = out.sequences[:, prompt.shape[1]:]  # [B, L]
+        self._last = (completion, out.extras["token_logprobs"])
+        return completion
+
+    @staticmethod
+    def advantages(rewards: torch.Tensor) -> torch.Tensor:
+        """rewards [P, G] -> [P*G]: (r - group mean) / (group std + 1e-4).
+
+        Groups whose rewards are all equal get exactly 0: the float mean of equal non-dyadic rewards
+        (e.g. 0.1) can miss them by ~1e-17, which / 1e-4 would count the group as 'valid' in (3).
+        """
+        adv = (rewards - rewards.mean(1, keepdim=True)) / (rewards.std(1, keepdim=True) + 1e-4)
+        flat = (rewards == rewards[:, :1]).all(1, keepdim=True)
+        return adv.masked_fill(flat, 0.0).reshape(-1)
+
+    @torch.no_grad()
+    def prepare(self, model, ref_model, prompt, attn, completion, advantages, generator) -> dict:
+        if self._last is not None and torch.equal(self._last[0], completion):
+            old = self._last[1]  # the rollout's own forwards: pi_old at every step
+        else:  # completions from elsewhere: one no-grad stacked pass over all positions
+            positions = torch.arange(completion.shape[1], device=completion.device)
+            old = position_logprobs(model, prompt, completion, positions, self.mask_id, self.rl["temperature"])
+        self._last = None
+        return dict(prompt=prompt, completion=completion, advantages=advantages, old=old)
+
+    def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict]:
+        value, grads, stats = stacked_gradient(model, batch["prompt"], batch["completion"], batch["old"],
+                                               batch["advantages"], self.mask_id, self.rl["temperature"],
+                                               self.cfg["clip_eps"], self.cfg["positions_per_pass"])
+        params = _params(model)
+        loss = _ReplayGradients.apply(torch.tensor(value, dtype=params[0].dtype, device=params[0].device),
+                                      grads, *params)
+        return loss, stats

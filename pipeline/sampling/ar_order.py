@@ -1,0 +1,40 @@
+"""Autoregressive-order decoding of a masked diffusion LM (JustGRPO's rollout, arXiv 2601.15165).
+
+One token per forward pass, strictly left to right: step t runs the same bidirectional forward
+as the other samplers on [prompt, tokens < t, masks from t on] (no KV cache: later masks are
+attended) and samples position t. This is LLaDA ``generate`` with ``block_length=1`` and
+``steps=gen_length``, so ``block_length`` and ``steps`` are accepted for the common signature
+and ignored; NFE is always ``gen_length``.
+
+``extras["token_logprobs"]`` [B, L] is log p(sampled token) under the distribution it was drawn
+from (softmax(logits / T); T = 1 when greedy): exactly the policy log-prob JustGRPO needs as
+its old log-prob, recorded here so training needs no extra forward for it.
+"""
+from __future__ import annotations
+
+import torch
+
+from pipeline.numerics import entropy, gumbel_argmax, token_logprobs
+from pipeline.sampling.base import CountingModel, Generation
+
+
+def ar_order(model, prompt, attention_mask, mask_id, gen_length, block_length, steps,
+             temperature=0.0, generator=None, track_entropy=False) -> Generation:
+    B, P = prompt.shape
+    x = torch.cat([prompt, torch.full((B, gen_length), mask_id, dtype=prompt.dtype, device=prompt.device)], 1)
+    if attention_mask is not None:
+        attention_mask = torch.cat([attention_mask, attention_mask.new_ones(B, gen_length)], 1)
+    fwd = CountingModel(model, attention_mask)
+    # position t is committed at forward t: the commit step is the position index
+    commit_step = torch.arange(gen_length, device=x.device).expand(B, gen_length).clone()  # [B, L]
+    commit_ent = torch.zeros(B, gen_length, dtype=torch.float64, device=x.device) if track_entropy else None
+    logps = []
+    for t in range(gen_length):
+        logits = fwd(x)[:, P + t]  # [B, V]: only position t is decoded this step
+        tok = gumbel_argmax(logits, temperature, generator)  # [B]
+        x[:, P + t] = tok
+        logps.append(token_logprobs(logits / temperature if temperature > 0 else logits, tok))  # [B]
+        if commit_ent is not None:
+            commit_ent[:, t] = entropy(logits.to(torch.float64))
+    return Generation(sequences=x, nfe=fwd.calls, commit_step=commit_step, commit_entropy=commit_ent,
+                      extras={"token_logprobs": torch.stack(logps, 1)})  # [B, L]

@@ -1,0 +1,37 @@
+"""Confidence-threshold parallel decoding (Fast-dLLM, Wu et al. 2025, arXiv 2505.22618, Sec. 3.3).
+
+Within the current semi-AR block, each forward pass commits every masked position whose sampled token
+has probability above ``threshold``, and always at least the single most confident one, so a block of
+N positions takes between 1 and N forward passes. Committed tokens are never revisited.
+"""
+from __future__ import annotations
+
+import torch
+
+from pipeline.numerics import token_logprobs
+from pipeline.sampling.base import Generation, decode_adaptive
+
+
+def select_confident(logits: torch.Tensor, x0: torch.Tensor, masked: torch.Tensor, threshold: float) -> torch.Tensor:
+    """[B,N,V], [B,N], [B,N] -> [B,N] bool: masked positions with p(x0) > threshold, plus each row's best.
+
+    Confidence is the probability of the *sampled* token under the untempered model (as in LLaDA's
+    low-confidence remasking), so at temperature 0 it is the max probability.
+    """
+    conf = token_logprobs(logits, x0).exp().masked_fill(~masked, -1.0)  # [B, N]; -1: never chosen
+    commit = masked & (conf > threshold)
+    best = conf.argmax(1, keepdim=True)  # [B, 1]
+    # the fallback guarantees progress when nothing is confident enough (one token per step, like AR)
+    commit.scatter_(1, best, commit.gather(1, best) | masked.any(1, keepdim=True))
+    return commit
+
+
+def confidence_threshold(model, prompt, attention_mask, mask_id, gen_length, block_length, steps,
+                         temperature=0.0, generator=None, track_entropy=False, threshold=0.9) -> Generation:
+    """Fast-dLLM threshold sampler. ``steps`` is ignored: the number of forward passes is decided by the
+    model's confidence (between ``gen_length / block_length`` and ``gen_length``) and is reported as
+    ``Generation.nfe``. ``threshold`` > 1 never passes and degrades to one token per step.
+    """
+    return decode_adaptive(model, prompt, attention_mask, mask_id, gen_length, block_length, temperature,
+                           generator, track_entropy,
+                           lambda logits, x0, masked: select_confident(logits, x0, masked, threshold))
