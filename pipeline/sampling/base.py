@@ -26,8 +26,16 @@ class Generation:
 
     @property
     def tokens_per_step(self) -> float:
-        """Mean completion tokens committed per forward pass."""
-        return self.commit_step.shape[1] / max(self.nfe, 1)
+        """Mean completion tokens committed per forward pass.
+
+        Adaptive samplers record how many forwards each row needed (``extras["row_steps"]``): a
+        batch runs until its slowest row is done, so the per-row mean is what one sequence decoded
+        alone would see. Fixed-schedule samplers: gen_length / NFE.
+        """
+        L = self.commit_step.shape[1]
+        if "row_steps" in self.extras:
+            return float((L / self.extras["row_steps"].clamp_min(1).double()).mean())
+        return L / max(self.nfe, 1)
 
 
 class CountingModel:
@@ -88,7 +96,7 @@ def decode_adaptive(model, prompt, attention_mask, mask_id, gen_length, block_le
             x[:, blk] = torch.where(commit, x0, x[:, blk])
             commit_step[:, out][commit] = fwd.calls - 1
             if commit_ent is not None:
-                commit_ent[:, out] = torch.where(commit, entropy(logits / 2), commit_ent[:, out])
+                commit_ent[:, out] = torch.where(commit, entropy(logits), commit_ent[:, out])
             row_steps += masked.any(1)
     return Generation(sequences=x, nfe=fwd.calls, commit_step=commit_step, commit_entropy=commit_ent,
                       extras={"row_steps": row_steps})

@@ -1,0 +1,36 @@
+"""The analyses' pure parts: the pass@k estimator and connector-token lookup."""
+import math
+
+import pytest
+
+from pipeline.analysis.connector_entropy import connector_ids
+from pipeline.analysis.passk import ks_up_to, pass_at_k
+
+
+@pytest.mark.parametrize("n,c,k,expected", [
+    (5, 2, 1, 2 / 5),                 # pass@1 = c / n
+    (5, 2, 2, 1 - 3 / 10),            # 1 - C(3,2)/C(5,2)
+    (5, 2, 4, 1.0),                   # n - c < k: some correct sample is always drawn
+    (4, 0, 2, 0.0),
+    (10, 3, 3, 1 - 35 / 120),         # 1 - C(7,3)/C(10,3)
+    (16, 16, 1, 1.0),
+])
+def test_pass_at_k_by_hand(n, c, k, expected):
+    assert math.isclose(pass_at_k(n, c, k), expected, rel_tol=1e-12)
+
+
+def test_pass_at_k_rejects_k_above_n():
+    with pytest.raises(ValueError):
+        pass_at_k(4, 1, 5)
+
+
+def test_ks_are_powers_of_two_up_to_n():
+    assert ks_up_to(16) == [1, 2, 4, 8, 16]
+    assert ks_up_to(6) == [1, 2, 4, 6]
+
+
+def test_connector_ids_find_the_words(tiny):
+    _, tok = tiny
+    ids = connector_ids(tok, ["so", "then", "therefore", "notaword"])
+    assert sorted(ids.values()) == ["so", "then", "therefore"]
+    assert tok.convert_ids_to_tokens(next(i for i, w in ids.items() if w == "so")) == "so"
