@@ -9,7 +9,8 @@ Rollouts: the ``ar_order`` sampler at the rl temperature (paper 1.0), the full `
 positions after the first EOS (LLaDA's EOS padding) are actions too and enter the loss, as in the
 reference. Its per-step log-probs are the old log-probs, so no forward is spent on them.
 Advantages: A_i = (r_i - mean_G) / (std_G + 1e-4) (unbiased std, as ``torch.std``).
-Objective (no KL, no reference model), numbered as in the code below:
+Objective (no KL, no reference model), numbered as in the code below (standard GRPO, as the paper
+uses it; the numbers are this module's):
     (1) rho_{i,t} = pi_theta(o_{i,t}) / pi_old(o_{i,t})
     (2) s_{i,t}   = min(rho A_i, clip(rho, 1 - eps, 1 + eps) A_i)
     (3) J         = -sum_{i,t} s_{i,t} / (L * (N_valid + 1e-5)),  N_valid = #{i : A_i != 0} in the batch
@@ -30,6 +31,10 @@ gradient with (a) ``positions_per_pass`` positions stacked along the batch axis 
 backward, (b) samples with A_i = 0 dropped: their surrogate is min(rho * 0, clip(rho) * 0) = 0
 for every rho, so their gradient is exactly zero (N_valid still counts over the whole batch), and
 (c) identical inputs within a pass run once (shared prefixes and duplicate rollouts of a prompt).
+(a) pays off where one position's batch underfills the device (GPU, or few valid samples); on a
+CPU the time is about proportional to the rows run, so there the gain is (b) and (c) -- see
+benchmarks/just_grpo_speed.py. Each pass's gradient is taken at once, so only one pass's
+activations are alive, as with the reference's per-position backward.
 """
 from __future__ import annotations
 

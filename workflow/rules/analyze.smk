@@ -1,9 +1,3 @@
-def analysis_models(name):
-    """Model directories an analysis reads (analysis.<name>.model or .models)."""
-    cfg = config["analysis"][name]
-    return [f"results/models/{m}" for m in cfg.get("models", [cfg.get("model")])]
-
-
 rule analyze:
     """A Flexibility-Trap figure and the CSV behind it (settings: analysis.<name>)."""
     input:

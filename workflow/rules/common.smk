@@ -61,10 +61,21 @@ def code(stage):
     return files
 
 
+def baselines_dir():
+    """d1's published generations under data.data_dir (the reference row's input)."""
+    return str(Path(config["data"]["data_dir"] or "MISSING-data.data_dir") / "d1_eval_baselines")
+
+
 def section(name, *keys):
     """A params section (or some of its keys): rules list it under params: so changing it reruns the rule."""
     cfg = config[name]
     return {k: cfg[k] for k in keys} if keys else cfg
+
+
+def analysis_models(name):
+    """Model directories an analysis reads (analysis.<name>.model or .models)."""
+    cfg = config["analysis"][name]
+    return [f"results/models/{m}" for m in cfg.get("models", [cfg.get("model")])]
 
 
 RL_SHARED = [k for k, v in config["rl"].items() if not isinstance(v, dict)]
