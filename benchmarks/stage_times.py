@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import argparse
 import csv
-import shutil
+import os
 import subprocess
 import sys
 import tempfile
@@ -18,15 +18,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def copy_project(dst: Path) -> None:
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split()
-    for f in files:
-        if (ROOT / f).is_file():
-            (dst / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, dst / f)
+sys.path.insert(0, str(ROOT))
+from tests.helpers import copy_project  # noqa: E402
 
 
 def read_timings(project: Path) -> list[tuple[str, float, float]]:
@@ -50,10 +43,12 @@ def main() -> None:
         project = ROOT
     else:
         project = Path(tempfile.mkdtemp(prefix="stage-times-"))
-        copy_project(project)
+        copy_project(ROOT, project)
         print(f"running the default DAG in {project} ...", file=sys.stderr)
         t0 = time.time()
-        subprocess.run([sys.executable, "-m", "snakemake", "--cores", args.cores, args.target], cwd=project, check=True)
+        env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+        subprocess.run([sys.executable, "-m", "snakemake", "--cores", args.cores, args.target], cwd=project,
+                       check=True, env=env)
         total = time.time() - t0
     rows = read_timings(project)
     width = max(len(r[0]) for r in rows)

@@ -2,7 +2,7 @@
 import pytest
 
 from pipeline.config import ROOT
-from tests.dag import covered, dvc_stages, snakemake_jobs
+from tests.helpers import covered, dvc_stages, snakemake_jobs
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,6 @@
 Runs in a copy of the tracked files so the checkout's results/ and mlflow.db are untouched.
 """
 import os
-import shutil
 import sqlite3
 import subprocess
 import sys
@@ -14,6 +13,9 @@ import pytest
 import yaml
 
 from pipeline.config import ROOT
+from tests.helpers import copy_project
+
+MICRO = ROOT / ".test" / "params.yaml"
 
 SMK = [sys.executable, "-m", "snakemake", "--cores", "2"]
 # Rules call `python`: make it this interpreter even when the venv is not activated.
@@ -28,14 +30,7 @@ def _run(cmd, cwd, timeout=240):
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    dst = tmp_path_factory.mktemp("project")
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split()
-    for f in files:
-        if (ROOT / f).is_file():
-            (dst / f).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / f, dst / f)
-    shutil.copy(ROOT / ".test" / "params.yaml", dst / "params.yaml")
+    dst = copy_project(ROOT, tmp_path_factory.mktemp("project"), MICRO)
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
                 ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "snapshot"]):
         subprocess.run(cmd, cwd=dst, check=True, capture_output=True)
@@ -89,3 +84,15 @@ def test_lint_is_clean(project):
     res = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=project, capture_output=True,
                          text=True, timeout=120)
     assert res.returncode == 0 and "Congratulations" in res.stdout + res.stderr, res.stdout + res.stderr
+
+
+def test_dvc_repro_runs_the_same_stages_and_second_run_is_a_no_op(tmp_path_factory):
+    """dvc repro on its own copy (DVC keeps its own lock file): the table-1 chain, then nothing."""
+    dst = copy_project(ROOT, tmp_path_factory.mktemp("dvc_project"), MICRO)
+    subprocess.run(["git", "init", "-q"], cwd=dst, check=True)
+    dvc = [str(Path(sys.executable).parent / "dvc"), "repro", "table@table1"]
+    first = _run(dvc, dst, timeout=400)
+    assert "Running stage 'pretrain'" in first and "Running stage 'table@table1'" in first
+    assert (dst / "results" / "table1.csv").read_text().startswith("model,tiny_sudoku@16")
+    second = _run(dvc, dst, timeout=120)
+    assert "Running stage" not in second

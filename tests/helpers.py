@@ -1,10 +1,25 @@
-"""Reading the two DAG definitions (Snakemake and DVC) into comparable job lists."""
+"""Helpers of the DAG tests and benchmarks: a throwaway copy of the project, and the two DAG
+definitions (Snakemake and DVC) read into comparable job lists."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+
+def copy_project(src: Path, dst: Path, params: Path | None = None) -> Path:
+    """Copy the project's tracked (and untracked, not ignored) files; optionally swap params.yaml."""
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=src,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for f in files:
+        if (src / f).is_file():
+            (dst / f).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src / f, dst / f)
+    if params is not None:
+        shutil.copy(params, dst / "params.yaml")
+    return dst
 
 
 def snakemake_jobs(root: Path, targets: list[str]) -> list[dict]:
