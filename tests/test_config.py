@@ -15,7 +15,7 @@ def params():
 
 
 @pytest.mark.parametrize("path,value,expected", [
-    (("eval", "sampler"), "nope", "eval.sampler = 'nope': allowed values are"),
+    (("eval", "sampler"), "nope", "eval.sampler: 'nope' is not a sampler; allowed values are low_confidence"),
     (("runtime", "device"), "tpu", "runtime.device = 'tpu': allowed values are cpu, cuda, auto"),
     (("rl", "lr"), -1, "rl.lr: -1 is less than or equal to the minimum of 0"),
     (("rl", "tasks"), ["gsm8k"], "rl.tasks: 'gsm8k' is not prepared"),
@@ -40,14 +40,14 @@ def test_unknown_key_is_rejected(params):
 def test_snakemake_fails_before_any_rule_on_bad_params(tmp_path):
     """A bad value stops the workflow at parse time with one line naming the key."""
     bad = yaml.safe_load((ROOT / "params.yaml").read_text())
-    bad["rl"]["temperature"] = 0
+    bad["rl"]["diffu_grpo"]["temperature"] = 0
     cfg = tmp_path / "bad.yaml"
     cfg.write_text(yaml.safe_dump(bad))
     res = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(cfg),
                           "--directory", str(ROOT), "--snakefile", str(ROOT / "workflow" / "Snakefile")],
                          capture_output=True, text=True, timeout=120)
     assert res.returncode != 0
-    assert "rl.temperature: 0 is less than or equal to the minimum of 0" in res.stderr + res.stdout
+    assert "rl.diffu_grpo.temperature: 0 is less than or equal to the minimum of 0" in res.stderr + res.stdout
 
 
 def test_paper_profile_validates():

@@ -17,8 +17,8 @@ from pipeline.tracking import NullRun
 from pipeline.training.batches import EncodedExamples
 
 RL = {"steps": 2, "prompts_per_step": 2, "group_size": 4, "lr": 1e-2, "weight_decay": 0.0, "grad_clip": 1.0,
-      "gen_length": 8, "block_length": 4, "diffusion_steps": 4, "temperature": 1.0, "seed": 0,
-      "just_grpo": {"mu": 2, "clip_eps": 0.2, "positions_per_pass": 3}}
+      "gen_length": 8, "block_length": 4, "diffusion_steps": 4, "seed": 0,
+      "just_grpo": {"mu": 2, "clip_eps": 0.2, "positions_per_pass": 3, "temperature": 1.0}}
 
 
 class Recorder:
@@ -111,4 +111,4 @@ def test_few_just_grpo_steps_change_parameters(tiny):
 
 def test_just_grpo_rejects_greedy_rollouts(tiny):
     with pytest.raises(ValueError):
-        JustGRPO({**RL, "temperature": 0.0}, tiny[1].mask_token_id, tiny[1].eos_token_id)
+        JustGRPO({**RL, "just_grpo": {**RL["just_grpo"], "temperature": 0.0}}, tiny[1].mask_token_id, tiny[1].eos_token_id)

@@ -11,8 +11,8 @@ from pipeline.tracking import NullRun
 from pipeline.training.batches import EncodedExamples
 
 RL = {"steps": 2, "prompts_per_step": 2, "group_size": 4, "lr": 1e-2, "weight_decay": 0.0, "grad_clip": 1.0,
-      "gen_length": 8, "block_length": 4, "diffusion_steps": 4, "temperature": 1.0, "seed": 0,
-      "diffu_grpo": {"mu": 2, "beta": 0.04, "clip_eps": 0.5, "p_mask_prompt": 0.15}}
+      "gen_length": 8, "block_length": 4, "diffusion_steps": 4, "seed": 0,
+      "diffu_grpo": {"mu": 2, "beta": 0.04, "clip_eps": 0.5, "p_mask_prompt": 0.15, "temperature": 1.0}}
 
 
 class Recorder:

@@ -41,7 +41,7 @@ class DiffuGRPO:
     def rollout(self, model, prompt, attn, generator) -> torch.Tensor:
         rl = self.rl
         out = low_confidence(model, prompt, None, self.mask_id, rl["gen_length"], rl["block_length"],
-                             rl["diffusion_steps"], temperature=rl["temperature"], generator=generator)
+                             rl["diffusion_steps"], temperature=self.cfg["temperature"], generator=generator)
         return out.sequences[:, prompt.shape[1]:]
 
     @staticmethod

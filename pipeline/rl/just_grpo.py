@@ -5,7 +5,7 @@ Policy: pi(o_t | q, o_<t) = softmax(f(x_t)[P + t] / T) with x_t = [q, o_<t, MASK
 bidirectional model reads the prompt, the tokens already sampled and masks for the future, so
 each position's log-prob is exact (no one-step / ELBO estimator), at the cost of one input per
 position.
-Rollouts: the ``ar_order`` sampler at the rl temperature (paper 1.0), the full ``gen_length`` kept:
+Rollouts: the ``ar_order`` sampler at ``rl.just_grpo.temperature`` (paper 1.0), the full ``gen_length`` kept:
 positions after the first EOS (LLaDA's EOS padding) are actions too and enter the loss, as in the
 reference. Its per-step log-probs are the old log-probs, so no forward is spent on them.
 Advantages: A_i = (r_i - mean_G) / (std_G + 1e-4) (unbiased std, as ``torch.std``).
@@ -168,15 +168,15 @@ class JustGRPO:
         self.rl, self.cfg = rl, rl["just_grpo"]
         self.mask_id, self.eos_id = mask_id, eos_id
         self.mu = self.cfg["mu"]
-        if rl["temperature"] <= 0:
-            raise ValueError("just_grpo needs sampled rollouts: rl.temperature must be > 0")
+        if self.cfg["temperature"] <= 0:
+            raise ValueError("just_grpo needs sampled rollouts: rl.just_grpo.temperature must be > 0")
         self._last = None  # (completion, its per-step log-probs) from the latest rollout
 
     @torch.no_grad()
     def rollout(self, model, prompt, attn, generator) -> torch.Tensor:
         # attn is not passed: pads are attended, as everywhere in the project (batches.left_pad)
         L = self.rl["gen_length"]
-        out = ar_order(model, prompt, None, self.mask_id, L, 1, L, temperature=self.rl["temperature"],
+        out = ar_order(model, prompt, None, self.mask_id, L, 1, L, temperature=self.cfg["temperature"],
                        generator=generator)
         completion = out.sequences[:, prompt.shape[1]:]  # [B, L]
         self._last = (completion, out.extras["token_logprobs"])
@@ -199,13 +199,13 @@ class JustGRPO:
             old = self._last[1]  # the rollout's own forwards: pi_old at every step
         else:  # completions from elsewhere: one no-grad stacked pass over all positions
             positions = torch.arange(completion.shape[1], device=completion.device)
-            old = position_logprobs(model, prompt, completion, positions, self.mask_id, self.rl["temperature"])
+            old = position_logprobs(model, prompt, completion, positions, self.mask_id, self.cfg["temperature"])
         self._last = None
         return dict(prompt=prompt, completion=completion, advantages=advantages, old=old)
 
     def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict]:
         value, grads, stats = stacked_gradient(model, batch["prompt"], batch["completion"], batch["old"],
-                                               batch["advantages"], self.mask_id, self.rl["temperature"],
+                                               batch["advantages"], self.mask_id, self.cfg["temperature"],
                                                self.cfg["clip_eps"], self.cfg["positions_per_pass"])
         params = _params(model)
         loss = _ReplayGradients.apply(torch.tensor(value, dtype=params[0].dtype, device=params[0].device),
