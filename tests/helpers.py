@@ -9,6 +9,18 @@ import sys
 from pathlib import Path
 
 
+class Recorder:
+    """Wraps a model and keeps every input it was called with (to count and inspect forwards)."""
+
+    def __init__(self, model):
+        self.model, self.inputs = model, []
+        self.config = model.config
+
+    def __call__(self, x, attention_mask=None):
+        self.inputs.append(x.clone())
+        return self.model(x, attention_mask=attention_mask)
+
+
 def copy_project(src: Path, dst: Path, params: Path | None = None) -> Path:
     """Copy the project's tracked (and untracked, not ignored) files; optionally swap params.yaml."""
     files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=src,

@@ -15,19 +15,11 @@ from pipeline.sampling import get_sampler
 from pipeline.tasks import get_task
 from pipeline.tracking import NullRun
 from pipeline.training.batches import EncodedExamples
+from tests.helpers import Recorder
 
 RL = {"steps": 2, "prompts_per_step": 2, "group_size": 4, "lr": 1e-2, "weight_decay": 0.0, "grad_clip": 1.0,
       "gen_length": 8, "block_length": 4, "diffusion_steps": 4, "seed": 0,
       "just_grpo": {"mu": 2, "clip_eps": 0.2, "positions_per_pass": 3, "temperature": 1.0}}
-
-
-class Recorder:
-    def __init__(self, model):
-        self.model, self.inputs = model, []
-
-    def __call__(self, x, attention_mask=None):
-        self.inputs.append(x.clone())
-        return self.model(x, attention_mask=attention_mask)
 
 
 def test_ar_order_commits_left_to_right_and_records_exact_logprobs(tiny):

@@ -8,6 +8,7 @@ import torch
 from pipeline.sampling import get_sampler
 from pipeline.sampling.entropy_bounded import entropy_bounded
 from pipeline.sampling.threshold import confidence_threshold
+from tests.helpers import Recorder
 
 MASK, V, P, L, BLOCK = 3, 16, 3, 12, 4
 
@@ -27,17 +28,6 @@ class FakeLM:
         logits[..., MASK] = self.mask_logit
         self.calls.append((x.clone(), logits.clone()))
         return SimpleNamespace(logits=logits)
-
-
-class Recorder:
-    """Wraps the tiny LLaDA and keeps every input it was called with."""
-
-    def __init__(self, model):
-        self.model, self.inputs = model, []
-
-    def __call__(self, x, attention_mask=None):
-        self.inputs.append(x.clone())
-        return self.model(x, attention_mask=attention_mask)
 
 
 def _fake_run(sampler, seed=0, B=4, temperature=0.0, **options):

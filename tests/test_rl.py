@@ -9,19 +9,11 @@ from pipeline.rl.loop import run_rl
 from pipeline.tasks import get_task
 from pipeline.tracking import NullRun
 from pipeline.training.batches import EncodedExamples
+from tests.helpers import Recorder
 
 RL = {"steps": 2, "prompts_per_step": 2, "group_size": 4, "lr": 1e-2, "weight_decay": 0.0, "grad_clip": 1.0,
       "gen_length": 8, "block_length": 4, "diffusion_steps": 4, "seed": 0,
       "diffu_grpo": {"mu": 2, "beta": 0.04, "clip_eps": 0.5, "p_mask_prompt": 0.15, "temperature": 1.0}}
-
-
-class Recorder:
-    def __init__(self, model):
-        self.model, self.inputs = model, []
-
-    def __call__(self, x, attention_mask=None):
-        self.inputs.append(x.clone())
-        return self.model(x, attention_mask=attention_mask)
 
 
 def test_one_step_estimator_masks_completion_and_some_prompt(tiny):

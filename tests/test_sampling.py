@@ -5,18 +5,7 @@ import torch
 from pipeline.numerics import gumbel_argmax
 from pipeline.sampling import get_sampler
 from pipeline.sampling.base import quota_per_step
-
-
-class Recorder:
-    """Wraps a model and keeps every input it was called with."""
-
-    def __init__(self, model):
-        self.model, self.inputs = model, []
-        self.config = model.config
-
-    def __call__(self, x, attention_mask=None):
-        self.inputs.append(x.clone())
-        return self.model(x, attention_mask=attention_mask)
+from tests.helpers import Recorder
 
 
 def _run(tiny, name="low_confidence", L=8, block=4, steps=4, temperature=0.0, seed=0):

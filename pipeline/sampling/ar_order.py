@@ -15,16 +15,13 @@ from __future__ import annotations
 import torch
 
 from pipeline.numerics import entropy, gumbel_argmax, token_logprobs
-from pipeline.sampling.base import CountingModel, Generation
+from pipeline.sampling.base import Generation, start_canvas
 
 
 def ar_order(model, prompt, attention_mask, mask_id, gen_length, block_length, steps,
              temperature=0.0, generator=None, track_entropy=False) -> Generation:
     B, P = prompt.shape
-    x = torch.cat([prompt, torch.full((B, gen_length), mask_id, dtype=prompt.dtype, device=prompt.device)], 1)
-    if attention_mask is not None:
-        attention_mask = torch.cat([attention_mask, attention_mask.new_ones(B, gen_length)], 1)
-    fwd = CountingModel(model, attention_mask)
+    x, fwd = start_canvas(model, prompt, attention_mask, mask_id, gen_length)
     # position t is committed at forward t: the commit step is the position index
     commit_step = torch.arange(gen_length, device=x.device).expand(B, gen_length).clone()  # [B, L]
     commit_ent = torch.zeros(B, gen_length, dtype=torch.float64, device=x.device) if track_entropy else None

@@ -50,6 +50,16 @@ class CountingModel:
         return self.model(x, attention_mask=self.attention_mask).logits
 
 
+def start_canvas(model, prompt: torch.Tensor, attention_mask: torch.Tensor | None, mask_id: int,
+                 gen_length: int) -> tuple[torch.Tensor, CountingModel]:
+    """[prompt, MASK * gen_length] [B, P+L] and the forward-counting model every sampler decodes with."""
+    B = prompt.shape[0]
+    x = torch.cat([prompt, torch.full((B, gen_length), mask_id, dtype=prompt.dtype, device=prompt.device)], 1)
+    if attention_mask is not None:
+        attention_mask = torch.cat([attention_mask, attention_mask.new_ones(B, gen_length)], 1)
+    return x, CountingModel(model, attention_mask)
+
+
 def quota_per_step(n_masked: torch.Tensor, steps: int) -> torch.Tensor:
     """LLaDA's even schedule: split each row's masked count over ``steps``, remainder to the first steps.
 
@@ -75,10 +85,7 @@ def decode_adaptive(model, prompt, attention_mask, mask_id, gen_length, block_le
     if gen_length % block_length:
         raise ValueError(f"gen_length {gen_length} must be a multiple of block_length {block_length}")
     B, P = prompt.shape
-    x = torch.cat([prompt, torch.full((B, gen_length), mask_id, dtype=prompt.dtype, device=prompt.device)], 1)
-    if attention_mask is not None:
-        attention_mask = torch.cat([attention_mask, attention_mask.new_ones(B, gen_length)], 1)
-    fwd = CountingModel(model, attention_mask)
+    x, fwd = start_canvas(model, prompt, attention_mask, mask_id, gen_length)
     commit_step = torch.full((B, gen_length), -1, dtype=torch.long, device=x.device)
     commit_ent = torch.zeros(B, gen_length, dtype=torch.float64, device=x.device) if track_entropy else None
     row_steps = torch.zeros(B, dtype=torch.long, device=x.device)

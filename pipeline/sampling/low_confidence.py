@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 
 from pipeline.numerics import entropy, gumbel_argmax
-from pipeline.sampling.base import CountingModel, Generation, quota_per_step
+from pipeline.sampling.base import Generation, quota_per_step, start_canvas
 
 
 def _decode(model, prompt, attention_mask, mask_id, gen_length, block_length, steps, temperature,
@@ -20,10 +20,7 @@ def _decode(model, prompt, attention_mask, mask_id, gen_length, block_length, st
         raise ValueError(f"steps {steps} must be a multiple of the number of blocks {n_blocks}")
     steps_per_block = steps // n_blocks
     B, P = prompt.shape
-    x = torch.cat([prompt, torch.full((B, gen_length), mask_id, dtype=prompt.dtype, device=prompt.device)], 1)
-    if attention_mask is not None:
-        attention_mask = torch.cat([attention_mask, attention_mask.new_ones(B, gen_length)], 1)
-    fwd = CountingModel(model, attention_mask)
+    x, fwd = start_canvas(model, prompt, attention_mask, mask_id, gen_length)
     commit_step = torch.full((B, gen_length), -1, dtype=torch.long, device=x.device)
     commit_ent = torch.zeros(B, gen_length, dtype=torch.float64, device=x.device) if track_entropy else None
 
