@@ -34,3 +34,24 @@ def test_connector_ids_find_the_words(tiny):
     ids = connector_ids(tok, ["so", "then", "therefore", "notaword"])
     assert sorted(ids.values()) == ["so", "then", "therefore"]
     assert tok.convert_ids_to_tokens(next(i for i, w in ids.items() if w == "so")) == "so"
+
+
+def test_every_figure_plots_from_its_csv_rows(tmp_path):
+    """Each analysis turns rows shaped like its CSV into a PNG (labelled axes, legend)."""
+    from pipeline.analysis import get_analysis
+
+    rows = {
+        "passk": [{"task": t, "order": o, "k": k, "pass_at_k": 10.0 * k} for t in ("a", "b")
+                  for o in ("ar_order", "low_confidence") for k in (1, 2, 4)],
+        "parallel_decoding": [{"model": m, "task": "a", "sampler": s, "tokens_per_step": x, "accuracy": 50.0 + x}
+                              for m in ("base", "just_grpo_from_base") for s in ("entropy_bounded", "threshold")
+                              for x in (1.5, 3.0)],
+        "connector_entropy": [{"task": "a", "order": o, "connector": c, "count": 3, "mean_entropy_nats": 1.0,
+                               "mean_commit_step_frac": 0.5} for o in ("ar_order", "low_confidence")
+                              for c in ("so", "then")],
+    }
+    cfg = {"model": "base", "n_samples": 4, "temperature": 1.0, "gen_length": 32, "orders": ["ar_order", "low_confidence"],
+           "connectors": ["so", "then"]}
+    for name, r in rows.items():
+        get_analysis(name).plot(r, cfg, tmp_path / f"{name}.png")
+        assert (tmp_path / f"{name}.png").stat().st_size > 10_000

@@ -65,9 +65,12 @@ def plot(rows, cfg, path) -> None:
             ax = axes[row][col]
             x = np.arange(len(cfg["connectors"]))
             for i, order in enumerate(orders):
-                vals = [next((r[metric] for r in rows if r["task"] == task and r["order"] == order
-                              and r["connector"] == c), float("nan")) for c in cfg["connectors"]]
-                ax.bar(x + i * width, vals, width, label=order)
+                cells = [next((r for r in rows if r["task"] == task and r["order"] == order
+                               and r["connector"] == c), None) for c in cfg["connectors"]]
+                vals = [float(r[metric]) if r else float("nan") for r in cells]
+                bars = ax.bar(x + i * width, vals, width, label=order)
+                # how many occurrences each bar averages: small counts are noise
+                ax.bar_label(bars, labels=[f"n={r['count']}" if r else "" for r in cells], fontsize=7)
             ax.set_xticks(x + width * (len(orders) - 1) / 2, cfg["connectors"])
             ax.set_ylabel(label)
             ax.set_title(task if row == 0 else "")
