@@ -3,7 +3,7 @@
 """
 from __future__ import annotations
 
-import importlib
+from pipeline.registry import resolve
 
 ANALYSES: dict[str, str] = {
     "passk": "pipeline.analysis.passk",
@@ -13,6 +13,4 @@ ANALYSES: dict[str, str] = {
 
 
 def get_analysis(name: str):
-    if name not in ANALYSES:
-        raise KeyError(f"unknown analysis {name!r}; known analyses: {', '.join(sorted(ANALYSES))}")
-    return importlib.import_module(ANALYSES[name])
+    return resolve(ANALYSES, name, "analysis", "analyses")

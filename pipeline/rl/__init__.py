@@ -8,7 +8,7 @@ attn, generator) -> completion [B, L]``, ``advantages(rewards [P, G]) -> [P*G]``
 """
 from __future__ import annotations
 
-import importlib
+from pipeline.registry import resolve
 
 METHODS: dict[str, str] = {
     "diffu_grpo": "pipeline.rl.diffu_grpo:DiffuGRPO",
@@ -17,9 +17,7 @@ METHODS: dict[str, str] = {
 
 
 def get_method(name: str, rl_params: dict, mask_id: int, eos_id: int):
-    if name not in METHODS:
-        raise KeyError(f"unknown RL method {name!r}; known methods: {', '.join(sorted(METHODS))}")
+    method = resolve(METHODS, name, "RL method")
     if name not in rl_params:
         raise KeyError(f"params rl.{name} is missing: each RL method reads its own section")
-    module, cls = METHODS[name].split(":")
-    return getattr(importlib.import_module(module), cls)(rl_params, mask_id, eos_id)
+    return method(rl_params, mask_id, eos_id)

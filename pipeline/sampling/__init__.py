@@ -7,7 +7,7 @@ and counts its forward passes (``Generation.nfe``).
 """
 from __future__ import annotations
 
-import importlib
+from pipeline.registry import resolve
 
 SAMPLERS: dict[str, str] = {
     "low_confidence": "pipeline.sampling.low_confidence:low_confidence",
@@ -19,10 +19,7 @@ SAMPLERS: dict[str, str] = {
 
 
 def get_sampler(name: str):
-    if name not in SAMPLERS:
-        raise KeyError(f"unknown sampler {name!r}; known samplers: {', '.join(sorted(SAMPLERS))}")
-    module, fn = SAMPLERS[name].split(":")
-    return getattr(importlib.import_module(module), fn)
+    return resolve(SAMPLERS, name, "sampler")
 
 
 __all__ = ["SAMPLERS", "get_sampler"]

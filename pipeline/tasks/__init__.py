@@ -5,8 +5,7 @@ benchmarks read files from ``data_dir`` laid out like ``../shared/data/``.
 """
 from __future__ import annotations
 
-import importlib
-
+from pipeline.registry import resolve
 from pipeline.tasks.base import Task
 
 TASKS: dict[str, str] = {
@@ -26,7 +25,4 @@ TASKS: dict[str, str] = {
 
 def get_task(name: str, **options) -> Task:
     """Instantiate a registered task; options are the task's params (e.g. data_dir)."""
-    if name not in TASKS:
-        raise KeyError(f"unknown task {name!r}; known tasks: {', '.join(sorted(TASKS))}")
-    module, cls = TASKS[name].split(":")
-    return getattr(importlib.import_module(module), cls)(**options)
+    return resolve(TASKS, name, "task")(**options)

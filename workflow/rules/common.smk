@@ -24,6 +24,7 @@ except ParamsError as err:
 # Source files each stage runs; declared as inputs so a code change reruns exactly the stages it touches.
 # dvc.yaml lists the same entries as deps (tests/test_dag_agreement.py checks both).
 COMMON_CODE = [
+    "pipeline/registry.py",
     "pipeline/__init__.py",
     "pipeline/cli.py",
     "pipeline/config.py",
