@@ -17,7 +17,12 @@ def load_tasks(params: dict, names: list[str]) -> dict:
 
 
 def load_split(data_dir: str | Path, names: list[str], split: str) -> dict[str, list[dict]]:
-    return {n: read_jsonl(Path(data_dir) / n / f"{split}.jsonl") for n in names}
+    out = {n: read_jsonl(Path(data_dir) / n / f"{split}.jsonl") for n in names}
+    empty = [n for n, rows in out.items() if not rows]
+    if empty:
+        raise ValueError(f"no {split} examples for {', '.join(empty)} (see results/logs/prepare/); "
+                         f"remove them from this stage's tasks or add data_dir/<task>/{split} files")
+    return out
 
 
 POINTER = "source.json"
