@@ -4,6 +4,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import torch
+
 
 def read_jsonl(path: str | Path) -> list[dict]:
     path = Path(path)

@@ -21,6 +21,33 @@ class Recorder:
         return self.model(x, attention_mask=attention_mask)
 
 
+def run_few_rl_steps(tiny, method_name: str, rl: dict):
+    """A few ``run_rl`` steps of ``method_name`` on a copy of the tiny model, tiny_arithmetic prompts.
+
+    The reward depends on completion length so groups have reward spread (non-zero advantages).
+    Returns (method, parameters before, model after).
+    """
+    import copy
+
+    import torch
+
+    from pipeline.rl import get_method
+    from pipeline.rl.loop import run_rl
+    from pipeline.tasks import get_task
+    from pipeline.tracking import NullRun
+    from pipeline.training.batches import EncodedExamples
+
+    model, tok = copy.deepcopy(tiny[0]), tiny[1]
+    task = get_task("tiny_arithmetic", seed=0)
+    enc = EncodedExamples(tok, {"tiny_arithmetic": task}, {"tiny_arithmetic": task.load("train", 20)},
+                          target_format=None, mode="rl")
+    method = get_method(method_name, rl, tok.mask_token_id, tok.eos_token_id)
+    before = [p.detach().clone() for p in model.parameters()]
+    task.reward = lambda completion, ex: float(len(completion) % 3)
+    run_rl(model, tok, method, enc, rl, NullRun(), torch.device("cpu"))
+    return method, before, model
+
+
 def copy_project(src: Path, dst: Path, params: Path | None = None) -> Path:
     """Copy the project's tracked (and untracked, not ignored) files; optionally swap params.yaml."""
     files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=src,

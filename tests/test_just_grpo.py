@@ -1,6 +1,5 @@
 """JustGRPO: AR-order rollouts, exact per-position log-probs, the stacked gradient against the
 reference's one-position-at-a-time loop, and a few RL steps end to end."""
-import copy
 import math
 
 import pytest
@@ -8,14 +7,9 @@ import torch
 
 from pipeline.model import io
 from pipeline.numerics import entropy
-from pipeline.rl import get_method
 from pipeline.rl.just_grpo import JustGRPO, position_logprobs, serial_gradient
-from pipeline.rl.loop import run_rl
 from pipeline.sampling import get_sampler
-from pipeline.tasks import get_task
-from pipeline.tracking import NullRun
-from pipeline.training.batches import EncodedExamples
-from tests.helpers import Recorder
+from tests.helpers import Recorder, run_few_rl_steps
 
 RL = {"steps": 2, "prompts_per_step": 2, "group_size": 4, "lr": 1e-2, "weight_decay": 0.0, "grad_clip": 1.0,
       "gen_length": 8, "block_length": 4, "diffusion_steps": 4, "seed": 0,
@@ -88,15 +82,8 @@ def test_advantages_by_hand():
 
 
 def test_few_just_grpo_steps_change_parameters(tiny):
-    model, tok = copy.deepcopy(tiny[0]), tiny[1]
-    task = get_task("tiny_arithmetic", seed=0)
-    enc = EncodedExamples(tok, {"tiny_arithmetic": task}, {"tiny_arithmetic": task.load("train", 20)},
-                          target_format=None, mode="rl")
-    method = get_method("just_grpo", RL, tok.mask_token_id, tok.eos_token_id)
+    method, before, model = run_few_rl_steps(tiny, "just_grpo", RL)
     assert not method.needs_reference
-    before = [p.detach().clone() for p in model.parameters()]
-    task.reward = lambda completion, ex: float(len(completion) % 3)  # force reward spread within groups
-    run_rl(model, tok, method, enc, RL, NullRun(), torch.device("cpu"))
     changed = sum(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
     assert changed == len(before)
 

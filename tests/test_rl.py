@@ -1,15 +1,9 @@
 """diffu-GRPO: the one-step estimator and a few RL steps end to end on a tiny model."""
-import copy
 
 import torch
 
-from pipeline.rl import get_method
 from pipeline.rl.diffu_grpo import one_step_logprobs
-from pipeline.rl.loop import run_rl
-from pipeline.tasks import get_task
-from pipeline.tracking import NullRun
-from pipeline.training.batches import EncodedExamples
-from tests.helpers import Recorder
+from tests.helpers import Recorder, run_few_rl_steps
 
 RL = {"steps": 2, "prompts_per_step": 2, "group_size": 4, "lr": 1e-2, "weight_decay": 0.0, "grad_clip": 1.0,
       "gen_length": 8, "block_length": 4, "diffusion_steps": 4, "seed": 0,
@@ -37,15 +31,7 @@ def test_one_step_estimator_masks_completion_and_some_prompt(tiny):
 
 
 def test_few_diffu_grpo_steps_change_parameters(tiny):
-    model, tok = copy.deepcopy(tiny[0]), tiny[1]
-    task = get_task("tiny_arithmetic", seed=0)
-    enc = EncodedExamples(tok, {"tiny_arithmetic": task}, {"tiny_arithmetic": task.load("train", 20)},
-                          target_format=None, mode="rl")
-    method = get_method("diffu_grpo", RL, tok.mask_token_id, tok.eos_token_id)
-    before = [p.detach().clone() for p in model.parameters()]
-    # random rewards would give zero advantage only by chance; force spread with a reward on length
-    task.reward = lambda completion, ex: float(len(completion) % 3)
-    run_rl(model, tok, method, enc, RL, NullRun(), torch.device("cpu"))
+    _, before, model = run_few_rl_steps(tiny, "diffu_grpo", RL)
     changed = sum(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
     assert changed == len(before)
 
