@@ -5,6 +5,7 @@
     python benchmarks/just_grpo_speed.py --shared-prefix 8     # rollouts of a prompt share 8 tokens
     python benchmarks/just_grpo_speed.py --model results/models/sft   # real AR rollouts and rewards
     python benchmarks/just_grpo_speed.py --positions-per-pass 1 8 32
+    python benchmarks/just_grpo_speed.py --rl-run results/models/base   # every step of a real RL run
 
 Tiny profile: model d_model 96, 4 layers, 4 heads, mlp 256 (tiny vocabulary, built from scratch
 unless ``--model``), 8 prompts of the tiny tasks x 8 rollouts = 64 completions of gen_length 32.
@@ -13,11 +14,17 @@ prompt, and rewards give every sample A != 0 except in ``--zero-adv-groups`` gro
 are the model's own AR-order rollouts at T = 1, scored by the tasks. Old log-probs are the exact
 ones (ratio 1, as at mu = 1).
 
-``serial_gradient`` is the reference's loop: one forward + backward per position over all 64
-samples. ``stacked_gradient`` stacks positions along the batch, skips A = 0 samples and runs
-identical inputs once. Both give the same gradient: the script checks it, prints both times (best
-of ``--repeats`` interleaved runs), the ratio, and how many forward rows each needed -- on a CPU
-the time is about proportional to the rows.
+``serial_gradient(chunk=8)`` is the reference's schedule: one forward + backward per position over
+one prompt's 8 rollouts (its micro-batch); ``serial_gradient`` without a chunk runs all 64 rollouts
+per pass (a stronger baseline). ``stacked_gradient`` stacks positions along the batch, skips A = 0
+samples and runs identical inputs once. All give the same gradient: the script checks it, prints
+the times (best of ``--repeats`` interleaved runs), the ratios, and how many forward rows each
+needed -- on a CPU the time is about proportional to the rows.
+
+``--rl-run MODEL`` measures what a user gets: it runs the tiny profile's JustGRPO stage
+(``params.yaml``'s ``rl`` section, data from ``results/data``) from MODEL, and on every step's batch
+times the reference schedule and the stacked gradient (training proceeds with the stacked one),
+then prints the per-step ratios and the speed-up over the whole run. Needs a pipeline run first.
 """
 from __future__ import annotations
 
@@ -77,6 +84,45 @@ def forward_rows(prompt, completion, adv, mask_id, k):
                                                 mask_id), dim=0)) for t in range(0, L, k)) if keep.any() else 0
 
 
+def rl_run(args) -> None:
+    """Paired timings of both gradients on every step of a real tiny-profile JustGRPO run."""
+    from pipeline.config import load_params
+    from pipeline.rl import method_config
+    from pipeline.rl.loop import run_rl
+    from pipeline.tracking import NullRun
+    from pipeline.training.setup import load_model, load_split, load_tasks
+
+    params = load_params(args.params)
+    cfg = {**method_config(params["rl"], "just_grpo"), **({"steps": args.steps} if args.steps else {})}
+    torch.manual_seed(cfg["seed"])
+    model, tok = load_model(args.rl_run, params, torch.device("cpu"))
+    enc = EncodedExamples(tok, load_tasks(params, cfg["tasks"]), load_split(args.data, cfg["tasks"], "train"),
+                          target_format=None, mode="rl")
+    rows = []
+
+    class Paired(JustGRPO):
+        def gradient(self, model, batch):
+            a = (model, batch["prompt"], batch["completion"], batch["old"], batch["advantages"], self.mask_id,
+                 self.cfg["temperature"], self.cfg["clip_eps"])
+            t_ref, (_, slow) = timed(lambda: serial_gradient(*a, chunk=cfg["group_size"]))
+            t_fast, out = timed(lambda: super(Paired, self).gradient(model, batch))
+            diff = max(((f - g).abs().max() / g.abs().max().clamp_min(1e-30)).item() for f, g in zip(out[1], slow))
+            rows.append((t_ref, t_fast, float((batch["advantages"] != 0).float().mean()), diff))
+            print(f"step {len(rows):3d}: A != 0 for {rows[-1][2]:4.0%}   reference {t_ref:5.2f} s   "
+                  f"stacked {t_fast:5.2f} s   {t_ref / t_fast:5.2f}x   max rel. grad diff {diff:.1e}", flush=True)
+            return out
+
+    method = Paired(cfg, int(model.config.mask_token_id), tok.eos_token_id)
+    run_rl(model, tok, method, enc, cfg, NullRun(), torch.device("cpu"))
+    ref, fast = sum(r[0] for r in rows), sum(r[1] for r in rows)
+    ratios = sorted(r[0] / r[1] for r in rows)
+    print(f"{len(rows)} gradients from {args.rl_run}: reference {ref:.1f} s, stacked {fast:.1f} s, "
+          f"speed-up {ref / fast:.2f}x over the run (per step: min {ratios[0]:.2f}x, "
+          f"median {ratios[len(ratios) // 2]:.2f}x, max {ratios[-1]:.2f}x); "
+          f"mean fraction with A != 0 {sum(r[2] for r in rows) / len(rows):.0%}; "
+          f"max rel. grad diff {max(r[3] for r in rows):.1e}")
+
+
 def timed(fn):
     t0 = time.perf_counter()
     out = fn()
@@ -94,9 +140,15 @@ def main() -> None:
     ap.add_argument("--positions-per-pass", type=int, nargs="+", default=[8])
     ap.add_argument("--repeats", type=int, default=2, help="interleaved timings; the best of each is reported")
     ap.add_argument("--threads", type=int, default=None)
+    ap.add_argument("--rl-run", default=None, metavar="MODEL", help="time every step of a real JustGRPO run from MODEL")
+    ap.add_argument("--steps", type=int, default=None, help="--rl-run: steps (default: params.yaml's rl.steps)")
+    ap.add_argument("--params", default="params.yaml")
+    ap.add_argument("--data", default="results/data")
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.rl_run:
+        return rl_run(args)
     model, tok, prompt, completion, old, adv = batch(args)
     N, L = completion.shape
     common = (model, prompt, completion, old, adv, tok.mask_token_id, 1.0, 0.2)
@@ -105,19 +157,24 @@ def main() -> None:
     # warm-up: the first forward / backward of a process pays one-off library initialisation
     serial_gradient(model, prompt[:8], completion[:8, :2], old[:8, :2], adv[:8], tok.mask_token_id, 1.0, 0.2)
     # interleaved repeats, best time of each: other jobs on a shared CPU only ever add time
-    t_serial, t_fast, rel = float("inf"), {}, {}
+    t_ref, t_serial, t_fast, rel = float("inf"), float("inf"), {}, {}
     for _ in range(args.repeats):
+        t, _ = timed(lambda: serial_gradient(*common, chunk=args.group))
+        t_ref = min(t_ref, t)
         t, (_, slow) = timed(lambda: serial_gradient(*common))
         t_serial = min(t_serial, t)
         for k in args.positions_per_pass:
             t, (_, fast, _) = timed(lambda: stacked_gradient(*common, positions_per_pass=k))
             t_fast[k] = min(t_fast.get(k, float("inf")), t)
             rel[k] = max(((a - b).abs().max() / b.abs().max().clamp_min(1e-30)).item() for a, b in zip(fast, slow))
-    print(f"serial  (1 position / pass, all samples): {t_serial:7.2f} s   {N * L:5d} forward rows")
+    print(f"reference (1 position x {args.group} rollouts / pass): {t_ref:7.2f} s   {N * L:5d} forward rows")
+    print(f"serial    (1 position x {N} rollouts / pass): {t_serial:7.2f} s   {N * L:5d} forward rows   "
+          f"speed-up {t_ref / t_serial:5.2f}x")
     for k in args.positions_per_pass:
-        print(f"stacked ({k:2d} positions / pass):           {t_fast[k]:7.2f} s   "
+        print(f"stacked   ({k:2d} positions / pass):           {t_fast[k]:7.2f} s   "
               f"{forward_rows(prompt, completion, adv, tok.mask_token_id, k):5d} forward rows   "
-              f"speed-up {t_serial / t_fast[k]:5.2f}x   max rel. grad diff {rel[k]:.1e}")
+              f"speed-up {t_ref / t_fast[k]:5.2f}x (vs serial {t_serial / t_fast[k]:5.2f}x)   "
+              f"max rel. grad diff {rel[k]:.1e}")
 
 
 if __name__ == "__main__":

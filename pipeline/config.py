@@ -83,12 +83,17 @@ def _semantic_errors(p: dict) -> list[str]:
                 msgs.append(f"analysis.{a}.tasks: {name!r} is not prepared; add it to data.tasks")
         if cfg["gen_length"] % cfg["block_length"]:
             msgs.append(f"analysis.{a}.gen_length must be a multiple of its block_length")
-    rl = p["rl"]
-    if rl["gen_length"] % rl["block_length"]:
-        msgs.append(f"rl.gen_length = {rl['gen_length']} must be a multiple of rl.block_length = {rl['block_length']}")
-    elif rl["diffusion_steps"] % (rl["gen_length"] // rl["block_length"]):
-        msgs.append(f"rl.diffusion_steps = {rl['diffusion_steps']} must be a multiple of the "
-                    f"{rl['gen_length'] // rl['block_length']} blocks of rl.gen_length")
+    from pipeline.rl import method_config
+
+    for method in [k for k, v in p["rl"].items() if isinstance(v, dict)]:
+        rl, where = method_config(p["rl"], method), f" (as rl.{method} runs, overrides applied)"
+        where = where if p["rl"][method].get("overrides") else ""
+        if rl["gen_length"] % rl["block_length"]:
+            msgs.append(f"rl.gen_length = {rl['gen_length']} must be a multiple of rl.block_length = "
+                        f"{rl['block_length']}{where}")
+        elif rl["diffusion_steps"] % (rl["gen_length"] // rl["block_length"]):
+            msgs.append(f"rl.diffusion_steps = {rl['diffusion_steps']} must be a multiple of the "
+                        f"{rl['gen_length'] // rl['block_length']} blocks of rl.gen_length{where}")
     if p["model"]["init"] == "pretrained" and not p["model"]["path"]:
         msgs.append("model.path: required when model.init = pretrained (local dir or hub id)")
     if p["model"]["init"] == "scratch" and p["model"]["d_model"] % p["model"]["n_heads"]:

@@ -16,9 +16,9 @@ class Recorder:
         self.model, self.inputs = model, []
         self.config = model.config
 
-    def __call__(self, x, attention_mask=None):
+    def __call__(self, x, attention_mask=None, **kwargs):
         self.inputs.append(x.clone())
-        return self.model(x, attention_mask=attention_mask)
+        return self.model(x, attention_mask=attention_mask, **kwargs)
 
 
 def run_few_rl_steps(tiny, method_name: str, rl: dict):

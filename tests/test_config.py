@@ -56,3 +56,30 @@ def test_paper_profile_validates():
 
 def test_micro_config_validates():
     load_params(ROOT / ".test" / "params.yaml")
+
+
+def test_method_overrides_apply_to_that_method_only(params):
+    from pipeline.rl import method_config
+
+    p = copy.deepcopy(params)
+    p["rl"]["just_grpo"]["overrides"] = {"lr": 5e-6, "group_size": 16}
+    validate_params(p)
+    assert method_config(p["rl"], "just_grpo")["lr"] == 5e-6 and method_config(p["rl"], "just_grpo")["group_size"] == 16
+    assert method_config(p["rl"], "diffu_grpo")["lr"] == params["rl"]["lr"]
+    with pytest.raises(KeyError, match="known.*diffu_grpo"):
+        method_config(p["rl"], "ppo")
+    p["rl"]["just_grpo"]["overrides"] = {"mu": 2}  # a method key, not a shared one
+    with pytest.raises(ParamsError, match="rl.just_grpo.overrides: Additional properties.*known keys: adam_beta2"):
+        validate_params(p)
+    p["rl"]["just_grpo"]["overrides"] = {"gen_length": 20}  # not a multiple of the shared block_length 16
+    with pytest.raises(ParamsError, match=r"rl.gen_length = 20 must be a multiple .* \(as rl.just_grpo runs"):
+        validate_params(p)
+
+
+def test_paper_profile_gives_just_grpo_its_own_schedule():
+    from pipeline.rl import method_config
+
+    rl = load_params(ROOT / "profiles" / "paper" / "params.yaml")["rl"]
+    own = method_config(rl, "just_grpo")
+    assert (own["group_size"], own["prompts_per_step"], own["lr"], own["steps"], own["gen_length"]) == (16, 64, 5e-6, 125, 256)
+    assert method_config(rl, "diffu_grpo")["lr"] == 3e-6

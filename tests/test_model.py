@@ -1,3 +1,5 @@
+import copy
+
 import torch
 
 from pipeline.model import LLaDAConfig, LLaDAModelLM
@@ -7,6 +9,25 @@ def test_logits_shape(tiny):
     model, tok = tiny
     x = torch.randint(0, len(tok), (3, 11))
     assert model(x).logits.shape == (3, 11, len(tok))
+
+
+def test_logits_at_equals_the_full_pass_with_its_gradient(tiny):
+    """``logits_at`` runs the last block's queries only where asked; values and gradients unchanged."""
+    model, tok = tiny
+    model = copy.deepcopy(model).double()
+    x = torch.randint(5, len(tok), (3, 12))
+    attn = torch.ones_like(x)
+    attn[0, :2] = 0
+    at = torch.tensor([[0, 5], [11, 3], [7, 7]])  # [B, Q], repeats allowed
+    full = model(x, attention_mask=attn).logits  # [B, L, V]
+    part = model(x, attention_mask=attn, logits_at=at).logits  # [B, Q, V]
+    picked = full.gather(1, at[..., None].expand(-1, -1, full.shape[-1]))
+    assert part.shape == (3, 2, len(tok)) and torch.allclose(part, picked, atol=1e-12)
+    w = torch.randn(part.shape, dtype=torch.float64)
+    g_full = torch.autograd.grad((picked * w).sum(), list(model.parameters()))
+    g_part = torch.autograd.grad((part * w).sum(), list(model.parameters()))
+    # SDPA's CPU backward is not bit-exact across query counts even in float64: ~1e-7 relative
+    assert max(((a - b).abs().max() / a.abs().max()).item() for a, b in zip(g_full, g_part)) < 1e-6
 
 
 def test_attention_is_bidirectional(tiny):

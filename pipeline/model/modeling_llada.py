@@ -41,20 +41,22 @@ class RotaryEmbedding(nn.Module):
         super().__init__()
         self.head_dim, self.theta = head_dim, theta
 
-    def forward(self, q: torch.Tensor, k: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        seq_len = q.shape[-2]
-        exponent = torch.arange(0, self.head_dim, 2, device=q.device, dtype=torch.float32) / self.head_dim
+    def forward(self, q: torch.Tensor, k: torch.Tensor, q_pos: torch.Tensor | None = None):
+        """q [B, H, Q, hd], k [B, H, L, hd]; query i sits at position q_pos[b, i] ([B, Q]; None: i = 0..L-1)."""
+        seq_len = k.shape[-2]
+        exponent = torch.arange(0, self.head_dim, 2, device=k.device, dtype=torch.float32) / self.head_dim
         inv_freq = 1.0 / (self.theta**exponent)
-        pos = torch.arange(seq_len, device=q.device, dtype=torch.float32)
+        pos = torch.arange(seq_len, device=k.device, dtype=torch.float32)
         freqs = torch.outer(pos, inv_freq)  # [L, hd/2]
         emb = torch.cat((freqs, freqs), dim=-1)  # [L, hd]
-        cos, sin = emb.cos().to(q.dtype), emb.sin().to(q.dtype)
+        cos, sin = emb.cos().to(k.dtype), emb.sin().to(k.dtype)
 
-        def rotate(x):
+        def rotate(x, cos, sin):
             x1, x2 = x.chunk(2, dim=-1)
             return x * cos + torch.cat((-x2, x1), dim=-1) * sin
 
-        return rotate(q), rotate(k)
+        q_cos, q_sin = (cos, sin) if q_pos is None else (cos[q_pos][:, None], sin[q_pos][:, None])  # [B, 1, Q, hd]
+        return rotate(q, q_cos, q_sin), rotate(k, cos, sin)
 
 
 class LLaDALlamaBlock(nn.Module):
@@ -75,19 +77,30 @@ class LLaDALlamaBlock(nn.Module):
         self.ff_out = nn.Linear(config.mlp_hidden_size, d, bias=config.include_bias)
         self.rotary_emb = RotaryEmbedding(self.head_dim, config.rope_theta)
 
-    def forward(self, x: torch.Tensor, attention_bias: torch.Tensor | None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, attention_bias: torch.Tensor | None,
+                query_index: torch.Tensor | None = None) -> torch.Tensor:
+        """x [B, L, D] -> [B, L, D], or [B, Q, D] at the positions ``query_index`` [B, Q] only.
+
+        Keys and values always come from all L positions, so a query's output is exactly the one
+        a full pass gives it; the queries, output projection and MLP run for Q positions instead
+        of L (what the last block needs when only a few positions' logits are wanted).
+        """
         B, L, D = x.shape
         h = self.attn_norm(x)
-        q = self.q_proj(h).view(B, L, self.n_heads, self.head_dim).transpose(1, 2)  # [B, H, L, hd]
-        k = self.k_proj(h).view(B, L, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        k = self.k_proj(h).view(B, L, self.n_kv_heads, self.head_dim).transpose(1, 2)  # [B, Hkv, L, hd]
         v = self.v_proj(h).view(B, L, self.n_kv_heads, self.head_dim).transpose(1, 2)
-        q, k = self.rotary_emb(q, k)
+        if query_index is not None:
+            gather = query_index[..., None].expand(-1, -1, D)  # [B, Q, D]
+            x, h = x.gather(1, gather), h.gather(1, gather)  # [B, Q, D]
+        Q = x.shape[1]
+        q = self.q_proj(h).view(B, Q, self.n_heads, self.head_dim).transpose(1, 2)  # [B, H, Q, hd]
+        q, k = self.rotary_emb(q, k, query_index)
         # Full bidirectional attention: no causal mask, only optional key padding bias.
         att = F.scaled_dot_product_attention(
             q, k, v, attn_mask=attention_bias, is_causal=False,
             enable_gqa=self.n_kv_heads != self.n_heads,
         )
-        x = x + self.attn_out(att.transpose(1, 2).reshape(B, L, D))
+        x = x + self.attn_out(att.transpose(1, 2).reshape(B, Q, D))
         h = self.ff_norm(x)
         return x + self.ff_out(F.silu(self.ff_proj(h)) * self.up_proj(h))
 
@@ -106,18 +119,20 @@ class LLaDAModel(nn.Module):
             self.transformer["ff_out"] = nn.Linear(config.d_model, config.embedding_size, bias=False)
         self.weight_tying = config.weight_tying
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                logits_at: torch.Tensor | None = None) -> torch.Tensor:
         x = self.transformer.wte(input_ids)  # [B, L, D]
         bias = None
         if attention_mask is not None:
             # [B, 1, 1, L] additive bias so padded keys get no attention weight.
             bias = torch.zeros_like(attention_mask, dtype=x.dtype).masked_fill(attention_mask == 0, float("-inf"))
             bias = bias[:, None, None, :]
-        for block in self.transformer.blocks:
+        *body, last = self.transformer.blocks
+        for block in body:
             x = block(x, bias)
-        x = self.transformer.ln_f(x)
+        x = self.transformer.ln_f(last(x, bias, logits_at))  # [B, L or Q, D]
         head = self.transformer.wte.weight if self.weight_tying else self.transformer.ff_out.weight
-        return F.linear(x, head)  # [B, L, V]
+        return F.linear(x, head)  # [B, L or Q, V]
 
 
 class LLaDAModelLM(PreTrainedModel):
@@ -143,9 +158,15 @@ class LLaDAModelLM(PreTrainedModel):
     def get_input_embeddings(self) -> nn.Embedding:
         return self.model.transformer.wte
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, **kwargs) -> MaskedLMOutput:
-        """Logits over the vocabulary at every position: ``model(input_ids).logits`` is [B, L, V]."""
-        logits = self.model(input_ids, attention_mask)
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                logits_at: torch.Tensor | None = None, **kwargs) -> MaskedLMOutput:
+        """Logits over the vocabulary at every position: ``model(input_ids).logits`` is [B, L, V].
+
+        ``logits_at`` [B, Q] (positions) -> logits [B, Q, V] at those positions only, the same values
+        as the full pass's: the last block then runs its queries and MLP for Q positions instead of
+        L (a 1/n_layers cut in compute when Q << L, e.g. JustGRPO's one position per input).
+        """
+        logits = self.model(input_ids, attention_mask, logits_at)
         if logits.shape[-1] != self.config.vocab_size:
             logits = logits[..., : self.config.vocab_size]  # drop LLaDA's padded embedding rows
         return MaskedLMOutput(logits=logits)

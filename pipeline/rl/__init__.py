@@ -1,5 +1,7 @@
 """RL method registry: name -> "module:Class". A method is one module, one line here and one
 params section under ``rl`` (e.g. ``rl.diffu_grpo``). Methods share the loop in ``pipeline.rl.loop``.
+A section's optional ``overrides`` sets shared ``rl`` keys (batch, schedule, lengths) for that method
+only, so each paper's own settings can live side by side (see ``method_config``).
 
 A method provides: ``mu`` (inner updates per batch), ``needs_reference``, ``rollout(model, prompt,
 attn, generator) -> completion [B, L]``, ``advantages(rewards [P, G]) -> [P*G]``,
@@ -14,6 +16,15 @@ METHODS: dict[str, str] = {
     "diffu_grpo": "pipeline.rl.diffu_grpo:DiffuGRPO",
     "just_grpo": "pipeline.rl.just_grpo:JustGRPO",
 }
+
+
+def method_config(rl_params: dict, name: str) -> dict:
+    """The ``rl`` section as method ``name`` runs: the shared keys with ``rl.<name>.overrides`` on top."""
+    resolve(METHODS, name, "RL method")  # an unknown name lists the known ones
+    section = rl_params.get(name)
+    if not isinstance(section, dict):
+        raise KeyError(f"params rl.{name} is missing: each RL method reads its own section")
+    return {**rl_params, **section.get("overrides", {})}
 
 
 def get_method(name: str, rl_params: dict, mask_id: int, eos_id: int):

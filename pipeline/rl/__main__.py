@@ -9,7 +9,7 @@ from pathlib import Path
 
 from pipeline import cli, runtime
 from pipeline.model import io
-from pipeline.rl import get_method
+from pipeline.rl import get_method, method_config
 from pipeline.rl.loop import run_rl
 from pipeline.tracking import StageRun
 from pipeline.training.batches import EncodedExamples
@@ -24,10 +24,10 @@ def main(argv=None) -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     params = cli.load_or_exit(args.params)
-    cfg = params["rl"]
+    cfg = method_config(params["rl"], args.method)  # shared keys with this method's overrides
     device = runtime.setup(params["runtime"], cfg["seed"], args.log)
     init = Path(args.init).name
-    shared = {k: v for k, v in cfg.items() if not isinstance(v, dict)}
+    shared = {k: v for k, v in cfg.items() if not isinstance(v, dict)}  # as this method runs them
     with StageRun(params, "rl", {**shared, args.method: cfg.get(args.method)},
                   {"method": args.method, "init": init, "task": ",".join(cfg["tasks"])},
                   run_name=f"rl/{args.method}_from_{init}") as run:

@@ -25,14 +25,16 @@ by 8 is unknown); that constant factor only matters through grad-norm clipping u
 ratio is ``exp(lp - lp.detach())`` (on-policy, mu = 1, exactly 1); ours uses the rollout's recorded
 log-prob, so rho = 1 up to float rounding at mu = 1 and is a true PPO ratio for mu > 1.
 
-Speed: the reference runs one forward + backward per position, serially, over every sample
-(``serial_gradient`` here, used by the tests and the benchmark). ``stacked_gradient`` gives the same
-gradient with (a) ``positions_per_pass`` positions stacked along the batch axis per forward +
-backward, (b) samples with A_i = 0 dropped: their surrogate is min(rho * 0, clip(rho) * 0) = 0
-for every rho, so their gradient is exactly zero (N_valid still counts over the whole batch), and
-(c) identical inputs within a pass run once (shared prefixes and duplicate rollouts of a prompt).
-(a) pays off where one position's batch underfills the device (GPU, or few valid samples); on a
-CPU the time is about proportional to the rows run, so there the gain is (b) and (c) -- see
+Speed: the reference runs one forward + backward per position, serially, over one prompt's 8
+rollouts at a time (``serial_gradient(chunk=8)`` here, used by the tests and the benchmark).
+``stacked_gradient`` gives the same gradient with (a) ``positions_per_pass`` positions stacked
+along the batch axis per forward + backward, (b) samples with A_i = 0 dropped: their surrogate is
+min(rho * 0, clip(rho) * 0) = 0 for every rho, so their gradient is exactly zero (N_valid still
+counts over the whole batch), (c) identical inputs within a pass run once (shared prefixes and
+duplicate rollouts of a prompt), and (d) only the read position's logits computed
+(``logits_at``): the last block runs one query and one MLP row per input instead of P + L.
+(a) pays off where one position's batch underfills the device; on a CPU the time is about
+proportional to the rows run, so there the gain is (b), (c) and (d) -- see
 benchmarks/just_grpo_speed.py. Each pass's gradient is taken at once, so only one pass's
 activations are alive, as with the reference's per-position backward.
 """
@@ -64,15 +66,17 @@ def position_logprobs(model, prompt: torch.Tensor, completion: torch.Tensor, pos
 
     Identical inputs -- every rollout of a prompt at t = 0, rollouts sharing a prefix, duplicate
     rollouts -- are run once: indexing the unique rows back sums their gradients, so the result
-    is the same as running every row.
+    is the same as running every row. Only the read position's logits are computed
+    (``logits_at``): the last block runs one query per row instead of P + L.
     """
     K, (B, P) = len(positions), prompt.shape
     x = position_inputs(prompt, completion, positions, mask_id)  # [K*B, P+L]
-    unique, inverse = torch.unique(x, dim=0, return_inverse=True)  # [U, P+L], [K*B]
-    logits = model(unique).logits  # [U, P+L, V]
     cols = (P + positions).repeat_interleave(B)  # [K*B]: row k*B + b reads position P + t_k
+    keyed = torch.cat([x, cols[:, None]], 1)  # the read position is part of what makes a row unique
+    unique, inverse = torch.unique(keyed, dim=0, return_inverse=True)  # [U, P+L+1], [K*B]
+    logits = model(unique[:, :-1], logits_at=unique[:, -1:]).logits[:, 0]  # [U, V]
     tokens = completion[:, positions].T.reshape(-1)  # [K*B]
-    return token_logprobs(logits[inverse, cols] / temperature, tokens).view(K, B).T  # [B, K]
+    return token_logprobs(logits[inverse] / temperature, tokens).view(K, B).T  # [B, K]
 
 
 # ----------------------------------------------------------------------------------------- gradients
@@ -92,25 +96,30 @@ def _normaliser(advantages: torch.Tensor, L: int) -> float:
 
 
 def serial_gradient(model, prompt, completion, old_logp, advantages, mask_id: int, temperature: float,
-                    clip_eps: float) -> tuple[float, list[torch.Tensor]]:
-    """The reference's loop: for each position t, one forward + backward over every sample.
+                    clip_eps: float, chunk: int | None = None) -> tuple[float, list[torch.Tensor]]:
+    """The reference's loop: for each position t, one forward + backward over the samples.
 
     prompt [B, P], completion [B, L], old_logp [B, L], advantages [B] -> (loss value, grads like params).
+    ``chunk``: rows per pass. The reference calls its loop once per ``num_generations`` (8) rollouts
+    of one prompt -- its micro-batch -- so ``chunk=8`` is its exact schedule; None runs all B rows
+    in every pass (a stronger baseline on hardware that a bigger batch helps).
     """
     B, P = prompt.shape
     L = completion.shape[1]
-    params, norm = _params(model), _normaliser(advantages, L)
+    params, norm = _params(model), _normaliser(advantages, L)  # N_valid over the whole batch, as the reference
     grads = [torch.zeros_like(p) for p in params]
     total = 0.0
-    for t in range(L):
-        masks = torch.full((B, L - t), mask_id, dtype=completion.dtype, device=completion.device)
-        x = torch.cat([prompt, completion[:, :t], masks], 1)  # [B, P+L]
-        logp = token_logprobs(model(x).logits[:, P + t] / temperature, completion[:, t])  # [B]
-        ratio = torch.exp(logp - old_logp[:, t])  # (1)
-        surrogate = torch.min(ratio * advantages, ratio.clamp(1 - clip_eps, 1 + clip_eps) * advantages)  # (2)
-        loss = -surrogate.sum() / norm  # (3), this position's share
-        _accumulate(grads, loss, params)
-        total += loss.item()
+    for rows in torch.arange(B, device=completion.device).split(chunk or B):
+        for t in range(L):
+            masks = torch.full((len(rows), L - t), mask_id, dtype=completion.dtype, device=completion.device)
+            x = torch.cat([prompt[rows], completion[rows, :t], masks], 1)  # [b, P+L]
+            logp = token_logprobs(model(x).logits[:, P + t] / temperature, completion[rows, t])  # [b]
+            ratio = torch.exp(logp - old_logp[rows, t])  # (1)
+            adv = advantages[rows]
+            surrogate = torch.min(ratio * adv, ratio.clamp(1 - clip_eps, 1 + clip_eps) * adv)  # (2)
+            loss = -surrogate.sum() / norm  # (3), this position's share
+            _accumulate(grads, loss, params)
+            total += loss.item()
     return total, grads
 
 
@@ -203,10 +212,13 @@ class JustGRPO:
         self._last = None
         return dict(prompt=prompt, completion=completion, advantages=advantages, old=old)
 
+    def gradient(self, model, batch: dict) -> tuple[float, list[torch.Tensor], dict]:
+        return stacked_gradient(model, batch["prompt"], batch["completion"], batch["old"], batch["advantages"],
+                                self.mask_id, self.cfg["temperature"], self.cfg["clip_eps"],
+                                self.cfg["positions_per_pass"])
+
     def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict]:
-        value, grads, stats = stacked_gradient(model, batch["prompt"], batch["completion"], batch["old"],
-                                               batch["advantages"], self.mask_id, self.cfg["temperature"],
-                                               self.cfg["clip_eps"], self.cfg["positions_per_pass"])
+        value, grads, stats = self.gradient(model, batch)
         params = _params(model)
         loss = _ReplayGradients.apply(torch.tensor(value, dtype=params[0].dtype, device=params[0].device),
                                       grads, *params)

@@ -31,7 +31,8 @@ def run_rl(model, tokenizer, method, enc: EncodedExamples, cfg: dict, run, devic
     if method.needs_reference:
         ref_model = copy.deepcopy(model).eval()
         ref_model.requires_grad_(False)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], betas=(0.9, 0.99), weight_decay=cfg["weight_decay"])
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], betas=(0.9, cfg["adam_beta2"]),
+                            weight_decay=cfg["weight_decay"])
     G = cfg["group_size"]
     progress = Progress(cfg["steps"], f"rl/{method.name}")
     history = []

@@ -27,7 +27,8 @@ def ar_order(model, prompt, attention_mask, mask_id, gen_length, block_length, s
     commit_ent = torch.zeros(B, gen_length, dtype=torch.float64, device=x.device) if track_entropy else None
     logps = []
     for t in range(gen_length):
-        logits = fwd(x)[:, P + t]  # [B, V]: only position t is decoded this step
+        at = torch.full((B, 1), P + t, device=x.device)  # only position t is decoded this step ...
+        logits = fwd(x, logits_at=at)[:, 0]  # [B, V] ... so only its logits are computed
         tok = gumbel_argmax(logits, temperature, generator)  # [B]
         x[:, P + t] = tok
         logps.append(token_logprobs(logits / temperature if temperature > 0 else logits, tok))  # [B]

@@ -45,9 +45,11 @@ class CountingModel:
         self.model, self.attention_mask, self.calls = model, attention_mask, 0
 
     @torch.no_grad()
-    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, logits_at: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits [B, L, V], or [B, Q, V] at the positions ``logits_at`` [B, Q] (see LLaDAModelLM)."""
         self.calls += 1
-        return self.model(x, attention_mask=self.attention_mask).logits
+        extra = {} if logits_at is None else {"logits_at": logits_at}
+        return self.model(x, attention_mask=self.attention_mask, **extra).logits
 
 
 def start_canvas(model, prompt: torch.Tensor, attention_mask: torch.Tensor | None, mask_id: int,
