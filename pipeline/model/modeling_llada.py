@@ -86,14 +86,16 @@ class LLaDALlamaBlock(nn.Module):
         of L (what the last block needs when only a few positions' logits are wanted).
         """
         B, L, D = x.shape
-        h = self.attn_norm(x)
-        k = self.k_proj(h).view(B, L, self.n_kv_heads, self.head_dim).transpose(1, 2)  # [B, Hkv, L, hd]
-        v = self.v_proj(h).view(B, L, self.n_kv_heads, self.head_dim).transpose(1, 2)
+        h = hq = self.attn_norm(x)
         if query_index is not None:
             gather = query_index[..., None].expand(-1, -1, D)  # [B, Q, D]
-            x, h = x.gather(1, gather), h.gather(1, gather)  # [B, Q, D]
+            x, hq = x.gather(1, gather), h.gather(1, gather)  # [B, Q, D]
         Q = x.shape[1]
-        q = self.q_proj(h).view(B, Q, self.n_heads, self.head_dim).transpose(1, 2)  # [B, H, Q, hd]
+        # q, k, v in this order: autograd sums their gradients into h in reverse creation order, and
+        # another order changes trained weights by rounding (tiny-profile results then move by points)
+        q = self.q_proj(hq).view(B, Q, self.n_heads, self.head_dim).transpose(1, 2)  # [B, H, Q, hd]
+        k = self.k_proj(h).view(B, L, self.n_kv_heads, self.head_dim).transpose(1, 2)  # [B, Hkv, L, hd]
+        v = self.v_proj(h).view(B, L, self.n_kv_heads, self.head_dim).transpose(1, 2)
         q, k = self.rotary_emb(q, k, query_index)
         # Full bidirectional attention: no causal mask, only optional key padding bias.
         att = F.scaled_dot_product_attention(
