@@ -57,7 +57,10 @@ def test_stacked_gradient_equals_one_position_at_a_time():
     # move pi_old away from pi_theta so that some ratios leave [0.8, 1.2] and get clipped
     batch["old"] = batch["old"] + 0.3 * torch.randn(batch["old"].shape, dtype=torch.float64)
 
-    value, slow = serial_gradient(model, prompt, completion, batch["old"], adv, mask, 1.0, 0.2)
+    # the reference's schedule: one forward + backward per position over one prompt's G rollouts
+    value, slow = serial_gradient(model, prompt, completion, batch["old"], adv, mask, 1.0, 0.2, chunk=G)
+    _, all_rows = serial_gradient(model, prompt, completion, batch["old"], adv, mask, 1.0, 0.2)
+    assert max((a - b).abs().max().item() for a, b in zip(all_rows, slow)) <= 1e-12
     model.zero_grad()
     loss, stats = method.loss(model, batch, 0)  # positions_per_pass 3: passes of 3, 3 and 1 positions
     loss.backward()
