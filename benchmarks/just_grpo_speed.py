@@ -106,7 +106,7 @@ def rl_run(args) -> None:
                  self.cfg["temperature"], self.cfg["clip_eps"])
             t_ref, (_, slow) = timed(lambda: serial_gradient(*a, chunk=cfg["group_size"]))
             t_fast, out = timed(lambda: super(Paired, self).gradient(model, batch))
-            diff = max(((f - g).abs().max() / g.abs().max().clamp_min(1e-30)).item() for f, g in zip(out[1], slow))
+            diff = rel_diff(out[1], slow)
             rows.append((t_ref, t_fast, float((batch["advantages"] != 0).float().mean()), diff))
             print(f"step {len(rows):3d}: A != 0 for {rows[-1][2]:4.0%}   reference {t_ref:5.2f} s   "
                   f"stacked {t_fast:5.2f} s   {t_ref / t_fast:5.2f}x   max rel. grad diff {diff:.1e}", flush=True)
@@ -121,6 +121,11 @@ def rl_run(args) -> None:
           f"median {ratios[len(ratios) // 2]:.2f}x, max {ratios[-1]:.2f}x); "
           f"mean fraction with A != 0 {sum(r[2] for r in rows) / len(rows):.0%}; "
           f"max rel. grad diff {max(r[3] for r in rows):.1e}")
+
+
+def rel_diff(grads, reference) -> float:
+    """Largest per-parameter max |difference|, relative to that parameter's largest reference entry."""
+    return max(((a - b).abs().max() / b.abs().max().clamp_min(1e-30)).item() for a, b in zip(grads, reference))
 
 
 def timed(fn):
@@ -166,7 +171,7 @@ def main() -> None:
         for k in args.positions_per_pass:
             t, (_, fast, _) = timed(lambda: stacked_gradient(*common, positions_per_pass=k))
             t_fast[k] = min(t_fast.get(k, float("inf")), t)
-            rel[k] = max(((a - b).abs().max() / b.abs().max().clamp_min(1e-30)).item() for a, b in zip(fast, slow))
+            rel[k] = rel_diff(fast, slow)
     print(f"reference (1 position x {args.group} rollouts / pass): {t_ref:7.2f} s   {N * L:5d} forward rows")
     print(f"serial    (1 position x {N} rollouts / pass): {t_serial:7.2f} s   {N * L:5d} forward rows   "
           f"speed-up {t_ref / t_serial:5.2f}x")

@@ -28,6 +28,11 @@ def setup(runtime: dict, seed: int, log_path: str | None = None) -> torch.device
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         sys.stderr = _Tee(sys.stderr, open(log_path, "w"))
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    return resolve_device(runtime)
+
+
+def resolve_device(runtime: dict) -> torch.device:
+    """``runtime.device`` as a torch device: auto -> cuda when visible, else cpu."""
     device = runtime["device"]
     if device == "auto":
         device = "cuda" if torch.cuda.is_available() else "cpu"

@@ -2,33 +2,34 @@
 one plotting helper so every figure has labelled axes, units and a legend."""
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
-import torch
-
 from pipeline.evaluation import generate_texts
+from pipeline.runtime import resolve_device
 from pipeline.sampling import get_sampler
 from pipeline.training.setup import load_model, load_split, load_tasks
 
 
 @lru_cache(maxsize=4)
-def _model(model_dir: str, params_key: str, device: str):
-    import json
-
-    model, tok = load_model(model_dir, json.loads(params_key), torch.device(device))
+def _model(model_dir: str, params_key: str):
+    runtime = json.loads(params_key)
+    model, tok = load_model(model_dir, {"runtime": runtime}, resolve_device(runtime))
     return model.eval(), tok
 
 
 def model_and_tokenizer(params: dict, model_dir: str):
-    import json
+    return _model(str(model_dir), json.dumps(params["runtime"], sort_keys=True))
 
-    device = "cuda" if params["runtime"]["device"] == "cuda" else "cpu"
-    return _model(str(model_dir), json.dumps({"runtime": params["runtime"]}), device)
+
+@lru_cache(maxsize=16)
+def _test_split(data_dir: str, task_name: str) -> list[dict]:
+    return load_split(data_dir, [task_name], "test")[task_name]  # read once per task, not per setting
 
 
 def test_problems(params: dict, data_dir: str, task_name: str, n: int | None):
     task = load_tasks(params, [task_name])[task_name]
-    examples = load_split(data_dir, [task_name], "test")[task_name]
+    examples = _test_split(str(data_dir), task_name)
     return task, examples[:n] if n else examples
 
 

@@ -18,17 +18,19 @@ METHODS: dict[str, str] = {
 }
 
 
+def _resolve(rl_params: dict, name: str):
+    """The method's class (an unknown name lists the known ones), once its params section is there."""
+    method = resolve(METHODS, name, "RL method")
+    if not isinstance(rl_params.get(name), dict):
+        raise KeyError(f"params rl.{name} is missing: each RL method reads its own section")
+    return method
+
+
 def method_config(rl_params: dict, name: str) -> dict:
     """The ``rl`` section as method ``name`` runs: the shared keys with ``rl.<name>.overrides`` on top."""
-    resolve(METHODS, name, "RL method")  # an unknown name lists the known ones
-    section = rl_params.get(name)
-    if not isinstance(section, dict):
-        raise KeyError(f"params rl.{name} is missing: each RL method reads its own section")
-    return {**rl_params, **section.get("overrides", {})}
+    _resolve(rl_params, name)
+    return {**rl_params, **rl_params[name].get("overrides", {})}
 
 
 def get_method(name: str, rl_params: dict, mask_id: int, eos_id: int):
-    method = resolve(METHODS, name, "RL method")
-    if name not in rl_params:
-        raise KeyError(f"params rl.{name} is missing: each RL method reads its own section")
-    return method(rl_params, mask_id, eos_id)
+    return _resolve(rl_params, name)(rl_params, mask_id, eos_id)

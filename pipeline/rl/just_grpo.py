@@ -111,8 +111,8 @@ def serial_gradient(model, prompt, completion, old_logp, advantages, mask_id: in
     total = 0.0
     for rows in torch.arange(B, device=completion.device).split(chunk or B):
         for t in range(L):
-            masks = torch.full((len(rows), L - t), mask_id, dtype=completion.dtype, device=completion.device)
-            x = torch.cat([prompt[rows], completion[rows, :t], masks], 1)  # [b, P+L]
+            at = torch.tensor([t], device=completion.device)
+            x = position_inputs(prompt[rows], completion[rows], at, mask_id)  # [b, P+L]
             logp = token_logprobs(model(x).logits[:, P + t] / temperature, completion[rows, t])  # [b]
             ratio = torch.exp(logp - old_logp[rows, t])  # (1)
             adv = advantages[rows]
