@@ -86,8 +86,8 @@ def _semantic_errors(p: dict) -> list[str]:
     from pipeline.rl import method_config
 
     for method in [k for k, v in p["rl"].items() if isinstance(v, dict)]:
-        rl, where = method_config(p["rl"], method), f" (as rl.{method} runs, overrides applied)"
-        where = where if p["rl"][method].get("overrides") else ""
+        rl = method_config(p["rl"], method)
+        where = f" (as rl.{method} runs, overrides applied)" if p["rl"][method].get("overrides") else ""
         if rl["gen_length"] % rl["block_length"]:
             msgs.append(f"rl.gen_length = {rl['gen_length']} must be a multiple of rl.block_length = "
                         f"{rl['block_length']}{where}")

@@ -8,9 +8,14 @@ from __future__ import annotations
 import importlib
 
 
-def resolve(registry: dict[str, str], name: str, kind: str, plural: str | None = None):
+def check(registry: dict[str, str], name: str, kind: str, plural: str | None = None) -> None:
+    """Raise the error listing the known names when ``name`` is not registered; imports nothing."""
     if name not in registry:
         raise KeyError(f"unknown {kind} {name!r}; known {plural or kind + 's'}: {', '.join(sorted(registry))}")
+
+
+def resolve(registry: dict[str, str], name: str, kind: str, plural: str | None = None):
+    check(registry, name, kind, plural)
     module, _, attr = registry[name].partition(":")
     loaded = importlib.import_module(module)
     return getattr(loaded, attr) if attr else loaded

@@ -10,7 +10,7 @@ attn, generator) -> completion [B, L]``, ``advantages(rewards [P, G]) -> [P*G]``
 """
 from __future__ import annotations
 
-from pipeline.registry import resolve
+from pipeline.registry import check, resolve
 
 METHODS: dict[str, str] = {
     "diffu_grpo": "pipeline.rl.diffu_grpo:DiffuGRPO",
@@ -18,19 +18,20 @@ METHODS: dict[str, str] = {
 }
 
 
-def _resolve(rl_params: dict, name: str):
-    """The method's class (an unknown name lists the known ones), once its params section is there."""
-    method = resolve(METHODS, name, "RL method")
+def _check_section(rl_params: dict, name: str) -> None:
+    """An unknown name lists the known ones; a known one needs its params section. Imports nothing,
+    so params validation (run by Snakemake when it reads the workflow) does not load torch."""
+    check(METHODS, name, "RL method")
     if not isinstance(rl_params.get(name), dict):
         raise KeyError(f"params rl.{name} is missing: each RL method reads its own section")
-    return method
 
 
 def method_config(rl_params: dict, name: str) -> dict:
     """The ``rl`` section as method ``name`` runs: the shared keys with ``rl.<name>.overrides`` on top."""
-    _resolve(rl_params, name)
+    _check_section(rl_params, name)
     return {**rl_params, **rl_params[name].get("overrides", {})}
 
 
 def get_method(name: str, rl_params: dict, mask_id: int, eos_id: int):
-    return _resolve(rl_params, name)(rl_params, mask_id, eos_id)
+    _check_section(rl_params, name)
+    return resolve(METHODS, name, "RL method")(rl_params, mask_id, eos_id)

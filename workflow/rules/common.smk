@@ -58,7 +58,7 @@ def code(stage):
     files = []
     for entry in COMMON_CODE + STAGE_CODE[stage]:
         p = Path(entry)
-        files += sorted(str(f) for f in p.rglob("*.py") if "__pycache__" not in f.parts) if p.is_dir() else [entry]
+        files += sorted(str(f) for f in p.rglob("*.py")) if p.is_dir() else [entry]
     return files
 
 
