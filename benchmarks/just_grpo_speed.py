@@ -37,7 +37,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.data import decode_completions  # noqa: E402
+from pipeline.core.data import decode_completions  # noqa: E402
 from pipeline.model import io  # noqa: E402
 from pipeline.rl.just_grpo import (JustGRPO, position_inputs, position_logprobs, serial_gradient,  # noqa: E402
                                    stacked_gradient)
@@ -86,10 +86,10 @@ def forward_rows(prompt, completion, adv, mask_id, k):
 
 def rl_run(args) -> None:
     """Paired timings of both gradients on every step of a real tiny-profile JustGRPO run."""
-    from pipeline.config import load_params
+    from pipeline.core.config import load_params
     from pipeline.rl import method_config
     from pipeline.rl.loop import run_rl
-    from pipeline.tracking import NullRun
+    from pipeline.core.tracking import NullRun
     from pipeline.training.setup import load_model, load_split, load_tasks
 
     params = load_params(args.params)

@@ -34,7 +34,7 @@ def run_few_rl_steps(tiny, method_name: str, rl: dict):
     from pipeline.rl import get_method
     from pipeline.rl.loop import run_rl
     from pipeline.tasks import get_task
-    from pipeline.tracking import NullRun
+    from pipeline.core.tracking import NullRun
     from pipeline.training.batches import EncodedExamples
 
     model, tok = copy.deepcopy(tiny[0]), tiny[1]

@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from pipeline.analysis.connector_entropy import connector_ids
-from pipeline.analysis.passk import ks_up_to, pass_at_k
+from pipeline.flexibility_trap.connector_entropy import connector_ids
+from pipeline.flexibility_trap.passk import ks_up_to, pass_at_k
 
 
 @pytest.mark.parametrize("n,c,k,expected", [
@@ -38,7 +38,7 @@ def test_connector_ids_find_the_words(tiny):
 
 def test_every_figure_plots_from_its_csv_rows(tmp_path):
     """Each analysis turns rows shaped like its CSV into a PNG (labelled axes, legend)."""
-    from pipeline.analysis import get_analysis
+    from pipeline.flexibility_trap import get_analysis
 
     rows = {
         "passk": [{"task": t, "order": o, "k": k, "pass_at_k": 10.0 * k} for t in ("a", "b")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.effective_tokens import cl100k_base, effective_tokens
+from pipeline.decoding.effective_tokens import cl100k_base, effective_tokens
 from pipeline.tasks import get_task
 from pipeline.tasks.paper_task import D1_RL_FORMAT_PROMPT, DataUnavailable
 

@@ -6,7 +6,7 @@ import sys
 import pytest
 import yaml
 
-from pipeline.config import ROOT, ParamsError, load_params, validate_params
+from pipeline.core.config import ROOT, ParamsError, load_params, validate_params
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """workflow/Snakefile and dvc.yaml describe the same DAG: same stages, commands, deps and outs."""
 import pytest
 
-from pipeline.config import ROOT
+from pipeline.core.config import ROOT
 from tests.helpers import covered, dvc_stages, snakemake_jobs
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.config import ROOT
+from pipeline.core.config import ROOT
 from tests.helpers import copy_project
 
 MICRO = ROOT / ".test" / "params.yaml"

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from pipeline.model import io
-from pipeline.numerics import entropy
+from pipeline.core.numerics import entropy
 from pipeline.rl.just_grpo import JustGRPO, position_logprobs, serial_gradient
 from pipeline.sampling import get_sampler
 from tests.helpers import Recorder, run_few_rl_steps

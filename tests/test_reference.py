@@ -62,7 +62,7 @@ def test_project_copy_of_paper_numbers_agrees():
 def test_cli_writes_csv_and_markdown(tmp_path):
     import yaml
 
-    from pipeline.config import ROOT
+    from pipeline.core.config import ROOT
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
     params["data"]["data_dir"] = str(DATA)

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from pipeline.numerics import gumbel_argmax
+from pipeline.core.numerics import gumbel_argmax
 from pipeline.sampling import get_sampler
 from pipeline.sampling.base import quota_per_step
 from tests.helpers import Recorder

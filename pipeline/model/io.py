@@ -1,11 +1,12 @@
 """Building, loading and saving models and tokenizers (one directory per model under results/models)."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import torch
 
-from pipeline.hub import hub_unavailable
+from pipeline.core.hub import hub_unavailable
 from pipeline.model.configuration_llada import LLaDAConfig
 from pipeline.model.modeling_llada import LLaDAModelLM
 from pipeline.model.tokenizer import build_tiny_tokenizer
@@ -38,6 +39,28 @@ def load(path: str | Path, dtype: torch.dtype = torch.float32, device: str | tor
     tok = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
     model = LLaDAModelLM.from_pretrained(path, dtype=dtype)
     return model.to(device), tok
+
+
+#: a model directory holding only this file points at a checkpoint elsewhere (paper profile's base)
+POINTER = "source.json"
+
+
+def write_pointer(out_dir: str | Path, path: str) -> None:
+    """Record that the model of ``out_dir`` is the checkpoint at ``path`` (no 16 GB copy under results/)."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / POINTER).write_text(json.dumps({"path": path}) + "\n")
+
+
+def load_stage_model(model_dir: str | Path, dtype: torch.dtype, device):
+    """Model and tokenizer saved by an earlier stage, following a ``source.json`` pointer."""
+    model_dir = Path(model_dir)
+    if not model_dir.exists():
+        raise FileNotFoundError(f"{model_dir} does not exist; it is made by an earlier stage "
+                                f"(run: snakemake --cores all {model_dir})")
+    pointer = model_dir / POINTER
+    path = json.loads(pointer.read_text())["path"] if pointer.exists() else model_dir
+    return load(path, dtype=dtype, device=device)
 
 
 def save(model, tokenizer, out_dir: str | Path) -> None:

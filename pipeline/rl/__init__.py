@@ -1,16 +1,20 @@
-"""RL method registry: name -> "module:Class". A method is one module, one line here and one
-params section under ``rl`` (e.g. ``rl.diffu_grpo``). Methods share the loop in ``pipeline.rl.loop``.
-A section's optional ``overrides`` sets shared ``rl`` keys (batch, schedule, lengths) for that method
-only, so each paper's own settings can live side by side (see ``method_config``).
+"""RL method registry and the contract every method meets.
 
-A method provides: ``mu`` (inner updates per batch), ``needs_reference``, ``rollout(model, prompt,
-attn, generator) -> completion [B, L]``, ``advantages(rewards [P, G]) -> [P*G]``,
-``prepare(model, ref_model, prompt, attn, completion, advantages, generator) -> batch`` and
-``loss(model, batch, k) -> (loss, stats)``.
+A method is one module (its class and an ``OPTIONS`` literal documenting its params section),
+one line in ``METHODS`` and one params section ``rl.methods.<name>``; the schema, Snakemake and
+DVC pick it up from there. Methods share the loop in :mod:`pipeline.rl.loop`. A section's optional
+``overrides`` sets shared ``rl`` keys (batch, schedule, lengths) for that method only, so each
+paper's own settings can live side by side (see :func:`method_config`).
 """
 from __future__ import annotations
 
-from pipeline.registry import check, resolve
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from pipeline.core.registry import check, resolve
+
+if TYPE_CHECKING:
+    import torch
 
 METHODS: dict[str, str] = {
     "diffu_grpo": "pipeline.rl.diffu_grpo:DiffuGRPO",
@@ -18,20 +22,50 @@ METHODS: dict[str, str] = {
 }
 
 
-def _check_section(rl_params: dict, name: str) -> None:
-    """An unknown name lists the known ones; a known one needs its params section. Imports nothing,
-    so params validation (run by Snakemake when it reads the workflow) does not load torch."""
-    check(METHODS, name, "RL method")
-    if not isinstance(rl_params.get(name), dict):
-        raise KeyError(f"params rl.{name} is missing: each RL method reads its own section")
+@dataclass
+class Rollout:
+    """What a method's rollout hands to its ``prepare``: the completions and anything measured while
+    sampling them (e.g. JustGRPO's per-step log-probs), so no state is kept on the method."""
+
+    completion: torch.Tensor  # [B, L] completion token ids
+    extras: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. "token_logprobs" [B, L]
+
+
+class RLMethod(Protocol):
+    """The contract of a GRPO-family method (constructed as ``Method(rl, mask_id, eos_id)`` where
+    ``rl`` is :func:`method_config`'s dict: shared keys, overrides applied, own options in ``options``)."""
+
+    name: str
+    mu: int  # inner gradient updates per batch of rollouts
+    needs_reference: bool  # whether the loop keeps a frozen copy of the initial model
+
+    def rollout(self, model, prompt: torch.Tensor, attn: torch.Tensor, generator: torch.Generator) -> Rollout:
+        """Sample completions for prompt [B, P] (attn [B, P], 0 = left padding)."""
+
+    def advantages(self, rewards: torch.Tensor) -> torch.Tensor:
+        """rewards [P, G] (G rollouts per prompt) -> advantages [P*G]."""
+
+    def prepare(self, model, ref_model, prompt: torch.Tensor, attn: torch.Tensor, rollout: Rollout,
+                advantages: torch.Tensor, generator: torch.Generator) -> dict:
+        """Everything the ``mu`` updates need that does not change between them (old / reference log-probs)."""
+
+    def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict[str, float]]:
+        """Scalar loss of inner update ``k`` (its backward gives the gradient) and stats to log."""
 
 
 def method_config(rl_params: dict, name: str) -> dict:
-    """The ``rl`` section as method ``name`` runs: the shared keys with ``rl.<name>.overrides`` on top."""
-    _check_section(rl_params, name)
-    return {**rl_params, **rl_params[name].get("overrides", {})}
+    """The ``rl`` section as method ``name`` runs it: the shared keys with ``rl.methods.<name>.overrides``
+    on top, and the method's own options under ``options``. Imports nothing (params validation uses it)."""
+    check(METHODS, name, "RL method")
+    if name not in rl_params["methods"]:
+        raise KeyError(f"rl.methods.{name} is missing: each RL method reads its own section "
+                       f"(configured: {', '.join(rl_params['methods'])})")
+    section = dict(rl_params["methods"][name])
+    overrides = section.pop("overrides", {})
+    shared = {k: v for k, v in rl_params.items() if k != "methods"}
+    return {**shared, **overrides, "options": section}
 
 
-def get_method(name: str, rl_params: dict, mask_id: int, eos_id: int):
-    _check_section(rl_params, name)
-    return resolve(METHODS, name, "RL method")(rl_params, mask_id, eos_id)
+def get_method(name: str, rl: dict, mask_id: int, eos_id: int) -> RLMethod:
+    """Method ``name`` built from ``rl`` = ``method_config(params["rl"], name)``."""
+    return resolve(METHODS, name, "RL method")(rl, mask_id, eos_id)

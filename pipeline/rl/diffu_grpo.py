@@ -12,9 +12,21 @@ from __future__ import annotations
 
 import torch
 
-from pipeline.numerics import token_logprobs
+from pipeline.core.numerics import token_logprobs
+from pipeline.rl import Rollout
 from pipeline.rl.objectives import clipped_grpo_loss, completion_mask
 from pipeline.sampling.low_confidence import low_confidence
+from pipeline.sampling.spec import Decoding
+
+#: params section rl.methods.diffu_grpo
+OPTIONS = {
+    "mu": {"type": "integer", "minimum": 1, "description": "inner gradient updates per batch of rollouts (d1: 12 math, 8 planning)"},
+    "beta": {"type": "number", "minimum": 0, "description": "weight of the k3 KL to the frozen reference (0: no reference model)"},
+    "clip_eps": {"type": "number", "exclusiveMinimum": 0, "description": "PPO clip range of the ratio"},
+    "p_mask_prompt": {"type": "number", "minimum": 0, "maximum": 1,
+                      "description": "probability of masking each prompt token in the one-step estimator"},
+    "temperature": {"type": "number", "exclusiveMinimum": 0, "description": "rollout sampling temperature (d1: 0.9)"},
+}
 
 
 def one_step_logprobs(model, prompt: torch.Tensor, prompt_valid: torch.Tensor, completion: torch.Tensor,
@@ -32,17 +44,18 @@ class DiffuGRPO:
     name = "diffu_grpo"
 
     def __init__(self, rl: dict, mask_id: int, eos_id: int):
-        self.rl, self.cfg = rl, rl["diffu_grpo"]
+        self.rl, self.cfg = rl, rl["options"]
         self.mask_id, self.eos_id = mask_id, eos_id
         self.mu = self.cfg["mu"]
         self.needs_reference = self.cfg["beta"] > 0
 
     @torch.no_grad()
-    def rollout(self, model, prompt, attn, generator) -> torch.Tensor:
+    def rollout(self, model, prompt: torch.Tensor, attn: torch.Tensor, generator: torch.Generator) -> Rollout:
         rl = self.rl
-        out = low_confidence(model, prompt, None, self.mask_id, rl["gen_length"], rl["block_length"],
-                             rl["diffusion_steps"], temperature=self.cfg["temperature"], generator=generator)
-        return out.sequences[:, prompt.shape[1]:]
+        spec = Decoding(self.mask_id, rl["gen_length"], rl["block_length"], rl["diffusion_steps"],
+                        temperature=self.cfg["temperature"])
+        out = low_confidence(model, prompt, spec, generator=generator)  # pads attended, as in d1
+        return Rollout(out.sequences[:, prompt.shape[1]:])
 
     @staticmethod
     def advantages(rewards: torch.Tensor) -> torch.Tensor:
@@ -50,7 +63,9 @@ class DiffuGRPO:
         return (rewards - rewards.mean(1, keepdim=True)).reshape(-1)
 
     @torch.no_grad()
-    def prepare(self, model, ref_model, prompt, attn, completion, advantages, generator) -> dict:
+    def prepare(self, model, ref_model, prompt: torch.Tensor, attn: torch.Tensor, rollout: Rollout,
+                advantages: torch.Tensor, generator: torch.Generator) -> dict:
+        completion = rollout.completion
         seeds = torch.randint(0, 2**31 - 1, (self.mu,), generator=generator).tolist()
         batch = dict(prompt=prompt, prompt_valid=attn, completion=completion, advantages=advantages, seeds=seeds,
                      mask=completion_mask(completion, self.eos_id))
@@ -63,7 +78,7 @@ class DiffuGRPO:
         batch["ref"] = [logps(ref_model, s) for s in seeds] if self.needs_reference else None
         return batch
 
-    def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict]:
+    def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict[str, float]]:
         logp = one_step_logprobs(model, batch["prompt"], batch["prompt_valid"], batch["completion"], self.mask_id,
                                  self.cfg["p_mask_prompt"], batch["seeds"][k])
         old = batch["old"][k] if batch["old"] is not None else logp.detach()

@@ -42,9 +42,20 @@ from __future__ import annotations
 
 import torch
 
-from pipeline.numerics import token_logprobs
+from pipeline.core.numerics import token_logprobs
+from pipeline.rl import Rollout
 from pipeline.rl.objectives import clipped_grpo_loss
 from pipeline.sampling.ar_order import ar_order
+from pipeline.sampling.spec import Decoding
+
+#: params section rl.methods.just_grpo
+OPTIONS = {
+    "mu": {"type": "integer", "minimum": 1, "description": "inner gradient updates per batch of rollouts (JustGRPO: 1)"},
+    "clip_eps": {"type": "number", "exclusiveMinimum": 0, "description": "PPO clip range of the ratio"},
+    "positions_per_pass": {"type": "integer", "minimum": 1,
+                           "description": "AR positions stacked along the batch per forward+backward (speed and memory only)"},
+    "temperature": {"type": "number", "exclusiveMinimum": 0, "description": "AR rollout sampling temperature (JustGRPO: 1.0)"},
+}
 
 
 # ----------------------------------------------------------------------------------------- log-probs
@@ -174,22 +185,20 @@ class JustGRPO:
     needs_reference = False  # no KL term
 
     def __init__(self, rl: dict, mask_id: int, eos_id: int):
-        self.rl, self.cfg = rl, rl["just_grpo"]
+        self.rl, self.cfg = rl, rl["options"]
         self.mask_id, self.eos_id = mask_id, eos_id
         self.mu = self.cfg["mu"]
         if self.cfg["temperature"] <= 0:
-            raise ValueError("just_grpo needs sampled rollouts: rl.just_grpo.temperature must be > 0")
-        self._last = None  # (completion, its per-step log-probs) from the latest rollout
+            raise ValueError("just_grpo needs sampled rollouts: rl.methods.just_grpo.temperature must be > 0")
 
     @torch.no_grad()
-    def rollout(self, model, prompt, attn, generator) -> torch.Tensor:
+    def rollout(self, model, prompt: torch.Tensor, attn: torch.Tensor, generator: torch.Generator) -> Rollout:
         # attn is not passed: pads are attended, as everywhere in the project (batches.left_pad)
         L = self.rl["gen_length"]
-        out = ar_order(model, prompt, None, self.mask_id, L, 1, L, temperature=self.cfg["temperature"],
+        out = ar_order(model, prompt, Decoding(self.mask_id, L, 1, L, temperature=self.cfg["temperature"]),
                        generator=generator)
-        completion = out.sequences[:, prompt.shape[1]:]  # [B, L]
-        self._last = (completion, out.extras["token_logprobs"])
-        return completion
+        # the rollout's own per-step log-probs are pi_old: prepare needs no forward for them
+        return Rollout(out.sequences[:, prompt.shape[1]:], {"token_logprobs": out.extras["token_logprobs"]})
 
     @staticmethod
     def advantages(rewards: torch.Tensor) -> torch.Tensor:
@@ -203,13 +212,13 @@ class JustGRPO:
         return adv.masked_fill(flat, 0.0).reshape(-1)
 
     @torch.no_grad()
-    def prepare(self, model, ref_model, prompt, attn, completion, advantages, generator) -> dict:
-        if self._last is not None and torch.equal(self._last[0], completion):
-            old = self._last[1]  # the rollout's own forwards: pi_old at every step
-        else:  # completions from elsewhere: one no-grad stacked pass over all positions
+    def prepare(self, model, ref_model, prompt: torch.Tensor, attn: torch.Tensor, rollout: Rollout,
+                advantages: torch.Tensor, generator: torch.Generator) -> dict:
+        completion = rollout.completion
+        old = rollout.extras.get("token_logprobs")  # [B, L] pi_old at every step of the rollout
+        if old is None:  # completions from elsewhere: one no-grad stacked pass over all positions
             positions = torch.arange(completion.shape[1], device=completion.device)
             old = position_logprobs(model, prompt, completion, positions, self.mask_id, self.cfg["temperature"])
-        self._last = None
         return dict(prompt=prompt, completion=completion, advantages=advantages, old=old)
 
     def gradient(self, model, batch: dict) -> tuple[float, list[torch.Tensor], dict]:
@@ -217,7 +226,7 @@ class JustGRPO:
                                 self.mask_id, self.cfg["temperature"], self.cfg["clip_eps"],
                                 self.cfg["positions_per_pass"])
 
-    def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict]:
+    def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict[str, float]]:
         value, grads, stats = self.gradient(model, batch)
         params = _params(model)
         loss = _ReplayGradients.apply(torch.tensor(value, dtype=params[0].dtype, device=params[0].device),

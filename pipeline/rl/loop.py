@@ -8,8 +8,9 @@ import time
 
 import torch
 
-from pipeline.data import decode_completions
-from pipeline.progress import Progress
+from pipeline.core.data import decode_completions
+from pipeline.core.progress import Progress
+from pipeline.rl import RLMethod
 from pipeline.training.batches import EncodedExamples, left_pad
 
 
@@ -24,7 +25,8 @@ def batch_rewards(enc: EncodedExamples, picks: list[tuple[str, int]], texts: lis
     return rewards
 
 
-def run_rl(model, tokenizer, method, enc: EncodedExamples, cfg: dict, run, device) -> dict:
+def run_rl(model, tokenizer, method: RLMethod, enc: EncodedExamples, cfg: dict, run, device) -> dict:
+    """``cfg``: ``method_config(params["rl"], method.name)``; ``run``: a StageRun (or NullRun) for metrics."""
     rng = random.Random(cfg["seed"])
     gen = torch.Generator().manual_seed(cfg["seed"])
     ref_model = None
@@ -43,13 +45,13 @@ def run_rl(model, tokenizer, method, enc: EncodedExamples, cfg: dict, run, devic
         prompt, attn = left_pad([enc.prompt_ids(t, i) for t, i in picks_g], tokenizer.pad_token_id)
         prompt, attn = prompt.to(device), attn.to(device)
         model.eval()
-        completion = method.rollout(model, prompt, attn, gen)  # [P*G, L]
-        texts = decode_completions(tokenizer, completion.cpu())
+        rollout = method.rollout(model, prompt, attn, gen)
+        texts = decode_completions(tokenizer, rollout.completion.cpu())  # [P*G] texts
         rewards = torch.tensor(batch_rewards(enc, picks_g, texts), dtype=torch.float32)
         adv = method.advantages(rewards.view(-1, G)).to(device)
         t_roll = time.time() - t0
         model.train()
-        batch = method.prepare(model, ref_model, prompt, attn, completion, adv, gen)
+        batch = method.prepare(model, ref_model, prompt, attn, rollout, adv, gen)
         stats_k = []
         for k in range(method.mu):
             loss, stats = method.loss(model, batch, k)

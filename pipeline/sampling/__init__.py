@@ -1,25 +1,46 @@
-"""Sampler registry: name -> "module:function". A sampler is one module plus one line here.
+"""Sampler registry and the contract every sampler meets.
 
-Every sampler has the signature
-``(model, prompt [B,P], attention_mask [B,P] | None, mask_id, gen_length, block_length, steps,
-temperature=0.0, generator=None, track_entropy=False, **options) -> Generation``
-and counts its forward passes (``Generation.nfe``).
+A sampler is one module (its function and an ``OPTIONS`` literal documenting its params), one line
+in ``SAMPLERS`` and one params section ``sampling.<name>`` holding its options; the schema picks it
+up from there. Every sampler is called as
+
+    sampler(model, prompt [B, P], spec: Decoding, *, attention_mask=None, generator=None, **options) -> Generation
+
+and counts the forward passes it runs (``Generation.nfe``). :func:`get_sampler` binds the options.
 """
 from __future__ import annotations
 
-from pipeline.registry import resolve
+import functools
+from typing import TYPE_CHECKING, Protocol
+
+from pipeline.core.registry import resolve
+from pipeline.sampling.spec import Decoding
+
+if TYPE_CHECKING:
+    import torch
+
+    from pipeline.sampling.base import Generation
 
 SAMPLERS: dict[str, str] = {
     "low_confidence": "pipeline.sampling.low_confidence:low_confidence",
-    "random": "pipeline.sampling.low_confidence:random_order",
+    "random": "pipeline.sampling.random_order:random_order",
     "ar_order": "pipeline.sampling.ar_order:ar_order",
     "threshold": "pipeline.sampling.threshold:confidence_threshold",
     "entropy_bounded": "pipeline.sampling.entropy_bounded:entropy_bounded",
 }
 
 
-def get_sampler(name: str):
-    return resolve(SAMPLERS, name, "sampler")
+class Sampler(Protocol):
+    def __call__(self, model, prompt: torch.Tensor, spec: Decoding, *, attention_mask: torch.Tensor | None = None,
+                 generator: torch.Generator | None = None) -> Generation:
+        """Decode ``spec.gen_length`` tokens after each prompt row; ``attention_mask`` [B, P] or None
+        (pads attended, as in LLaDA); ``generator`` drives every random draw."""
 
 
-__all__ = ["SAMPLERS", "get_sampler"]
+def get_sampler(name: str, options: dict | None = None) -> Sampler:
+    """Sampler ``name`` with its options (``params["sampling"][name]``, or overrides of them) bound."""
+    fn = resolve(SAMPLERS, name, "sampler")
+    return functools.partial(fn, **options) if options else fn
+
+
+__all__ = ["SAMPLERS", "Decoding", "Sampler", "get_sampler"]

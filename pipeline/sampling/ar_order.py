@@ -3,8 +3,7 @@
 One token per forward pass, strictly left to right: step t runs the same bidirectional forward
 as the other samplers on [prompt, tokens < t, masks from t on] (no KV cache: later masks are
 attended) and samples position t. This is LLaDA ``generate`` with ``block_length=1`` and
-``steps=gen_length``, so ``block_length`` and ``steps`` are accepted for the common signature
-and ignored; NFE is always ``gen_length``.
+``steps=gen_length``, so ``spec.block_length`` and ``spec.steps`` are ignored; NFE is always ``gen_length``.
 
 ``extras["token_logprobs"]`` [B, L] is log p(sampled token) under the distribution it was drawn
 from (softmax(logits / T); T = 1 when greedy): exactly the policy log-prob JustGRPO needs as
@@ -14,17 +13,22 @@ from __future__ import annotations
 
 import torch
 
-from pipeline.numerics import entropy, gumbel_argmax, token_logprobs
+from pipeline.core.numerics import entropy, gumbel_argmax, token_logprobs
 from pipeline.sampling.base import Generation, start_canvas
+from pipeline.sampling.spec import Decoding
 
 
-def ar_order(model, prompt, attention_mask, mask_id, gen_length, block_length, steps,
-             temperature=0.0, generator=None, track_entropy=False) -> Generation:
+OPTIONS: dict = {}  # no options: the order is fixed
+
+
+def ar_order(model, prompt: torch.Tensor, spec: Decoding, *, attention_mask: torch.Tensor | None = None,
+             generator: torch.Generator | None = None) -> Generation:
     B, P = prompt.shape
+    mask_id, gen_length, temperature = spec.mask_id, spec.gen_length, spec.temperature
     x, fwd = start_canvas(model, prompt, attention_mask, mask_id, gen_length)
     # position t is committed at forward t: the commit step is the position index
     commit_step = torch.arange(gen_length, device=x.device).expand(B, gen_length).clone()  # [B, L]
-    commit_ent = torch.zeros(B, gen_length, dtype=torch.float64, device=x.device) if track_entropy else None
+    commit_ent = torch.zeros(B, gen_length, dtype=torch.float64, device=x.device) if spec.track_entropy else None
     logps = []
     for t in range(gen_length):
         at = torch.full((B, 1), P + t, device=x.device)  # only position t is decoded this step ...

@@ -5,7 +5,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from pipeline.numerics import entropy, gumbel_argmax
+from pipeline.core.numerics import entropy, gumbel_argmax
+from pipeline.sampling.spec import Decoding
 
 
 @dataclass
@@ -74,8 +75,8 @@ def quota_per_step(n_masked: torch.Tensor, steps: int) -> torch.Tensor:
     return quota
 
 
-def decode_adaptive(model, prompt, attention_mask, mask_id, gen_length, block_length, temperature, generator,
-                    track_entropy, select) -> Generation:
+def decode_adaptive(model, prompt: torch.Tensor, spec: Decoding, attention_mask: torch.Tensor | None,
+                    generator: torch.Generator | None, select) -> Generation:
     """Semi-AR block loop whose steps commit a *data-dependent* number of tokens (threshold, EB samplers).
 
     ``select(logits [B,N,V] float64, x0 [B,N], masked [B,N]) -> [B,N] bool`` picks, for the current block
@@ -84,12 +85,11 @@ def decode_adaptive(model, prompt, attention_mask, mask_id, gen_length, block_le
     one NFE is one forward of the whole batch); ``extras["row_steps"]`` [B] counts the forwards each
     row actually needed. The mask token is never sampled: committing it would leave the position masked.
     """
-    if gen_length % block_length:
-        raise ValueError(f"gen_length {gen_length} must be a multiple of block_length {block_length}")
+    mask_id, gen_length, block_length, temperature = spec.mask_id, spec.gen_length, spec.block_length, spec.temperature
     B, P = prompt.shape
     x, fwd = start_canvas(model, prompt, attention_mask, mask_id, gen_length)
     commit_step = torch.full((B, gen_length), -1, dtype=torch.long, device=x.device)
-    commit_ent = torch.zeros(B, gen_length, dtype=torch.float64, device=x.device) if track_entropy else None
+    commit_ent = torch.zeros(B, gen_length, dtype=torch.float64, device=x.device) if spec.track_entropy else None
     row_steps = torch.zeros(B, dtype=torch.long, device=x.device)
 
     for lo in range(P, P + gen_length, block_length):

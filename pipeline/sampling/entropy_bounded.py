@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import torch
 
-from pipeline.numerics import entropy
+from pipeline.core.numerics import entropy
 from pipeline.sampling.base import Generation, decode_adaptive
+from pipeline.sampling.spec import Decoding
 
 
 def select_entropy_bounded(logits: torch.Tensor, masked: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -29,14 +30,19 @@ def select_entropy_bounded(logits: torch.Tensor, masked: torch.Tensor, gamma: fl
     return torch.zeros_like(masked).scatter(1, order, take)
 
 
-def entropy_bounded(model, prompt, attention_mask, mask_id, gen_length, block_length, steps,
-                    temperature=0.0, generator=None, track_entropy=False, gamma=0.1) -> Generation:
+OPTIONS = {
+    "gamma": {"type": "number", "minimum": 0, "default": 0.1,
+              "description": "entropy budget per step in nats: 0 commits one token per step, large a whole block"},
+}
+
+
+def entropy_bounded(model, prompt: torch.Tensor, spec: Decoding, *, attention_mask: torch.Tensor | None = None,
+                    generator: torch.Generator | None = None, gamma: float = 0.1) -> Generation:
     """EB sampler over semi-AR blocks. ``steps`` is ignored: the entropy budget ``gamma`` (nats) decides
     how many tokens each forward pass commits; the passes actually run are ``Generation.nfe``. Entropies
     are those of the untempered model distribution; tokens are sampled at ``temperature``.
     """
     if gamma < 0:
         raise ValueError(f"gamma must be >= 0 nats, got {gamma}")
-    return decode_adaptive(model, prompt, attention_mask, mask_id, gen_length, block_length, temperature,
-                           generator, track_entropy,
+    return decode_adaptive(model, prompt, spec, attention_mask, generator,
                            lambda logits, x0, masked: select_entropy_bounded(logits, masked, gamma))

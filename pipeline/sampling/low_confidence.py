@@ -1,20 +1,26 @@
 """LLaDA's sampler: semi-autoregressive blocks, an even quota of tokens per step, low-confidence
 remasking (commit the most probable predictions, never revisit a committed token).
 
-Also the ``random`` variant, which commits a random subset of the masked positions instead.
+``semi_ar_decode`` is shared with the ``random`` sampler (:mod:`pipeline.sampling.random_order`),
+which commits a random subset of the masked positions instead.
 """
 from __future__ import annotations
 
 import torch
 
-from pipeline.numerics import entropy, gumbel_argmax
+from pipeline.core.numerics import entropy, gumbel_argmax
 from pipeline.sampling.base import Generation, quota_per_step, start_canvas
+from pipeline.sampling.spec import Decoding
 
 
-def _decode(model, prompt, attention_mask, mask_id, gen_length, block_length, steps, temperature,
-            generator, track_entropy, remasking) -> Generation:
-    if gen_length % block_length:
-        raise ValueError(f"gen_length {gen_length} must be a multiple of block_length {block_length}")
+OPTIONS: dict = {}  # no options: LLaDA's schedule is set by the Decoding spec
+
+
+def semi_ar_decode(model, prompt: torch.Tensor, spec: Decoding, attention_mask: torch.Tensor | None,
+                   generator: torch.Generator | None, remasking: str) -> Generation:
+    """LLaDA ``generate``: ``remasking`` is "low_confidence" or "random"."""
+    mask_id, gen_length, block_length, steps = spec.mask_id, spec.gen_length, spec.block_length, spec.steps
+    temperature = spec.temperature
     n_blocks = gen_length // block_length
     if steps % n_blocks:
         raise ValueError(f"steps {steps} must be a multiple of the number of blocks {n_blocks}")
@@ -22,7 +28,7 @@ def _decode(model, prompt, attention_mask, mask_id, gen_length, block_length, st
     B, P = prompt.shape
     x, fwd = start_canvas(model, prompt, attention_mask, mask_id, gen_length)
     commit_step = torch.full((B, gen_length), -1, dtype=torch.long, device=x.device)
-    commit_ent = torch.zeros(B, gen_length, dtype=torch.float64, device=x.device) if track_entropy else None
+    commit_ent = torch.zeros(B, gen_length, dtype=torch.float64, device=x.device) if spec.track_entropy else None
 
     for b in range(n_blocks):
         lo, hi = P + b * block_length, P + (b + 1) * block_length
@@ -55,15 +61,7 @@ def _decode(model, prompt, attention_mask, mask_id, gen_length, block_length, st
     return Generation(sequences=x, nfe=fwd.calls, commit_step=commit_step, commit_entropy=commit_ent)
 
 
-def low_confidence(model, prompt, attention_mask, mask_id, gen_length, block_length, steps,
-                   temperature=0.0, generator=None, track_entropy=False) -> Generation:
+def low_confidence(model, prompt: torch.Tensor, spec: Decoding, *, attention_mask: torch.Tensor | None = None,
+                   generator: torch.Generator | None = None) -> Generation:
     """Semi-AR low-confidence remasking (LLaDA ``generate``, ``remasking='low_confidence'``)."""
-    return _decode(model, prompt, attention_mask, mask_id, gen_length, block_length, steps, temperature,
-                   generator, track_entropy, "low_confidence")
-
-
-def random_order(model, prompt, attention_mask, mask_id, gen_length, block_length, steps,
-                 temperature=0.0, generator=None, track_entropy=False) -> Generation:
-    """Same schedule, but the positions to commit are chosen uniformly at random (``remasking='random'``)."""
-    return _decode(model, prompt, attention_mask, mask_id, gen_length, block_length, steps, temperature,
-                   generator, track_entropy, "random")
+    return semi_ar_decode(model, prompt, spec, attention_mask, generator, "low_confidence")

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import torch
 
-from pipeline.numerics import token_logprobs
+from pipeline.core.numerics import token_logprobs
 from pipeline.sampling.base import Generation, decode_adaptive
+from pipeline.sampling.spec import Decoding
 
 
 def select_confident(logits: torch.Tensor, x0: torch.Tensor, masked: torch.Tensor, threshold: float) -> torch.Tensor:
@@ -26,12 +27,17 @@ def select_confident(logits: torch.Tensor, x0: torch.Tensor, masked: torch.Tenso
     return commit
 
 
-def confidence_threshold(model, prompt, attention_mask, mask_id, gen_length, block_length, steps,
-                         temperature=0.0, generator=None, track_entropy=False, threshold=0.9) -> Generation:
+OPTIONS = {
+    "threshold": {"type": "number", "exclusiveMinimum": 0, "default": 0.9,
+                  "description": "commit every masked position whose sampled token has p > threshold (> 1: one per step)"},
+}
+
+
+def confidence_threshold(model, prompt: torch.Tensor, spec: Decoding, *, attention_mask: torch.Tensor | None = None,
+                         generator: torch.Generator | None = None, threshold: float = 0.9) -> Generation:
     """Fast-dLLM threshold sampler. ``steps`` is ignored: the number of forward passes is decided by the
     model's confidence (between ``gen_length / block_length`` and ``gen_length``) and is reported as
     ``Generation.nfe``. ``threshold`` > 1 never passes and degrades to one token per step.
     """
-    return decode_adaptive(model, prompt, attention_mask, mask_id, gen_length, block_length, temperature,
-                           generator, track_entropy,
+    return decode_adaptive(model, prompt, spec, attention_mask, generator,
                            lambda logits, x0, masked: select_confident(logits, x0, masked, threshold))

@@ -5,7 +5,7 @@ benchmarks read files from ``data_dir`` laid out like ``../shared/data/``.
 """
 from __future__ import annotations
 
-from pipeline.registry import resolve
+from pipeline.core.registry import resolve
 from pipeline.tasks.base import Task
 
 TASKS: dict[str, str] = {
@@ -26,3 +26,35 @@ TASKS: dict[str, str] = {
 def get_task(name: str, **options) -> Task:
     """Instantiate a registered task; options are the task's params (e.g. data_dir)."""
     return resolve(TASKS, name, "task")(**options)
+
+
+def task_options(params: dict, name: str) -> dict:
+    """Constructor options of a task: its ``data.tasks.<name>`` entry plus the shared data settings."""
+    d = params["data"]
+    return {"data_dir": d["data_dir"], "seed": d["seed"], "n_test": d["n_test"], **(d["tasks"].get(name) or {})}
+
+
+def build_tasks(params: dict, names: list[str]) -> dict[str, Task]:
+    """The named tasks, each built with its options from params."""
+    return {n: get_task(n, **task_options(params, n)) for n in names}
+
+
+def split_examples(task: Task, split: str, n: int | None) -> list[dict]:
+    """The examples ``prepare`` writes for ``split``.
+
+    A benchmark without a train split here (HumanEval/MBPP have none; MATH, d1's Countdown and
+    Sudoku train files are not in ../shared/data) gets an empty train list, so evaluation still
+    runs; training stages then refuse the task with a message saying so (``read_splits``).
+    """
+    from pipeline.tasks.paper_task import DataUnavailable
+
+    if split == "train" and split not in task.splits:
+        print(f"[prepare] {task.name} has no train split: writing an empty train.jsonl")
+        return []
+    try:
+        return task.load(split, n, seed=0)
+    except (FileNotFoundError, DataUnavailable) as err:
+        if split == "test":
+            raise
+        print(f"[prepare] {task.name}: no train data ({err}); writing an empty train.jsonl")
+        return []

@@ -22,6 +22,13 @@ from __future__ import annotations
 from pipeline.tasks import d1_eval, d1_rewards
 from pipeline.tasks.paper_task import D1_RL_FORMAT_PROMPT, PaperTask, read_jsonl, take
 
+#: options of data.tasks.countdown (JSON Schema; read by the params validator without importing)
+OPTIONS = {
+    "protocol": {"enum": ['d1'], "default": "d1", "description": "whose prompts, reward and scorer (see the module docstring)"},
+    "paper_code_bugs": {"type": "boolean", "default": False,
+                        "description": "true: rewards and scorer behave as d1's released code, bugs included"},
+}
+
 D1_TEST_URL = "https://raw.githubusercontent.com/dllm-reasoning/d1/main/dataset/countdown_cd3_test.jsonl"
 
 # d1 eval/countdown.py, verbatim (no space between the example and "Respond" in d1 either).

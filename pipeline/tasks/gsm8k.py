@@ -33,6 +33,13 @@ from pipeline.tasks import d1_eval, d1_rewards
 from pipeline.tasks.math_grading import math_verify_equal, qwen_extract_answer
 from pipeline.tasks.paper_task import D1_RL_FORMAT_PROMPT, PaperTask, read_jsonl, take
 
+#: options of data.tasks.gsm8k (JSON Schema; read by the params validator without importing)
+OPTIONS = {
+    "protocol": {"enum": ['d1', 'justgrpo'], "default": "d1", "description": "whose prompts, reward and scorer (see the module docstring)"},
+    "paper_code_bugs": {"type": "boolean", "default": False,
+                        "description": "true: rewards and scorer behave as d1's released code, bugs included"},
+}
+
 # d1 eval/gsm8k.py, verbatim (the space after "\boxed{}." is d1's).
 EVAL_PROMPT = """You are a math expert. You will be given a question to solve. Solve it step by step. Wrap the final answer in a \\boxed{}. 
 Respond in the following format:

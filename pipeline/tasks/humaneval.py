@@ -20,6 +20,13 @@ import json
 from pipeline.tasks.code_reward import CodeTask, intro
 from pipeline.tasks.paper_task import take
 
+#: options of data.tasks.humaneval (JSON Schema; read by the params validator without importing)
+OPTIONS = {
+    "protocol": {"enum": ["justgrpo"], "default": "justgrpo", "description": "JustGRPO's code protocol (the only one)"},
+    "max_workers": {"type": ["integer", "null"], "minimum": 1, "default": None,
+                    "description": "programs run in parallel when scoring (null: one per core)"},
+}
+
 
 def format_prompt(problem: dict) -> str:
     return (

@@ -27,6 +27,13 @@ import ast
 from pipeline.tasks.code_reward import CodeTask, intro
 from pipeline.tasks.paper_task import read_jsonl, take
 
+#: options of data.tasks.mbpp (JSON Schema; read by the params validator without importing)
+OPTIONS = {
+    "protocol": {"enum": ["justgrpo"], "default": "justgrpo", "description": "JustGRPO's code protocol (the only one)"},
+    "max_workers": {"type": ["integer", "null"], "minimum": 1, "default": None,
+                    "description": "programs run in parallel when scoring (null: one per core)"},
+}
+
 TEST_IDS = range(11, 511)
 
 

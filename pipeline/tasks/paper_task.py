@@ -31,7 +31,7 @@ import json
 import random
 from pathlib import Path
 
-from pipeline.hub import hub_unavailable
+from pipeline.core.hub import hub_unavailable
 from pipeline.tasks.base import Task
 
 MODES = ("eval", "rl")

@@ -28,6 +28,13 @@ import numpy as np
 from pipeline.tasks import d1_eval, d1_rewards
 from pipeline.tasks.paper_task import PaperTask, take
 
+#: options of data.tasks.sudoku (JSON Schema; read by the params validator without importing)
+OPTIONS = {
+    "protocol": {"enum": ['d1'], "default": "d1", "description": "whose prompts, reward and scorer (see the module docstring)"},
+    "paper_code_bugs": {"type": "boolean", "default": False,
+                        "description": "true: rewards and scorer behave as d1's released code, bugs included"},
+}
+
 D1_DATASET_URL = "https://raw.githubusercontent.com/dllm-reasoning/d1/main/dataset/"
 EVAL_SUBSAMPLE, EVAL_SEED = 256, 42
 

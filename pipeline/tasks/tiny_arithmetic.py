@@ -6,6 +6,11 @@ import random
 from pipeline.tasks.arith_trace import evaluate_expression, trace_steps
 from pipeline.tasks.tiny_common import TinyTask
 
+#: options of data.tasks.tiny_arithmetic (JSON Schema; read by the params validator without importing)
+OPTIONS = {
+    "max_operand": {"type": "integer", "minimum": 1, "default": 9, "description": "largest operand of the expressions"},
+}
+
 
 def parse_int(text: str | None) -> int | None:
     try:

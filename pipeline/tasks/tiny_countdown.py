@@ -13,6 +13,12 @@ from collections import Counter
 from pipeline.tasks.tiny_common import TinyTask
 from pipeline.tasks.arith_trace import evaluate_expression, trace_steps
 
+#: options of data.tasks.tiny_countdown (JSON Schema; read by the params validator without importing)
+OPTIONS = {
+    "max_number": {"type": "integer", "minimum": 2, "default": 12, "description": "largest of the 3 given numbers"},
+    "max_target": {"type": "integer", "minimum": 1, "default": 99, "description": "largest target kept"},
+}
+
 _EXPR_CHARS = re.compile(r"^[\d+\-*/() ]+$")
 
 

@@ -10,6 +10,12 @@ import random
 
 from pipeline.tasks.tiny_common import TinyTask
 
+#: options of data.tasks.tiny_sudoku (JSON Schema; read by the params validator without importing)
+OPTIONS = {
+    "min_blanks": {"type": "integer", "minimum": 1, "maximum": 16, "default": 6, "description": "fewest blank cells per puzzle"},
+    "max_blanks": {"type": "integer", "minimum": 1, "maximum": 16, "default": 10, "description": "most blank cells per puzzle"},
+}
+
 _BASE = "1234341221434321"  # a valid 4x4 grid; symmetries of it give all 288 solutions
 
 

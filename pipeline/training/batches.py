@@ -5,7 +5,7 @@ import random
 
 import torch
 
-from pipeline.data import prompt_ids
+from pipeline.core.data import prompt_ids
 
 
 class EncodedExamples:

@@ -5,7 +5,7 @@ import random
 
 import torch
 
-from pipeline.progress import Progress
+from pipeline.core.progress import Progress
 from pipeline.training.batches import EncodedExamples, sft_batch
 from pipeline.training.losses import forward_process, masked_diffusion_loss
 

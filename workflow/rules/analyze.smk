@@ -2,22 +2,26 @@ rule analyze:
     """A Flexibility-Trap figure and the CSV behind it (settings: analysis.<name>)."""
     input:
         models=lambda wc: analysis_models(wc.name),
-        data=lambda wc: expand("results/data/{task}/test.jsonl", task=config["analysis"][wc.name]["tasks"]),
+        data=lambda wc: expand(f"{R}/data/{{task}}/test.jsonl", task=config["analysis"][wc.name]["tasks"]),
         code=code("analyze"),
     wildcard_constraints:
         name="|".join(config["analysis"]),
     output:
-        png="results/figures/{name}.png",
-        csv="results/figures/{name}.csv",
+        png=f"{R}/figures/{{name}}.png",
+        csv=f"{R}/figures/{{name}}.csv",
     params:
         analysis=lambda wc: config["analysis"][wc.name],
+        sampling=section("sampling"),
+        tasks=section("data.tasks"),
+        models=f"{R}/models",
+        data=f"{R}/data",
     log:
-        "results/logs/analyze/{name}.log",
+        f"{R}/logs/analyze/{{name}}.log",
     benchmark:
-        "results/benchmarks/analyze/{name}.tsv"
+        f"{R}/benchmarks/analyze/{{name}}.tsv"
     threads: config["runtime"]["threads"]
     conda:
         "../envs/pipeline.yaml"
     shell:
-        "python -m pipeline.analyze --params params.yaml --name {wildcards.name} --models results/models "
-        "--data results/data --out results/figures/{wildcards.name}.png --log {log}"
+        "python -m pipeline analyze --params {PARAMS} --name {wildcards.name} --models {params.models} "
+        "--data {params.data} --out {output.png} --log {log}"

@@ -1,65 +1,104 @@
-# Shared setup: params (validated before any rule runs), code dependencies, MLflow store.
+# Shared setup: the selected profile (validated before any rule runs), its paths, code dependencies,
+# the MLflow store.
 import os
 import sys
 import uuid
 from pathlib import Path
 
+import yaml
 from snakemake.utils import min_version
 
 min_version("8.0")
 
 
-configfile: "params.yaml"
+# The configuration is the profile this invocation selected: params.yaml (tiny) unless --configfile
+# names another (e.g. profiles/paper/params.yaml). Snakemake merges a --configfile over a configfile:
+# directive, which would mix two profiles, so the directive applies only when none is given.
+if not workflow.overwrite_configfiles:
+
+    configfile: "params.yaml"
 
 
 sys.path.insert(0, str(Path(workflow.basedir).parent))  # import the package from this checkout
-from pipeline.config import ParamsError, validate_params
-from pipeline.rl import METHODS
+from pipeline.core.config import ParamsError, params_hash, validate_params
 
+
+def selected_params_file():
+    """The params file the stages read: the selected profile's file, or -- when --config overrides
+    or several --configfile merge into something no file holds -- a snapshot of the merged
+    configuration under .snakemake/params/, named by its hash so equal settings share one file."""
+    files = [os.path.relpath(f) for f in workflow.overwrite_configfiles] or ["params.yaml"]
+    if len(files) == 1 and yaml.safe_load(Path(files[0]).read_text()) == config:
+        return files[0]
+    snapshot = Path(".snakemake/params") / f"{params_hash(config)}.yaml"
+    if not snapshot.exists():
+        snapshot.parent.mkdir(parents=True, exist_ok=True)
+        snapshot.write_text(yaml.safe_dump(dict(config), sort_keys=False))
+    return str(snapshot)
+
+
+PARAMS = selected_params_file()
 try:
-    validate_params(config)
+    validate_params(config, PARAMS)
 except ParamsError as err:
     sys.exit(f"error: {err}")
 
-# Source files each stage runs; declared as inputs so a code change reruns exactly the stages it touches.
-# dvc.yaml lists the same entries as deps (tests/test_dag_agreement.py checks both).
-COMMON_CODE = [
-    "pipeline/registry.py",
-    "pipeline/__init__.py",
-    "pipeline/cli.py",
-    "pipeline/config.py",
-    "pipeline/data.py",
-    "pipeline/hub.py",
-    "pipeline/progress.py",
-    "pipeline/runtime.py",
-    "pipeline/tracking.py",
-    "workflow/schemas/params.schema.yaml",
-]
+R = config["paths"]["results"]  # this profile's results root: every output lies under it
+RL_METHODS = list(config["rl"]["methods"])
+
+# Source files each stage runs; declared as inputs so a code change reruns exactly the stages it
+# touches. dvc.yaml lists the same entries (tests/workflow/test_dag_agreement.py checks both, and
+# that every pipeline module a stage imports is covered).
 STAGE_CODE = {
-    "prepare": ["pipeline/prepare.py", "pipeline/tasks", "pipeline/execution"],
-    "pretrain": ["pipeline/pretrain.py", "pipeline/model", "pipeline/training", "pipeline/tasks", "pipeline/execution"],
-    "sft": ["pipeline/sft.py", "pipeline/model", "pipeline/training", "pipeline/tasks", "pipeline/execution"],
-    "rl": ["pipeline/rl", "pipeline/numerics.py", "pipeline/sampling", "pipeline/model", "pipeline/training",
+    "prepare": ["pipeline/stages/prepare.py", "pipeline/tasks", "pipeline/execution"],
+    "pretrain": ["pipeline/stages/pretrain.py", "pipeline/model", "pipeline/training", "pipeline/tasks",
+                 "pipeline/execution"],
+    "sft": ["pipeline/stages/sft.py", "pipeline/model", "pipeline/training", "pipeline/tasks", "pipeline/execution"],
+    "rl": ["pipeline/stages/rl.py", "pipeline/rl", "pipeline/sampling", "pipeline/model", "pipeline/training",
            "pipeline/tasks", "pipeline/execution"],
-    "evaluate": ["pipeline/evaluate.py", "pipeline/evaluation.py", "pipeline/effective_tokens.py",
-                 "pipeline/numerics.py", "pipeline/sampling", "pipeline/model", "pipeline/training",
-                 "pipeline/tasks", "pipeline/execution"],
-    "table": ["pipeline/table.py"],
-    "reference": ["pipeline/reference.py", "pipeline/paper_numbers.py", "pipeline/paper_numbers.yaml",
-                  "pipeline/effective_tokens.py", "pipeline/tasks", "pipeline/execution"],
-    "analyze": ["pipeline/analyze.py", "pipeline/analysis", "pipeline/evaluation.py", "pipeline/effective_tokens.py",
-                "pipeline/numerics.py", "pipeline/sampling", "pipeline/model", "pipeline/training",
-                "pipeline/tasks", "pipeline/execution"],
+    "evaluate": ["pipeline/stages/evaluate.py", "pipeline/decoding", "pipeline/sampling", "pipeline/model",
+                 "pipeline/training", "pipeline/tasks", "pipeline/execution"],
+    "table": ["pipeline/stages/table.py", "pipeline/reports"],
+    "reference": ["pipeline/stages/reference.py", "pipeline/reports", "pipeline/decoding", "pipeline/tasks",
+                  "pipeline/execution"],
+    "analyze": ["pipeline/stages/analyze.py", "pipeline/flexibility_trap", "pipeline/decoding", "pipeline/sampling",
+                "pipeline/model", "pipeline/training", "pipeline/tasks", "pipeline/execution"],
 }
+# What every stage runs: the dispatcher, the shared layer and the stage plumbing. (Params validation
+# also reads the schema and the components' OPTIONS, but a valid configuration runs the same code
+# whatever they say, so they are not dependencies.)
+COMMON_CODE = ["pipeline/__main__.py", "pipeline/core", "pipeline/stages/__init__.py"]
 
 
 def code(stage):
-    """Files of COMMON_CODE + STAGE_CODE[stage], directories expanded to their source files."""
-    files = []
+    """Files of COMMON_CODE + STAGE_CODE[stage], directories expanded to their tracked source files."""
+    files = set()
     for entry in COMMON_CODE + STAGE_CODE[stage]:
         p = Path(entry)
-        files += sorted(str(f) for f in p.rglob("*.py")) if p.is_dir() else [entry]
-    return files
+        if p.is_dir():
+            files |= {str(f) for f in p.rglob("*") if f.is_file() and f.suffix in (".py", ".yaml")}
+        else:
+            files.add(entry)
+    return sorted(files)
+
+
+def section(name, *keys):
+    """A params section (or some of its keys): rules list it under params: so changing it reruns the rule.
+    Dotted names reach into sections (``data.tasks``)."""
+    cfg = config
+    for part in name.split("."):
+        cfg = cfg[part]
+    return {k: cfg[k] for k in keys} if keys else cfg
+
+
+def models(*names):
+    return [f"{R}/models/{m}" for m in names]
+
+
+def analysis_models(name):
+    """Model directories an analysis reads (analysis.<name>.model or .models)."""
+    cfg = config["analysis"][name]
+    return models(*cfg.get("models", [cfg.get("model")]))
 
 
 def baselines_dir():
@@ -67,26 +106,15 @@ def baselines_dir():
     return str(Path(config["data"]["data_dir"] or "MISSING-data.data_dir") / "d1_eval_baselines")
 
 
-def section(name, *keys):
-    """A params section (or some of its keys): rules list it under params: so changing it reruns the rule."""
-    cfg = config[name]
-    return {k: cfg[k] for k in keys} if keys else cfg
-
-
-def analysis_models(name):
-    """Model directories an analysis reads (analysis.<name>.model or .models)."""
-    cfg = config["analysis"][name]
-    return [f"results/models/{m}" for m in cfg.get("models", [cfg.get("model")])]
-
-
-RL_SHARED = [k for k, v in config["rl"].items() if not isinstance(v, dict)]
+# the shared rl keys (everything but the per-method sections and the list of start models)
+RL_SHARED = [k for k in config["rl"] if k not in ("methods", "start_from")]
 EVAL_DECODING = ["gen_lengths", "block_length", "sampler", "batch_size"]
 
 
 wildcard_constraints:
     task="|".join(config["data"]["tasks"]),
-    method="|".join(METHODS),
-    init="base|sft",
+    method="|".join(RL_METHODS),
+    init="|".join(config["rl"]["start_from"]),
     protocol="|".join(config["eval"]["protocols"]),
 
 
@@ -95,6 +123,6 @@ onstart:
     # here, once, because concurrent first use of a new sqlite store races on table creation.
     os.environ.setdefault("PIPELINE_INVOCATION_ID", f"snakemake-{uuid.uuid4().hex[:12]}")
     os.environ.setdefault("PIPELINE_INVOCATION_TOOL", "snakemake")
-    from pipeline.tracking import init_store
+    from pipeline.core.tracking import init_store
 
     init_store(config["tracking"]["uri"], config["tracking"]["experiment"])

@@ -3,16 +3,17 @@ rule prepare:
     input:
         code=code("prepare"),
     output:
-        train="results/data/{task}/train.jsonl",
-        test="results/data/{task}/test.jsonl",
+        train=f"{R}/data/{{task}}/train.jsonl",
+        test=f"{R}/data/{{task}}/test.jsonl",
     params:
-        data=section("data"),
+        data=section("data", "data_dir", "seed", "n_train", "n_test"),
+        task=lambda wc: config["data"]["tasks"][wc.task],
+        out=lambda wc, output: os.path.dirname(output.train),
     log:
-        "results/logs/prepare/{task}.log",
+        f"{R}/logs/prepare/{{task}}.log",
     benchmark:
-        "results/benchmarks/prepare/{task}.tsv"
+        f"{R}/benchmarks/prepare/{{task}}.tsv"
     conda:
         "../envs/pipeline.yaml"
     shell:
-        "python -m pipeline.prepare --params params.yaml --task {wildcards.task} "
-        "--out results/data/{wildcards.task} --log {log}"
+        "python -m pipeline prepare --params {PARAMS} --task {wildcards.task} --out {params.out} --log {log}"

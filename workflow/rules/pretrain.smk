@@ -1,20 +1,21 @@
 rule pretrain:
     """The base model: tiny profile trains the LLaDA stand-in from scratch; paper profile points at the checkpoint."""
     input:
-        data=expand("results/data/{task}/train.jsonl", task=config["pretrain"]["tasks"]),
+        data=expand(f"{R}/data/{{task}}/train.jsonl", task=config["pretrain"]["tasks"]),
         code=code("pretrain"),
     output:
-        directory("results/models/base"),
+        directory(f"{R}/models/base"),
     params:
         model=section("model"),
         pretrain=section("pretrain"),
+        tasks=section("data.tasks"),
+        data=f"{R}/data",
     log:
-        "results/logs/pretrain.log",
+        f"{R}/logs/pretrain.log",
     benchmark:
-        "results/benchmarks/pretrain.tsv"
+        f"{R}/benchmarks/pretrain.tsv"
     threads: config["runtime"]["threads"]
     conda:
         "../envs/pipeline.yaml"
     shell:
-        "python -m pipeline.pretrain --params params.yaml --data results/data "
-        "--out results/models/base --log {log}"
+        "python -m pipeline pretrain --params {PARAMS} --data {params.data} --out {output} --log {log}"

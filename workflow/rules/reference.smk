@@ -4,15 +4,15 @@ rule reference:
         generations=baselines_dir(),
         code=code("reference"),
     output:
-        csv="results/reference/d1_llada_instruct.csv",
-        md="results/reference/d1_llada_instruct.md",
+        csv=f"{R}/reference/d1_llada_instruct.csv",
+        md=f"{R}/reference/d1_llada_instruct.md",
     params:
         data=section("data", "data_dir"),
     log:
-        "results/logs/reference.log",
+        f"{R}/logs/reference.log",
     benchmark:
-        "results/benchmarks/reference.tsv"
+        f"{R}/benchmarks/reference.tsv"
     conda:
         "../envs/pipeline.yaml"
     shell:
-        "python -m pipeline.reference --params params.yaml --out results/reference/d1_llada_instruct.csv --log {log}"
+        "python -m pipeline reference --params {PARAMS} --out {output.csv} --log {log}"

@@ -1,22 +1,23 @@
 rule rl:
-    """GRPO-family RL with method {method} (diffu_grpo, ...) starting from {init} (base or sft)."""
+    """GRPO-family RL with method {method} (a key of rl.methods) starting from {init} (rl.start_from)."""
     input:
-        init="results/models/{init}",
-        data=expand("results/data/{task}/train.jsonl", task=config["rl"]["tasks"]),
+        init=f"{R}/models/{{init}}",
+        data=expand(f"{R}/data/{{task}}/train.jsonl", task=config["rl"]["tasks"]),
         code=code("rl"),
     output:
-        directory("results/models/{method}_from_{init}"),
+        directory(f"{R}/models/{{method}}_from_{{init}}"),
     params:
         rl=section("rl", *RL_SHARED),
-        method=lambda wc: config["rl"][wc.method],
+        method=lambda wc: config["rl"]["methods"][wc.method],
+        tasks=section("data.tasks"),
+        data=f"{R}/data",
     log:
-        "results/logs/rl/{method}_from_{init}.log",
+        f"{R}/logs/rl/{{method}}_from_{{init}}.log",
     benchmark:
-        "results/benchmarks/rl/{method}_from_{init}.tsv"
+        f"{R}/benchmarks/rl/{{method}}_from_{{init}}.tsv"
     threads: config["runtime"]["threads"]
     conda:
         "../envs/pipeline.yaml"
     shell:
-        "python -m pipeline.rl --params params.yaml --method {wildcards.method} "
-        "--init results/models/{wildcards.init} --data results/data "
-        "--out results/models/{wildcards.method}_from_{wildcards.init} --log {log}"
+        "python -m pipeline rl --params {PARAMS} --method {wildcards.method} --init {input.init} "
+        "--data {params.data} --out {output} --log {log}"

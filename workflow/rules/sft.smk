@@ -1,20 +1,21 @@
 rule sft:
     """d1 SFT: masked-diffusion loss on reasoning traces, from the base model."""
     input:
-        init="results/models/base",
-        data=expand("results/data/{task}/train.jsonl", task=config["sft"]["tasks"]),
+        init=f"{R}/models/base",
+        data=expand(f"{R}/data/{{task}}/train.jsonl", task=config["sft"]["tasks"]),
         code=code("sft"),
     output:
-        directory("results/models/sft"),
+        directory(f"{R}/models/sft"),
     params:
         sft=section("sft"),
+        tasks=section("data.tasks"),
+        data=f"{R}/data",
     log:
-        "results/logs/sft.log",
+        f"{R}/logs/sft.log",
     benchmark:
-        "results/benchmarks/sft.tsv"
+        f"{R}/benchmarks/sft.tsv"
     threads: config["runtime"]["threads"]
     conda:
         "../envs/pipeline.yaml"
     shell:
-        "python -m pipeline.sft --params params.yaml --init results/models/base --data results/data "
-        "--out results/models/sft --log {log}"
+        "python -m pipeline sft --params {PARAMS} --init {input.init} --data {params.data} --out {output} --log {log}"

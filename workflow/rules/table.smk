@@ -1,28 +1,31 @@
 rule table:
     """A results table (tables.<name>: rows and eval protocol), from metrics.json files only."""
     input:
-        metrics=lambda wc: expand(
-            "results/eval/{protocol}/{model}/{task}/L{L}/metrics.json",
+        evaluations=lambda wc: expand(
+            f"{R}/eval/{{protocol}}/{{model}}/{{task}}",
             protocol=config["tables"][wc.name]["protocol"],
             model=config["tables"][wc.name]["models"],
             task=config["eval"]["tasks"],
-            L=config["eval"]["gen_lengths"],
         ),
         code=code("table"),
     wildcard_constraints:
         name="|".join(config["tables"]),
     output:
-        csv="results/{name}.csv",
-        md="results/{name}.md",
+        csv=f"{R}/{{name}}.csv",
+        md=f"{R}/{{name}}.md",
     params:
         table=lambda wc: config["tables"][wc.name],
-        eval=section("eval"),
+        eval=section("eval", "tasks", "gen_lengths", "block_length", "sampler"),
+        steps_ratio=lambda wc: config["eval"]["protocols"][config["tables"][wc.name]["protocol"]],
+        n_test=config["data"]["n_test"],
+        profile=config["profile"],
+        eval_dir=f"{R}/eval",
     log:
-        "results/logs/{name}.log",
+        f"{R}/logs/{{name}}.log",
     benchmark:
-        "results/benchmarks/{name}.tsv"
+        f"{R}/benchmarks/{{name}}.tsv"
     conda:
         "../envs/pipeline.yaml"
     shell:
-        "python -m pipeline.table --params params.yaml --name {wildcards.name} --eval results/eval "
-        "--out results/{wildcards.name}.csv --log {log}"
+        "python -m pipeline table --params {PARAMS} --name {wildcards.name} --eval {params.eval_dir} "
+        "--out {output.csv} --log {log}"

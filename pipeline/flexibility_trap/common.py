@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from pipeline.evaluation import generate_texts
-from pipeline.runtime import resolve_device
-from pipeline.sampling import get_sampler
-from pipeline.training.setup import load_model, load_split, load_tasks
+from pipeline.decoding.problems import generate_texts
+from pipeline.core.runtime import dtype_of, resolve_device
+from pipeline.sampling import Decoding, get_sampler
+from pipeline.core.data import read_splits
+from pipeline.model.io import load_stage_model, mask_id
+from pipeline.tasks import build_tasks
 
 
 @lru_cache(maxsize=4)
 def _model(model_dir: str, params_key: str):
     runtime = json.loads(params_key)
-    model, tok = load_model(model_dir, {"runtime": runtime}, resolve_device(runtime))
+    model, tok = load_stage_model(model_dir, dtype_of(runtime), resolve_device(runtime))
     return model.eval(), tok
 
 
@@ -24,34 +26,32 @@ def model_and_tokenizer(params: dict, model_dir: str):
 
 @lru_cache(maxsize=16)
 def _test_split(data_dir: str, task_name: str) -> list[dict]:
-    return load_split(data_dir, [task_name], "test")[task_name]  # read once per task, not per setting
+    return read_splits(data_dir, [task_name], "test")[task_name]  # read once per task, not per setting
 
 
 def test_problems(params: dict, data_dir: str, task_name: str, n: int | None):
-    task = load_tasks(params, [task_name])[task_name]
+    task = build_tasks(params, [task_name])[task_name]
     examples = _test_split(str(data_dir), task_name)
     return task, examples[:n] if n else examples
 
 
 def decode_samples(params, cfg, model_dir, data_dir, task_name, sampler_name, n_samples=1, temperature=0.0,
-                   steps=None, track_entropy=False, **sampler_options) -> dict:
+                   steps=None, track_entropy=False, **option_overrides) -> dict:
     """Decode ``cfg['n_problems']`` test problems ``n_samples`` times each.
 
     Returns texts and scores grouped per problem ([problem][sample]), the Generation objects,
     the total forward passes and the mean tokens per forward. ``steps`` defaults to one token
-    per step (gen_length), so orders are compared at equal compute.
+    per step (gen_length), so orders are compared at equal compute. The sampler's options are its
+    ``sampling.<name>`` section with ``option_overrides`` on top (the analyses' sweeps).
     """
     model, tok = model_and_tokenizer(params, model_dir)
     task, examples = test_problems(params, data_dir, task_name, cfg.get("n_problems"))
     repeated = [ex for ex in examples for _ in range(n_samples)]
     L = cfg["gen_length"]
-    sampler = get_sampler(sampler_name)
-    if sampler_options:
-        base = sampler
-        sampler = lambda *a, **kw: base(*a, **kw, **sampler_options)  # noqa: E731
-    texts, nfe, gens = generate_texts(model, tok, task, repeated, sampler, L, cfg["block_length"], steps or L,
-                                      cfg.get("batch_size", 256), temperature=temperature, seed=cfg.get("seed", 0),
-                                      desc=f"{task_name}/{sampler_name}", track_entropy=track_entropy)
+    sampler = get_sampler(sampler_name, {**params["sampling"][sampler_name], **option_overrides})
+    spec = Decoding(mask_id(model), L, cfg["block_length"], steps or L, temperature, track_entropy)
+    texts, nfe, gens = generate_texts(model, tok, task, repeated, sampler, spec, cfg.get("batch_size", 256),
+                                      seed=cfg.get("seed", 0), desc=f"{task_name}/{sampler_name}")
     scores = task.score_batch(texts, repeated)
     group = lambda xs: [xs[i : i + n_samples] for i in range(0, len(xs), n_samples)]  # noqa: E731
     return {"texts": group(texts), "scores": group(scores), "generations": gens, "nfe": nfe,

@@ -1,19 +1,22 @@
-"""Decoding a task's test split at one generation length and scoring it (library half of ``evaluate``)."""
+"""Decoding a task's problems in batches with a sampler, and scoring them at one generation length."""
 from __future__ import annotations
 
 import time
 
 import torch
 
-from pipeline.data import decode_completions, prompt_ids
-from pipeline.effective_tokens import effective_tokens
-from pipeline.progress import Progress
+from pipeline.core.data import decode_completions, prompt_ids
+from pipeline.core.progress import Progress
+from pipeline.decoding.effective_tokens import effective_tokens
+from pipeline.sampling import Decoding, Sampler
+from pipeline.sampling.base import Generation
+from pipeline.tasks.base import Task
 from pipeline.training.batches import left_pad
 
 
-def generate_texts(model, tokenizer, task, examples, sampler, gen_length: int, block_length: int, steps: int,
-                   batch_size: int, temperature: float = 0.0, seed: int = 0, desc: str = "decode",
-                   mode: str = "eval", track_entropy: bool = False):
+def generate_texts(model, tokenizer, task: Task, examples: list[dict], sampler: Sampler, spec: Decoding,
+                   batch_size: int, seed: int = 0, desc: str = "decode",
+                   mode: str = "eval") -> tuple[list[str], int, list[Generation]]:
     """Decode every example; returns (completions, total forwards, per-batch Generation objects)."""
     gen = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
@@ -23,9 +26,8 @@ def generate_texts(model, tokenizer, task, examples, sampler, gen_length: int, b
         chunk = examples[start : start + batch_size]
         rows = [prompt_ids(tokenizer, task, ex, mode) for ex in chunk]
         prompt, _ = left_pad(rows, tokenizer.pad_token_id)
-        # attention_mask=None: pads are attended, as in LLaDA (see batches.left_pad)
-        out = sampler(model, prompt.to(device), None, int(model.config.mask_token_id), gen_length,
-                      block_length, steps, temperature=temperature, generator=gen, track_entropy=track_entropy)
+        # no attention mask: pads are attended, as in LLaDA (see batches.left_pad)
+        out = sampler(model, prompt.to(device), spec, generator=gen)
         texts += decode_completions(tokenizer, out.sequences[:, prompt.shape[1]:].cpu())
         nfe += out.nfe
         generations.append(out)
@@ -33,12 +35,11 @@ def generate_texts(model, tokenizer, task, examples, sampler, gen_length: int, b
     return texts, nfe, generations
 
 
-def evaluate_length(model, tokenizer, task, examples, sampler, gen_length: int, block_length: int,
-                    steps: int, batch_size: int, desc: str) -> tuple[dict, list[dict]]:
-    """Greedy decoding at one length: metrics dict and one generation record per problem."""
+def evaluate_length(model, tokenizer, task: Task, examples: list[dict], sampler: Sampler, spec: Decoding,
+                    batch_size: int, desc: str) -> tuple[dict, list[dict]]:
+    """Decoding at one length: metrics dict and one generation record per problem."""
     t0 = time.time()
-    texts, nfe, gens = generate_texts(model, tokenizer, task, examples, sampler, gen_length, block_length,
-                                      steps, batch_size, desc=desc)
+    texts, nfe, gens = generate_texts(model, tokenizer, task, examples, sampler, spec, batch_size, desc=desc)
     scores = task.score_batch(texts, examples)
     eff = [effective_tokens(t) for t in texts]
     records = [{"id": ex["id"], "prompt": ex["prompt"], "answer": ex["answer"], "generation": t,
@@ -51,9 +52,9 @@ def evaluate_length(model, tokenizer, task, examples, sampler, gen_length: int, 
         "mean_effective_tokens": sum(eff) / len(eff),
         "nfe": nfe / n_batches,  # forwards per problem batch, i.e. per generated sequence
         "tokens_per_step": sum(g.tokens_per_step for g in gens) / n_batches,
-        "gen_length": gen_length,
-        "block_length": block_length,
-        "steps": steps,
+        "gen_length": spec.gen_length,
+        "block_length": spec.block_length,
+        "steps": spec.steps,
         "seconds": time.time() - t0,
     }
     return metrics, records

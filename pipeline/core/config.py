@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]  # the project root (pipeline/core/config.py)
 SCHEMA = ROOT / "workflow" / "schemas" / "params.schema.yaml"
 
 
@@ -18,11 +18,38 @@ class ParamsError(ValueError):
     """A params value is invalid; the message names the key."""
 
 
+def schema() -> dict:
+    """The params JSON Schema: workflow/schemas/params.schema.yaml with one section per registered
+    component (RL method, sampler, task) taken from that component's module (``OPTIONS``)."""
+    from pipeline.core.registry import options_schema
+    from pipeline.rl import METHODS
+    from pipeline.sampling import SAMPLERS
+    from pipeline.tasks import TASKS
+
+    full = yaml.safe_load(SCHEMA.read_text())
+    props = full["properties"]
+    rl = props["rl"]["properties"]
+    overrides = {"type": "object", "additionalProperties": False, "properties": {k: rl[k] for k in RL_SCHEDULE},
+                 "description": "shared rl keys set for this method only (e.g. each paper's own batch and lr)"}
+    rl["methods"]["properties"] = {}
+    for name in METHODS:
+        section = options_schema(METHODS, name)
+        section["properties"]["overrides"] = overrides
+        rl["methods"]["properties"][name] = section
+    props["sampling"]["properties"] = {name: options_schema(SAMPLERS, name) for name in SAMPLERS}
+    props["data"]["properties"]["tasks"]["properties"] = {name: options_schema(TASKS, name) for name in TASKS}
+    return full
+
+
+#: the shared rl keys a method's ``overrides`` may set
+RL_SCHEDULE = ("steps", "prompts_per_step", "group_size", "lr", "weight_decay", "grad_clip", "adam_beta2",
+               "gen_length", "block_length", "diffusion_steps")
+
+
 def _schema_errors(params: dict) -> list[str]:
     from jsonschema import Draft202012Validator
 
-    schema = yaml.safe_load(SCHEMA.read_text())
-    validator = Draft202012Validator(schema)
+    validator = Draft202012Validator(schema())
     msgs = []
     for err in sorted(validator.iter_errors(params), key=lambda e: list(e.absolute_path)):
         key = ".".join(str(p) for p in err.absolute_path) or "(top level)"
@@ -38,27 +65,22 @@ def _schema_errors(params: dict) -> list[str]:
 
 
 def _semantic_errors(p: dict) -> list[str]:
-    from pipeline.sampling import SAMPLERS
-    from pipeline.tasks import TASKS
+    from pipeline.rl import method_config
 
     msgs = []
-    for name in p["data"]["tasks"]:
-        if name not in TASKS:
-            msgs.append(f"data.tasks.{name}: unknown task; known tasks: {', '.join(sorted(TASKS))}")
     prepared = set(p["data"]["tasks"])
     for section in ("pretrain", "sft", "rl", "eval"):
         for name in p[section]["tasks"]:
             if name not in prepared:
                 msgs.append(f"{section}.tasks: {name!r} is not prepared; add it to data.tasks "
                             f"(prepared: {', '.join(sorted(prepared))})")
-    from pipeline.rl import METHODS
-
     ev = p["eval"]
     samplers = [("eval.sampler", ev["sampler"])]
     samplers += [(f"analysis.{a}.orders", s) for a in ("passk", "connector_entropy") for s in p["analysis"][a]["orders"]]
     for key, name in samplers:
-        if name not in SAMPLERS:
-            msgs.append(f"{key}: {name!r} is not a sampler; allowed values are {', '.join(SAMPLERS)}")
+        if name not in p["sampling"]:
+            msgs.append(f"{key}: {name!r} is not a sampler with a sampling section; allowed values are "
+                        f"{', '.join(p['sampling'])}")
     for L in ev["gen_lengths"]:
         if L % ev["block_length"]:
             msgs.append(f"eval.gen_lengths: {L} is not a multiple of eval.block_length = {ev['block_length']}")
@@ -71,9 +93,14 @@ def _semantic_errors(p: dict) -> list[str]:
     models += [("analysis.passk.model", p["analysis"]["passk"]["model"]),
                ("analysis.connector_entropy.model", p["analysis"]["connector_entropy"]["model"])]
     models += [("analysis.parallel_decoding.models", m) for m in p["analysis"]["parallel_decoding"]["models"]]
+    rl_models = {f"{m}_from_{s}" for m in p["rl"]["methods"] for s in p["rl"]["start_from"]}
     for key, m in models:
-        if "_from_" in m and m.split("_from_")[0] not in METHODS:
-            msgs.append(f"{key}: {m!r} names no RL method; known methods: {', '.join(sorted(METHODS))}")
+        if m not in {"base", "sft"} | rl_models:
+            msgs.append(f"{key}: {m!r} is no model of this profile; allowed values are base, sft, "
+                        f"{', '.join(sorted(rl_models))} (<rl.methods key>_from_<rl.start_from entry>)")
+    for s in p["rl"]["start_from"]:
+        if s not in ("base", "sft"):
+            msgs.append(f"rl.start_from: {s!r}: allowed values are base, sft")
     for t, tab in p["tables"].items():
         if tab["protocol"] not in ev["protocols"]:
             msgs.append(f"tables.{t}.protocol = {tab['protocol']!r}: allowed values are {', '.join(ev['protocols'])}")
@@ -83,11 +110,9 @@ def _semantic_errors(p: dict) -> list[str]:
                 msgs.append(f"analysis.{a}.tasks: {name!r} is not prepared; add it to data.tasks")
         if cfg["gen_length"] % cfg["block_length"]:
             msgs.append(f"analysis.{a}.gen_length must be a multiple of its block_length")
-    from pipeline.rl import method_config
-
-    for method in [k for k, v in p["rl"].items() if isinstance(v, dict)]:
+    for method in p["rl"]["methods"]:
         rl = method_config(p["rl"], method)
-        where = f" (as rl.{method} runs, overrides applied)" if p["rl"][method].get("overrides") else ""
+        where = f" (as rl.methods.{method} runs, overrides applied)" if p["rl"]["methods"][method].get("overrides") else ""
         if rl["gen_length"] % rl["block_length"]:
             msgs.append(f"rl.gen_length = {rl['gen_length']} must be a multiple of rl.block_length = "
                         f"{rl['block_length']}{where}")

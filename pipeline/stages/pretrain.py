@@ -2,34 +2,34 @@
 scratch with the masked-diffusion loss. Paper profile (model.init = pretrained): record which
 checkpoint is the base (no copy).
 
-    python -m pipeline.pretrain --params params.yaml --data results/data --out results/models/base
+    python -m pipeline pretrain --params params.yaml --data results/data --out results/models/base
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
-from pipeline import cli, runtime
+from pipeline.core import runtime
+from pipeline.stages import load_or_exit, parser
 from pipeline.model import io
-from pipeline.tracking import StageRun
+from pipeline.core.data import read_splits
+from pipeline.core.tracking import StageRun
+from pipeline.tasks import build_tasks
 from pipeline.training.batches import EncodedExamples
-from pipeline.training.setup import POINTER, load_split, load_tasks
 from pipeline.training.trainer import train_masked_diffusion
 
 
 def main(argv=None) -> None:
-    ap = cli.parser(__doc__)
+    ap = parser(__doc__)
     ap.add_argument("--data", required=True, help="directory of prepared tasks")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
-    params = cli.load_or_exit(args.params)
+    params = load_or_exit(args.params)
     cfg, mcfg = params["pretrain"], params["model"]
     device = runtime.setup(params["runtime"], cfg["seed"], args.log)
     out = Path(args.out)
     with StageRun(params, "pretrain", {"model": mcfg, **cfg}, run_name="pretrain/base") as run:
         if mcfg["init"] == "pretrained":
-            out.mkdir(parents=True, exist_ok=True)
-            (out / POINTER).write_text(json.dumps({"path": mcfg["path"]}) + "\n")
+            io.write_pointer(out, mcfg["path"])
             print(f"[pretrain] base model is the pretrained checkpoint {mcfg['path']}")
             return
         model, tok = io.build_scratch(mcfg)
@@ -37,7 +37,7 @@ def main(argv=None) -> None:
         n_params = sum(p.numel() for p in model.parameters())
         run.log_metrics({"n_params": n_params})
         print(f"[pretrain] LLaDA from scratch: {n_params / 1e6:.2f}M parameters, {cfg['steps']} steps")
-        enc = EncodedExamples(tok, load_tasks(params, cfg["tasks"]), load_split(args.data, cfg["tasks"], "train"),
+        enc = EncodedExamples(tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"),
                               cfg["target_format"])
         train_masked_diffusion(model, enc, cfg, run, "pretrain", device)
         io.save(model, tok, out)

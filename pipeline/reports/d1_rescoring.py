@@ -10,9 +10,7 @@ which must reproduce d1's numbers, and with the pipeline's default scorer (d1's
 bugs fixed; only GSM8K changes: negative golds, thousands commas). The table sets
 both beside d1's Table 1 and beside what d1's parser gives on the same files.
 
-    python -m pipeline.reference --params params.yaml --out results/reference/d1_llada_instruct.csv
-
-(d1's generations are read from ``data.data_dir``/d1_eval_baselines.)
+The library half of the ``reference`` stage.
 """
 from __future__ import annotations
 
@@ -23,10 +21,9 @@ import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from pipeline import cli, paper_numbers, runtime
-from pipeline.effective_tokens import effective_tokens
+from pipeline.decoding.effective_tokens import effective_tokens
+from pipeline.reports import paper_numbers
 from pipeline.tasks import get_task
-from pipeline.tracking import StageRun
 
 TASKS = ("gsm8k", "math500", "countdown", "sudoku")
 LENGTHS = (128, 256, 512)
@@ -172,27 +169,3 @@ def to_markdown(cells: list[Cell]) -> str:
     if not any(c.note for c in cells):
         lines.append("- every cell matches the paper to 0.1 points")
     return "\n".join(lines) + "\n"
-
-
-def main(argv: list[str] | None = None) -> None:
-    ap = cli.parser(__doc__.splitlines()[0])
-    ap.add_argument("--out", type=Path, required=True, help="CSV path; the .md is written beside it")
-    args = ap.parse_args(argv)
-    params = cli.load_or_exit(args.params)
-    runtime.setup(params["runtime"], 0, args.log)
-    data_dir = params["data"]["data_dir"]
-    if not data_dir or not (Path(data_dir) / "d1_eval_baselines").is_dir():
-        raise SystemExit(f"error: data.data_dir = {data_dir!r} holds no d1_eval_baselines/ folder "
-                         "(d1's published generations; see ../shared/data/SOURCES.md)")
-    with StageRun(params, "reference", {"data_dir": data_dir}, run_name="reference/d1_llada_instruct") as run:
-        cells = build(Path(data_dir))
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        write_csv(cells, args.out)
-        args.out.with_suffix(".md").write_text(to_markdown(cells), encoding="utf-8")
-        run.log_artifact(args.out)
-        run.log_artifact(args.out.with_suffix(".md"))
-        print(to_markdown(cells))
-
-
-if __name__ == "__main__":
-    main()

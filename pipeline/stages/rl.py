@@ -1,39 +1,40 @@
 """Stage ``rl``: GRPO-family RL of a model with one registered method.
 
-    python -m pipeline.rl --params params.yaml --method diffu_grpo --init results/models/sft \
+    python -m pipeline rl --params params.yaml --method diffu_grpo --init results/models/sft \
         --data results/data --out results/models/diffu_grpo_from_sft
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline import cli, runtime
+from pipeline.core import runtime
+from pipeline.stages import load_or_exit, parser
 from pipeline.model import io
 from pipeline.rl import get_method, method_config
 from pipeline.rl.loop import run_rl
-from pipeline.tracking import StageRun
+from pipeline.core.data import read_splits
+from pipeline.core.tracking import StageRun
+from pipeline.tasks import build_tasks
 from pipeline.training.batches import EncodedExamples
-from pipeline.training.setup import load_model, load_split, load_tasks
 
 
 def main(argv=None) -> None:
-    ap = cli.parser(__doc__)
+    ap = parser(__doc__)
     ap.add_argument("--method", required=True)
     ap.add_argument("--init", required=True, help="model directory to start from")
     ap.add_argument("--data", required=True, help="directory of prepared tasks")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
-    params = cli.load_or_exit(args.params)
+    params = load_or_exit(args.params)
     cfg = method_config(params["rl"], args.method)  # shared keys with this method's overrides
     device = runtime.setup(params["runtime"], cfg["seed"], args.log)
     init = Path(args.init).name
-    shared = {k: v for k, v in cfg.items() if not isinstance(v, dict)}  # as this method runs them
-    with StageRun(params, "rl", {**shared, args.method: cfg.get(args.method)},
+    with StageRun(params, "rl", cfg,
                   {"method": args.method, "init": init, "task": ",".join(cfg["tasks"])},
                   run_name=f"rl/{args.method}_from_{init}") as run:
-        model, tok = load_model(args.init, params, device)
+        model, tok = io.load_stage_model(args.init, runtime.dtype_of(params["runtime"]), device)
         method = get_method(args.method, cfg, int(model.config.mask_token_id), tok.eos_token_id)
-        enc = EncodedExamples(tok, load_tasks(params, cfg["tasks"]), load_split(args.data, cfg["tasks"], "train"),
+        enc = EncodedExamples(tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"),
                               target_format=None, mode="rl")
         run_rl(model, tok, method, enc, cfg, run, device)
         io.save(model, tok, args.out)

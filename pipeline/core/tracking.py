@@ -18,7 +18,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from pipeline.config import params_hash
+from pipeline.core.config import params_hash
 
 INVOCATION_ENV = "PIPELINE_INVOCATION_ID"
 

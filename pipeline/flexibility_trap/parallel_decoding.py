@@ -6,7 +6,7 @@ not the nominal setting. Greedy decoding.
 """
 from __future__ import annotations
 
-from pipeline.analysis.common import decode_samples, plot_lines
+from pipeline.flexibility_trap.common import decode_samples, plot_lines
 
 
 def run(params, cfg, models, data_dir) -> list[dict]:

@@ -3,12 +3,12 @@
 """
 from __future__ import annotations
 
-from pipeline.registry import resolve
+from pipeline.core.registry import resolve
 
 ANALYSES: dict[str, str] = {
-    "passk": "pipeline.analysis.passk",
-    "parallel_decoding": "pipeline.analysis.parallel_decoding",
-    "connector_entropy": "pipeline.analysis.connector_entropy",
+    "passk": "pipeline.flexibility_trap.passk",
+    "parallel_decoding": "pipeline.flexibility_trap.parallel_decoding",
+    "connector_entropy": "pipeline.flexibility_trap.connector_entropy",
 }
 
 

@@ -1,6 +1,6 @@
 """Stage ``analyze``: one Flexibility-Trap figure (PNG) and the CSV behind it.
 
-    python -m pipeline.analyze --params params.yaml --name passk --models results/models \
+    python -m pipeline analyze --params params.yaml --name passk --models results/models \
         --data results/data --out results/figures/passk.png
 
 Settings come from ``params.analysis.<name>``; the CSV is written beside the PNG; both are
@@ -11,19 +11,20 @@ from __future__ import annotations
 import csv
 from pathlib import Path
 
-from pipeline import cli, runtime
-from pipeline.analysis import get_analysis
-from pipeline.tracking import StageRun
+from pipeline.core import runtime
+from pipeline.stages import load_or_exit, parser
+from pipeline.flexibility_trap import get_analysis
+from pipeline.core.tracking import StageRun
 
 
 def main(argv=None) -> None:
-    ap = cli.parser(__doc__)
+    ap = parser(__doc__)
     ap.add_argument("--name", required=True)
     ap.add_argument("--models", required=True, help="directory holding the model directories")
     ap.add_argument("--data", required=True, help="directory of prepared tasks")
     ap.add_argument("--out", required=True, help="PNG path; the CSV is written beside it")
     args = ap.parse_args(argv)
-    params = cli.load_or_exit(args.params)
+    params = load_or_exit(args.params)
     cfg = params["analysis"][args.name]
     runtime.setup(params["runtime"], cfg.get("seed", 0), args.log)
     analysis = get_analysis(args.name)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from statistics import mean
 
-from pipeline.analysis.common import decode_samples
+from pipeline.flexibility_trap.common import decode_samples
 
 
 def connector_ids(tokenizer, words: list[str]) -> dict[int, str]:

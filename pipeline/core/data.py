@@ -1,4 +1,4 @@
-"""JSONL I/O, the prompt text of an example, and decoding completions."""
+"""JSONL I/O, prepared splits, the prompt text of an example, and decoding completions."""
 from __future__ import annotations
 
 import json
@@ -22,6 +22,16 @@ def write_jsonl(path: str | Path, rows) -> None:
     with path.open("w") as f:
         for row in rows:
             f.write(json.dumps(row) + "\n")
+
+
+def read_splits(data_dir: str | Path, names: list[str], split: str) -> dict[str, list[dict]]:
+    """The prepared ``split`` of each task under ``data_dir``; an empty split is an error naming what to do."""
+    out = {n: read_jsonl(Path(data_dir) / n / f"{split}.jsonl") for n in names}
+    empty = [n for n, rows in out.items() if not rows]
+    if empty:
+        raise ValueError(f"no {split} examples for {', '.join(empty)} (see the prepare logs); "
+                         f"remove them from this stage's tasks or add data_dir/<task>/{split} files")
+    return out
 
 
 def prompt_text(tokenizer, task, example: dict, mode: str) -> str:

@@ -7,7 +7,7 @@ correct when its score is 1 (for Sudoku: every blank right).
 """
 from __future__ import annotations
 
-from pipeline.analysis.common import decode_samples, plot_lines
+from pipeline.flexibility_trap.common import decode_samples, plot_lines
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:

@@ -1,0 +1,22 @@
+"""``python -m pipeline <stage> [options]``: run one stage (``--help`` after the stage lists its options)."""
+from __future__ import annotations
+
+import sys
+
+from pipeline.core.registry import resolve
+from pipeline.stages import STAGES
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = sys.argv[1:] if argv is None else argv
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.exit(f"usage: python -m pipeline <stage> [options]; stages: {', '.join(STAGES)}")
+    try:
+        stage = resolve(STAGES, argv[0], "stage")
+    except KeyError as err:
+        sys.exit(f"error: {err.args[0]}")
+    stage.main(argv[1:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""What every layer shares: params (config), registries, runtime, tracking, progress, data I/O, numerics."""

@@ -1,0 +1,48 @@
+"""Resolving a name in one of the plain-dict registries (tasks, samplers, RL methods, analyses, stages).
+
+Each registry maps a name to "module:attribute" (or just "module") so that listing a component
+costs no import; an unknown name raises an error listing the known ones.
+
+A component's params options are declared in its module as a literal ``OPTIONS`` dict: option
+name -> JSON Schema (type, range, ``description``; an option with a ``default`` may be left out of
+params). :func:`options_schema` reads it from the source without importing the module, so
+validating params -- which Snakemake does every time it reads the workflow -- loads no torch.
+"""
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+
+
+def check(registry: dict[str, str], name: str, kind: str, plural: str | None = None) -> None:
+    """Raise the error listing the known names when ``name`` is not registered; imports nothing."""
+    if name not in registry:
+        raise KeyError(f"unknown {kind} {name!r}; known {plural or kind + 's'}: {', '.join(sorted(registry))}")
+
+
+def resolve(registry: dict[str, str], name: str, kind: str, plural: str | None = None):
+    check(registry, name, kind, plural)
+    module, _, attr = registry[name].partition(":")
+    loaded = importlib.import_module(module)
+    return getattr(loaded, attr) if attr else loaded
+
+
+def options_schema(registry: dict[str, str], name: str) -> dict:
+    """JSON Schema of component ``name``'s params section, from its module's ``OPTIONS`` literal."""
+    module = registry[name].partition(":")[0]
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin:
+        raise ImportError(f"module {module!r} of registered component {name!r} not found")
+    tree = ast.parse(open(spec.origin, encoding="utf-8").read(), spec.origin)
+    options = {}
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else (node.targets[0] if isinstance(node, ast.Assign) else None)
+        if isinstance(target, ast.Name) and target.id == "OPTIONS":
+            options = ast.literal_eval(node.value)
+    return {
+        "type": "object",
+        "additionalProperties": False,
+        "required": [k for k, v in options.items() if "default" not in v],
+        "properties": options,
+    }

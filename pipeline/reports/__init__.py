@@ -1,0 +1,1 @@
+"""Tables and reference rows built from metrics files and published generations."""

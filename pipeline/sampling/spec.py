@@ -1,0 +1,24 @@
+"""What to decode: the settings every sampler takes (kept apart from the samplers so the registry
+module stays import-light)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Decoding:
+    """``mask_id``: the mask token; ``gen_length`` completion tokens, decoded in semi-AR blocks of
+    ``block_length`` with ``steps`` forward passes in all (fixed-schedule samplers; adaptive ones
+    decide their own count); ``temperature`` 0 is greedy; ``track_entropy`` records the entropy of
+    each position's distribution at the step it was committed (``Generation.commit_entropy``)."""
+
+    mask_id: int
+    gen_length: int
+    block_length: int
+    steps: int
+    temperature: float = 0.0
+    track_entropy: bool = False
+
+    def __post_init__(self):
+        if self.gen_length % self.block_length:
+            raise ValueError(f"gen_length {self.gen_length} must be a multiple of block_length {self.block_length}")

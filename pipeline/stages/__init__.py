@@ -1,0 +1,37 @@
+"""The pipeline's stage entry points, one module per stage: ``python -m pipeline <stage> ...``.
+
+Each ``main`` only wires params, paths and library calls; Snakemake rules and DVC stages run the
+same commands. Library modules never import from here.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from pipeline.core.config import ParamsError, load_params
+
+#: stage name -> module; the order is the DAG's
+STAGES: dict[str, str] = {
+    "prepare": "pipeline.stages.prepare",
+    "pretrain": "pipeline.stages.pretrain",
+    "sft": "pipeline.stages.sft",
+    "rl": "pipeline.stages.rl",
+    "evaluate": "pipeline.stages.evaluate",
+    "table": "pipeline.stages.table",
+    "analyze": "pipeline.stages.analyze",
+    "reference": "pipeline.stages.reference",
+}
+
+
+def parser(description: str) -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(description=description)
+    ap.add_argument("--params", default="params.yaml", help="params file (validated before anything runs)")
+    ap.add_argument("--log", default=None, help="also write progress lines to this file")
+    return ap
+
+
+def load_or_exit(path: str) -> dict:
+    try:
+        return load_params(path)
+    except ParamsError as e:
+        sys.exit(f"error: {e}")
