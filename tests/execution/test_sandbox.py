@@ -18,7 +18,7 @@ import pytest
 from pipeline.execution import sandbox
 from pipeline.execution.sandbox import Limits, run_program, run_programs
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 FAST = Limits(timeout=1.0)
 IS_ROOT = os.geteuid() == 0
 
