@@ -19,7 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.helpers import copy_project  # noqa: E402
+from pipeline.core.checkout import copy_checkout  # noqa: E402
 
 
 def read_timings(project: Path) -> list[tuple[str, float, float]]:
@@ -43,7 +43,7 @@ def main() -> None:
         project = ROOT
     else:
         project = Path(tempfile.mkdtemp(prefix="stage-times-"))
-        copy_project(ROOT, project)
+        copy_checkout(ROOT, project)
         print(f"running the default DAG in {project} ...", file=sys.stderr)
         t0 = time.time()
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}

@@ -8,12 +8,13 @@ import torch
 from pipeline.model import io
 from pipeline.core.numerics import entropy
 from pipeline.rl.just_grpo import JustGRPO, position_logprobs, serial_gradient
-from pipeline.sampling import get_sampler
+from pipeline.rl import Rollout
+from pipeline.sampling import Decoding, get_sampler
 from tests.helpers import Recorder, run_few_rl_steps
 
 RL = {"steps": 2, "prompts_per_step": 2, "group_size": 4, "lr": 1e-2, "weight_decay": 0.0, "grad_clip": 1.0, "adam_beta2": 0.99,
       "gen_length": 8, "block_length": 4, "diffusion_steps": 4, "seed": 0,
-      "just_grpo": {"mu": 2, "clip_eps": 0.2, "positions_per_pass": 3, "temperature": 1.0}}
+      "options": {"mu": 2, "clip_eps": 0.2, "positions_per_pass": 3, "temperature": 1.0}}
 
 
 def test_ar_order_commits_left_to_right_and_records_exact_logprobs(tiny):
@@ -21,8 +22,8 @@ def test_ar_order_commits_left_to_right_and_records_exact_logprobs(tiny):
     mask, B, P, L, T = tok.mask_token_id, 3, 5, 6, 0.7
     prompt = torch.randint(5, len(tok), (B, P))
     rec = Recorder(model)
-    out = get_sampler("ar_order")(rec, prompt, None, mask, L, 2, 3, temperature=T,
-                                  generator=torch.Generator().manual_seed(0), track_entropy=True)
+    spec = Decoding(mask, L, block_length=2, steps=3, temperature=T, track_entropy=True)  # block and steps ignored
+    out = get_sampler("ar_order")(rec, prompt, spec, generator=torch.Generator().manual_seed(0))
     completion = out.sequences[:, P:]
     assert out.nfe == L == len(rec.inputs)
     assert torch.equal(out.commit_step, torch.arange(L).expand(B, L))
@@ -53,7 +54,7 @@ def test_stacked_gradient_equals_one_position_at_a_time():
     completion[2, :3] = completion[0, :3]
     method = JustGRPO({**RL, "gen_length": L}, mask, tok.eos_token_id)
     adv = method.advantages(torch.tensor([[1.0, 0.0, 0.5], [2.0, 2.0, 2.0]])).double()  # 2nd group: all zero
-    batch = method.prepare(model, None, prompt, None, completion, adv, None)
+    batch = method.prepare(model, None, prompt, None, Rollout(completion), adv, None)
     # move pi_old away from pi_theta so that some ratios leave [0.8, 1.2] and get clipped
     batch["old"] = batch["old"] + 0.3 * torch.randn(batch["old"].shape, dtype=torch.float64)
 
@@ -93,4 +94,4 @@ def test_few_just_grpo_steps_change_parameters(tiny):
 
 def test_just_grpo_rejects_greedy_rollouts(tiny):
     with pytest.raises(ValueError):
-        JustGRPO({**RL, "just_grpo": {**RL["just_grpo"], "temperature": 0.0}}, tiny[1].mask_token_id, tiny[1].eos_token_id)
+        JustGRPO({**RL, "options": {**RL["options"], "temperature": 0.0}}, tiny[1].mask_token_id, tiny[1].eos_token_id)

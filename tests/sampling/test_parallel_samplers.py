@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from pipeline.sampling import get_sampler
+from pipeline.sampling import Decoding, get_sampler
 from pipeline.sampling.entropy_bounded import entropy_bounded
 from pipeline.sampling.threshold import confidence_threshold
 from tests.helpers import Recorder
@@ -33,8 +33,8 @@ class FakeLM:
 def _fake_run(sampler, seed=0, B=4, temperature=0.0, **options):
     fake = FakeLM(seed)
     prompt = torch.randint(4, V, (B, P), generator=torch.Generator().manual_seed(seed))
-    out = sampler(fake, prompt, None, MASK, L, BLOCK, steps=1, temperature=temperature,
-                  generator=torch.Generator().manual_seed(seed), track_entropy=True, **options)
+    spec = Decoding(MASK, L, BLOCK, steps=1, temperature=temperature, track_entropy=True)
+    out = sampler(fake, prompt, spec, generator=torch.Generator().manual_seed(seed), **options)
     return out, fake, prompt
 
 
@@ -128,8 +128,7 @@ def test_nfe_is_the_forward_passes_run_and_bookkeeping_matches(sampler, options)
 def test_the_mask_token_is_never_committed(sampler, temperature):
     fake = FakeLM(mask_logit=50.0)  # a model that insists on predicting [MASK]
     prompt = torch.randint(4, V, (2, P))
-    out = sampler(fake, prompt, None, MASK, L, BLOCK, 1, temperature=temperature,
-                  generator=torch.Generator().manual_seed(0))
+    out = sampler(fake, prompt, Decoding(MASK, L, BLOCK, 1, temperature), generator=torch.Generator().manual_seed(0))
     assert not (out.sequences == MASK).any() and out.nfe == len(fake.calls) <= L
 
 
@@ -137,8 +136,9 @@ def _tiny_run(tiny, name, temperature=0.0, L_=12, block=4, **options):
     model, tok = tiny
     prompt = torch.randint(5, len(tok), (3, 5), generator=torch.Generator().manual_seed(1))
     rec = Recorder(model)
-    out = get_sampler(name)(rec, prompt, torch.ones_like(prompt), tok.mask_token_id, L_, block, 4,
-                            temperature=temperature, generator=torch.Generator().manual_seed(0), **options)
+    spec = Decoding(tok.mask_token_id, L_, block, 4, temperature)
+    out = get_sampler(name, options)(rec, prompt, spec, attention_mask=torch.ones_like(prompt),
+                                     generator=torch.Generator().manual_seed(0))
     return out, rec, prompt, tok.mask_token_id
 
 
@@ -169,8 +169,9 @@ def test_huge_gamma_commits_a_whole_block_per_step(tiny):
     assert torch.equal(out.commit_step, torch.arange(12).div(4, rounding_mode="floor").expand(3, 12))
 
 
-def test_registry_and_bad_gamma():
+def test_registry_binds_options_and_bad_gamma():
     assert get_sampler("threshold") is confidence_threshold
-    assert get_sampler("entropy_bounded") is entropy_bounded
+    bound = get_sampler("entropy_bounded", {"gamma": 0.5})
+    assert bound.func is entropy_bounded and bound.keywords == {"gamma": 0.5}
     with pytest.raises(ValueError, match="gamma"):
         _fake_run(entropy_bounded, gamma=-0.1)

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from pipeline.core.numerics import gumbel_argmax
-from pipeline.sampling import get_sampler
+from pipeline.sampling import Decoding, get_sampler
 from pipeline.sampling.base import quota_per_step
 from tests.helpers import Recorder
 
@@ -13,8 +13,9 @@ def _run(tiny, name="low_confidence", L=8, block=4, steps=4, temperature=0.0, se
     torch.manual_seed(1)
     prompt = torch.randint(5, len(tok), (3, 5))
     rec = Recorder(model)
-    out = get_sampler(name)(rec, prompt, torch.ones_like(prompt), tok.mask_token_id, L, block, steps,
-                            temperature=temperature, generator=torch.Generator().manual_seed(seed))
+    spec = Decoding(tok.mask_token_id, L, block, steps, temperature)
+    out = get_sampler(name)(rec, prompt, spec, attention_mask=torch.ones_like(prompt),
+                            generator=torch.Generator().manual_seed(seed))
     return out, rec, prompt, tok.mask_token_id
 
 

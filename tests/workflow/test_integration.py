@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from pipeline.core.config import ROOT
-from tests.helpers import copy_project
+from pipeline.core.checkout import copy_checkout
 
 MICRO = ROOT / ".test" / "params.yaml"
 
@@ -30,7 +30,7 @@ def _run(cmd, cwd, timeout=240):
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
-    dst = copy_project(ROOT, tmp_path_factory.mktemp("project"), MICRO)
+    dst = copy_checkout(ROOT, tmp_path_factory.mktemp("project"), MICRO)
     for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
                 ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "snapshot"]):
         subprocess.run(cmd, cwd=dst, check=True, capture_output=True)
@@ -88,7 +88,7 @@ def test_lint_is_clean(project):
 
 def test_dvc_repro_runs_the_same_stages_and_second_run_is_a_no_op(tmp_path_factory):
     """dvc repro on its own copy (DVC keeps its own lock file): the table-1 chain, then nothing."""
-    dst = copy_project(ROOT, tmp_path_factory.mktemp("dvc_project"), MICRO)
+    dst = copy_checkout(ROOT, tmp_path_factory.mktemp("dvc_project"), MICRO)
     subprocess.run(["git", "init", "-q"], cwd=dst, check=True)
     dvc = [str(Path(sys.executable).parent / "dvc"), "repro", "table@table1"]
     first = _run(dvc, dst, timeout=400)

@@ -10,9 +10,7 @@ rule analyze:
         png=f"{R}/figures/{{name}}.png",
         csv=f"{R}/figures/{{name}}.csv",
     params:
-        analysis=lambda wc: config["analysis"][wc.name],
-        sampling=section("sampling"),
-        tasks=section("data.tasks"),
+        tracked=lambda wc: tracked(f"analysis.{wc.name}", "sampling", "data.tasks"),
         models=f"{R}/models",
         data=f"{R}/data",
     log:

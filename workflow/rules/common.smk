@@ -82,13 +82,16 @@ def code(stage):
     return sorted(files)
 
 
-def section(name, *keys):
-    """A params section (or some of its keys): rules list it under params: so changing it reruns the rule.
-    Dotted names reach into sections (``data.tasks``)."""
-    cfg = config
-    for part in name.split("."):
-        cfg = cfg[part]
-    return {k: cfg[k] for k in keys} if keys else cfg
+def tracked(*keys):
+    """The params a job reads, as {dotted key: value}. Rules pass it as ``params: tracked=...`` so that
+    changing any of them reruns the job; dvc.yaml lists the same keys (the agreement test compares)."""
+    out = {}
+    for key in keys:
+        value = config
+        for part in key.split("."):
+            value = value[part]
+        out[key] = value
+    return out
 
 
 def models(*names):
@@ -107,8 +110,7 @@ def baselines_dir():
 
 
 # the shared rl keys (everything but the per-method sections and the list of start models)
-RL_SHARED = [k for k in config["rl"] if k not in ("methods", "start_from")]
-EVAL_DECODING = ["gen_lengths", "block_length", "sampler", "batch_size"]
+RL_SHARED = [f"rl.{k}" for k in config["rl"] if k not in ("methods", "start_from")]
 
 
 wildcard_constraints:

@@ -8,10 +8,9 @@ rule evaluate:
     output:
         directory(f"{R}/eval/{{protocol}}/{{model}}/{{task}}"),
     params:
-        eval=section("eval", *EVAL_DECODING),
-        steps_ratio=lambda wc: config["eval"]["protocols"][wc.protocol],
-        sampler=section("sampling", config["eval"]["sampler"]),
-        task=lambda wc: config["data"]["tasks"][wc.task],
+        tracked=lambda wc: tracked("eval.gen_lengths", "eval.block_length", "eval.sampler", "eval.batch_size",
+                                   f"eval.protocols.{wc.protocol}", f"sampling.{config['eval']['sampler']}",
+                                   f"data.tasks.{wc.task}"),
         data=f"{R}/data",
     log:
         f"{R}/logs/evaluate/{{protocol}}/{{model}}/{{task}}.log",

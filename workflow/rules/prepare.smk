@@ -6,8 +6,7 @@ rule prepare:
         train=f"{R}/data/{{task}}/train.jsonl",
         test=f"{R}/data/{{task}}/test.jsonl",
     params:
-        data=section("data", "data_dir", "seed", "n_train", "n_test"),
-        task=lambda wc: config["data"]["tasks"][wc.task],
+        tracked=lambda wc: tracked("data.data_dir", "data.seed", "data.n_train", "data.n_test", f"data.tasks.{wc.task}"),
         out=lambda wc, output: os.path.dirname(output.train),
     log:
         f"{R}/logs/prepare/{{task}}.log",

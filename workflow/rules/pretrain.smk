@@ -6,9 +6,7 @@ rule pretrain:
     output:
         directory(f"{R}/models/base"),
     params:
-        model=section("model"),
-        pretrain=section("pretrain"),
-        tasks=section("data.tasks"),
+        tracked=tracked("model", "pretrain", "data.tasks"),
         data=f"{R}/data",
     log:
         f"{R}/logs/pretrain.log",

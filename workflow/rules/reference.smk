@@ -7,7 +7,7 @@ rule reference:
         csv=f"{R}/reference/d1_llada_instruct.csv",
         md=f"{R}/reference/d1_llada_instruct.md",
     params:
-        data=section("data", "data_dir"),
+        tracked=tracked("data.data_dir"),
     log:
         f"{R}/logs/reference.log",
     benchmark:

@@ -7,9 +7,7 @@ rule rl:
     output:
         directory(f"{R}/models/{{method}}_from_{{init}}"),
     params:
-        rl=section("rl", *RL_SHARED),
-        method=lambda wc: config["rl"]["methods"][wc.method],
-        tasks=section("data.tasks"),
+        tracked=lambda wc: tracked(*RL_SHARED, f"rl.methods.{wc.method}", "data.tasks"),
         data=f"{R}/data",
     log:
         f"{R}/logs/rl/{{method}}_from_{{init}}.log",

@@ -7,8 +7,7 @@ rule sft:
     output:
         directory(f"{R}/models/sft"),
     params:
-        sft=section("sft"),
-        tasks=section("data.tasks"),
+        tracked=tracked("sft", "data.tasks"),
         data=f"{R}/data",
     log:
         f"{R}/logs/sft.log",

@@ -14,11 +14,9 @@ rule table:
         csv=f"{R}/{{name}}.csv",
         md=f"{R}/{{name}}.md",
     params:
-        table=lambda wc: config["tables"][wc.name],
-        eval=section("eval", "tasks", "gen_lengths", "block_length", "sampler"),
-        steps_ratio=lambda wc: config["eval"]["protocols"][config["tables"][wc.name]["protocol"]],
-        n_test=config["data"]["n_test"],
-        profile=config["profile"],
+        tracked=lambda wc: tracked(f"tables.{wc.name}", "eval.tasks", "eval.gen_lengths", "eval.block_length",
+                                   "eval.sampler", f"eval.protocols.{config['tables'][wc.name]['protocol']}",
+                                   "data.n_test", "profile"),
         eval_dir=f"{R}/eval",
     log:
         f"{R}/logs/{{name}}.log",
