@@ -3,8 +3,9 @@ PY_SYS ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+RUN    := PATH=$(CURDIR)/$(BIN):$$PATH
 
-.PHONY: install reproduce test lint benchmark mlflow clean
+.PHONY: install reproduce test test-fast lint format benchmark mlflow clean
 
 install: $(STAMP)
 
@@ -18,16 +19,29 @@ $(STAMP): requirements.txt requirements/constraints.txt pyproject.toml
 	touch $(STAMP)
 
 reproduce: install
-	PATH=$(CURDIR)/$(BIN):$$PATH snakemake --cores all results/table1.csv
+	$(RUN) snakemake --cores all results/table1.csv
 
+# everything, the whole-DAG tier included (what CI runs)
 test: install
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python -m pytest -q
+	$(RUN) $(BIN)/python -m pytest -q
+
+# the unit tier: no whole-DAG runs (about a minute)
+test-fast: install
+	$(RUN) $(BIN)/python -m pytest -q -m "not slow"
 
 lint: install
-	PATH=$(CURDIR)/$(BIN):$$PATH snakemake --lint
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) snakefmt --check workflow
+	$(RUN) snakemake --lint
+
+format: install
+	$(RUN) ruff check --fix .
+	$(RUN) ruff format .
+	$(RUN) snakefmt workflow
 
 benchmark: install
-	PATH=$(CURDIR)/$(BIN):$$PATH $(BIN)/python benchmarks/stage_times.py
+	$(RUN) $(BIN)/python benchmarks/stage_times.py
 
 mlflow: install
 	$(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1 --port 5000

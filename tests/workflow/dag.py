@@ -26,7 +26,16 @@ def snakemake_jobs(root: Path, targets: list[str], configfile: str | None = None
     cmd += ["--configfile", configfile] if configfile else []
     res = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
-    return json.loads(res.stdout)
+    jobs = json.loads(res.stdout)
+    for job in jobs:
+        job["input"] = sorted(_from_root(root, root / p) for p in job["input"])
+    return jobs
+
+
+def _from_root(root: Path, path: Path) -> str:
+    """A path inside the project relative to its root; one outside it (data_dir) absolute."""
+    path, root = Path(os.path.normpath(path)), root.resolve()
+    return str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
 
 
 def dvc_stages(root: Path, dvcfile: str = "dvc.yaml") -> list[dict]:
@@ -40,7 +49,7 @@ def dvc_stages(root: Path, dvcfile: str = "dvc.yaml") -> list[dict]:
             if os.path.relpath(s.path, root) != dvcfile:  # not resolved: a profile's dvc.yaml is a link
                 continue
             wdir = Path(s.wdir).resolve()
-            rel = lambda p: os.path.relpath(os.path.normpath(wdir / p), root.resolve())  # noqa: E731
+            rel = lambda p: _from_root(root, wdir / p)  # noqa: E731
             params = {}
             for d in s.deps:
                 if isinstance(d, ParamsDependency):

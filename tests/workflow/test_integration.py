@@ -1,4 +1,5 @@
-"""The whole DAG through Snakemake (and DVC) on the micro config in .test/params.yaml.
+"""The whole DAG through Snakemake (and DVC) on the micro config in .test/params.yaml, and the paper
+profile selected by --configfile (a dry run: params.yaml untouched, its own results root).
 
 Runs in a copy of the tracked files so the checkout's results/ and mlflow.db are untouched.
 """
@@ -6,7 +7,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -39,14 +39,11 @@ def project(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def snakemake_run(project):
-    t0 = time.time()
-    out = _run(SMK + ["results/table1.csv"], project)
-    return out, time.time() - t0
+    return _run(SMK + ["results/table1.csv"], project)
 
 
-def test_dag_runs_end_to_end_in_under_3_minutes(project, snakemake_run):
-    _, seconds = snakemake_run
-    assert seconds < 180
+def test_dag_runs_end_to_end(project, snakemake_run):
+    # its wall time is a measurement (benchmarks/stage_times.py), not an assertion
     table = (project / "results" / "table1.csv").read_text().splitlines()
     assert table[0] == "model,tiny_sudoku@16,tiny_sudoku@32,tiny_arithmetic@16,tiny_arithmetic@32"
     assert [r.split(",")[0] for r in table[1:]] == ["base", "+SFT", "+diffu-GRPO", "d1 (SFT + diffu-GRPO)"]
@@ -60,7 +57,7 @@ def test_rerun_is_a_no_op(project, snakemake_run):
 
 def test_changing_one_rl_param_reruns_only_rl_evaluate_table(project, snakemake_run):
     params = yaml.safe_load((project / "params.yaml").read_text())
-    params["rl"]["diffu_grpo"]["beta"] = 0.0
+    params["rl"]["methods"]["diffu_grpo"]["beta"] = 0.0
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     out = _run(SMK + ["-n", "results/table1.csv"], project)
     stats = out.split("Job stats:")[1].split("total")[0]
@@ -96,3 +93,18 @@ def test_dvc_repro_runs_the_same_stages_and_second_run_is_a_no_op(tmp_path_facto
     assert (dst / "results" / "table1.csv").read_text().startswith("model,tiny_sudoku@16")
     second = _run(dvc, dst, timeout=120)
     assert "Running stage" not in second
+
+
+def test_paper_profile_is_selected_without_touching_params_yaml(project):
+    before = (project / "params.yaml").read_bytes()
+    out = _run(SMK + ["-n", "-p", "--configfile", "profiles/paper/params.yaml", "results/paper/table1.csv"], project)
+    assert "--params profiles/paper/params.yaml --task gsm8k --out results/paper/data/gsm8k" in out
+    assert "--params params.yaml" not in out and " results/models/" not in out  # nothing of the tiny profile
+    assert (project / "params.yaml").read_bytes() == before
+
+
+def test_command_line_overrides_reach_the_stages(project):
+    """--config values are merged into a snapshot the stages read, named by its hash."""
+    out = _run(SMK + ["-n", "-p", "--forceall", "--config", "sft={'steps': 3}", "results/models/sft"], project)
+    snapshot = next(p for p in (project / ".snakemake" / "params").glob("*.yaml") if f"--params .snakemake/params/{p.name}" in out)
+    assert yaml.safe_load(snapshot.read_text())["sft"]["steps"] == 3

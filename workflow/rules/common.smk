@@ -6,7 +6,7 @@ import uuid
 from pathlib import Path
 
 import yaml
-from snakemake.utils import min_version
+from snakemake.utils import min_version, update_config
 
 min_version("8.0")
 
@@ -21,6 +21,16 @@ if not workflow.overwrite_configfiles:
 
 sys.path.insert(0, str(Path(workflow.basedir).parent))  # import the package from this checkout
 from pipeline.core.config import ParamsError, params_hash, validate_params
+
+
+def _typed(value):
+    """A --config value as YAML would read it: Snakemake leaves nested values as strings ('10')."""
+    if isinstance(value, dict):
+        return {k: _typed(v) for k, v in value.items()}
+    return yaml.safe_load(value) if isinstance(value, str) and value.strip() else value
+
+
+update_config(config, _typed(dict(workflow.config_settings.config)))
 
 
 def selected_params_file():
@@ -38,8 +48,9 @@ def selected_params_file():
 
 
 PARAMS = selected_params_file()
+SOURCE = PARAMS if not PARAMS.startswith(".snakemake/") else "configuration (--configfile/--config merged)"
 try:
-    validate_params(config, PARAMS)
+    validate_params(config, SOURCE)
 except ParamsError as err:
     sys.exit(f"error: {err}")
 
