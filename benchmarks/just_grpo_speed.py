@@ -41,6 +41,7 @@ from pipeline.core.data import decode_completions  # noqa: E402
 from pipeline.model import io  # noqa: E402
 from pipeline.rl.just_grpo import (JustGRPO, position_inputs, position_logprobs, serial_gradient,  # noqa: E402
                                    stacked_gradient)
+from pipeline.sampling import Decoding  # noqa: E402
 from pipeline.sampling.ar_order import ar_order  # noqa: E402
 from pipeline.tasks import get_task  # noqa: E402
 from pipeline.training.batches import EncodedExamples, left_pad  # noqa: E402
@@ -62,7 +63,7 @@ def batch(args):
     prompt, _ = left_pad([enc.prompt_ids(t, i) for t, i in picks], tok.pad_token_id)  # [N, P]
     L, mask = args.gen_length, tok.mask_token_id
     if args.model:  # the model's own rollouts and the tasks' rewards
-        out = ar_order(model, prompt, None, mask, L, 1, L, temperature=1.0, generator=torch.Generator().manual_seed(0))
+        out = ar_order(model, prompt, Decoding(mask, L, 1, L, temperature=1.0), generator=torch.Generator().manual_seed(0))
         completion, old = out.sequences[:, prompt.shape[1]:], out.extras["token_logprobs"]
         texts = decode_completions(tok, completion)
         rewards = torch.tensor([tasks[t].reward(x, examples[t][i]) for (t, i), x in zip(picks, texts)])
@@ -87,23 +88,24 @@ def forward_rows(prompt, completion, adv, mask_id, k):
 def rl_run(args) -> None:
     """Paired timings of both gradients on every step of a real tiny-profile JustGRPO run."""
     from pipeline.core.config import load_params
+    from pipeline.core.data import read_splits
+    from pipeline.core.tracking import NullRun
     from pipeline.rl import method_config
     from pipeline.rl.loop import run_rl
-    from pipeline.core.tracking import NullRun
-    from pipeline.training.setup import load_model, load_split, load_tasks
+    from pipeline.tasks import build_tasks
 
     params = load_params(args.params)
     cfg = {**method_config(params["rl"], "just_grpo"), **({"steps": args.steps} if args.steps else {})}
     torch.manual_seed(cfg["seed"])
-    model, tok = load_model(args.rl_run, params, torch.device("cpu"))
-    enc = EncodedExamples(tok, load_tasks(params, cfg["tasks"]), load_split(args.data, cfg["tasks"], "train"),
+    model, tok = io.load_stage_model(args.rl_run, torch.float32, torch.device("cpu"))
+    enc = EncodedExamples(tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"),
                           target_format=None, mode="rl")
     rows = []
 
     class Paired(JustGRPO):
         def gradient(self, model, batch):
             a = (model, batch["prompt"], batch["completion"], batch["old"], batch["advantages"], self.mask_id,
-                 self.cfg["temperature"], self.cfg["clip_eps"])
+                 self.cfg["temperature"], self.cfg["clip_eps"])  # cfg: rl.methods.just_grpo
             t_ref, (_, slow) = timed(lambda: serial_gradient(*a, chunk=cfg["group_size"]))
             t_fast, out = timed(lambda: super(Paired, self).gradient(model, batch))
             diff = rel_diff(out[1], slow)

@@ -4,22 +4,23 @@ rule analyze:
         models=lambda wc: analysis_models(wc.name),
         data=lambda wc: expand(f"{R}/data/{{task}}/test.jsonl", task=config["analysis"][wc.name]["tasks"]),
         code=code("analyze"),
-    wildcard_constraints:
-        name="|".join(config["analysis"]),
     output:
         png=f"{R}/figures/{{name}}.png",
         csv=f"{R}/figures/{{name}}.csv",
-    params:
-        tracked=lambda wc: tracked(f"analysis.{wc.name}", "sampling", "data.tasks"),
-        models=f"{R}/models",
-        data=f"{R}/data",
     log:
         f"{R}/logs/analyze/{{name}}.log",
     benchmark:
         f"{R}/benchmarks/analyze/{{name}}.tsv"
-    threads: config["runtime"]["threads"]
+    wildcard_constraints:
+        name="|".join(config["analysis"]),
     conda:
         "../envs/pipeline.yaml"
+    threads: config["runtime"]["threads"]
+    params:
+        file=PARAMS,
+        tracked=lambda wc: tracked(f"analysis.{wc.name}", "sampling", "data.tasks"),
+        models=f"{R}/models",
+        data=lambda wc, input: data_root(input.data),
     shell:
-        "python -m pipeline analyze --params {PARAMS} --name {wildcards.name} --models {params.models} "
+        "python -m pipeline analyze --params {params.file} --name {wildcards.name} --models {params.models} "
         "--data {params.data} --out {output.png} --log {log}"

@@ -62,18 +62,50 @@ RL_METHODS = list(config["rl"]["methods"])
 # that every pipeline module a stage imports is covered).
 STAGE_CODE = {
     "prepare": ["pipeline/stages/prepare.py", "pipeline/tasks", "pipeline/execution"],
-    "pretrain": ["pipeline/stages/pretrain.py", "pipeline/model", "pipeline/training", "pipeline/tasks",
-                 "pipeline/execution"],
+    "pretrain": [
+        "pipeline/stages/pretrain.py",
+        "pipeline/model",
+        "pipeline/training",
+        "pipeline/tasks",
+        "pipeline/execution",
+    ],
     "sft": ["pipeline/stages/sft.py", "pipeline/model", "pipeline/training", "pipeline/tasks", "pipeline/execution"],
-    "rl": ["pipeline/stages/rl.py", "pipeline/rl", "pipeline/sampling", "pipeline/model", "pipeline/training",
-           "pipeline/tasks", "pipeline/execution"],
-    "evaluate": ["pipeline/stages/evaluate.py", "pipeline/decoding", "pipeline/sampling", "pipeline/model",
-                 "pipeline/training", "pipeline/tasks", "pipeline/execution"],
+    "rl": [
+        "pipeline/stages/rl.py",
+        "pipeline/rl",
+        "pipeline/sampling",
+        "pipeline/model",
+        "pipeline/training",
+        "pipeline/tasks",
+        "pipeline/execution",
+    ],
+    "evaluate": [
+        "pipeline/stages/evaluate.py",
+        "pipeline/decoding",
+        "pipeline/sampling",
+        "pipeline/model",
+        "pipeline/training",
+        "pipeline/tasks",
+        "pipeline/execution",
+    ],
     "table": ["pipeline/stages/table.py", "pipeline/reports"],
-    "reference": ["pipeline/stages/reference.py", "pipeline/reports", "pipeline/decoding", "pipeline/tasks",
-                  "pipeline/execution"],
-    "analyze": ["pipeline/stages/analyze.py", "pipeline/flexibility_trap", "pipeline/decoding", "pipeline/sampling",
-                "pipeline/model", "pipeline/training", "pipeline/tasks", "pipeline/execution"],
+    "reference": [
+        "pipeline/stages/reference.py",
+        "pipeline/reports",
+        "pipeline/decoding",
+        "pipeline/tasks",
+        "pipeline/execution",
+    ],
+    "analyze": [
+        "pipeline/stages/analyze.py",
+        "pipeline/flexibility_trap",
+        "pipeline/decoding",
+        "pipeline/sampling",
+        "pipeline/model",
+        "pipeline/training",
+        "pipeline/tasks",
+        "pipeline/execution",
+    ],
 }
 # What every stage runs: the dispatcher, the shared layer and the stage plumbing. (Params validation
 # also reads the schema and the components' OPTIONS, but a valid configuration runs the same code
@@ -103,6 +135,12 @@ def tracked(*keys):
             value = value[part]
         out[key] = value
     return out
+
+
+def data_root(files):
+    """The prepared-data folder holding ``files`` (<results>/data/<task>/<split>.jsonl)."""
+    first = files if isinstance(files, str) else files[0]
+    return os.path.dirname(os.path.dirname(first))
 
 
 def models(*names):

@@ -7,19 +7,26 @@ rule evaluate:
         code=code("evaluate"),
     output:
         directory(f"{R}/eval/{{protocol}}/{{model}}/{{task}}"),
-    params:
-        tracked=lambda wc: tracked("eval.gen_lengths", "eval.block_length", "eval.sampler", "eval.batch_size",
-                                   f"eval.protocols.{wc.protocol}", f"sampling.{config['eval']['sampler']}",
-                                   f"data.tasks.{wc.task}"),
-        data=f"{R}/data",
     log:
         f"{R}/logs/evaluate/{{protocol}}/{{model}}/{{task}}.log",
     benchmark:
         f"{R}/benchmarks/evaluate/{{protocol}}/{{model}}/{{task}}.tsv"
-    # One thread: evaluation jobs are independent, so running them side by side beats threading one.
-    threads: 1
     conda:
         "../envs/pipeline.yaml"
+    # One thread: evaluation jobs are independent, so running them side by side beats threading one.
+    threads: 1
+    params:
+        file=PARAMS,
+        tracked=lambda wc: tracked(
+            "eval.gen_lengths",
+            "eval.block_length",
+            "eval.sampler",
+            "eval.batch_size",
+            f"eval.protocols.{wc.protocol}",
+            f"sampling.{config['eval']['sampler']}",
+            f"data.tasks.{wc.task}",
+        ),
+        data=lambda wc, input: data_root(input.data),
     shell:
-        "python -m pipeline evaluate --params {PARAMS} --protocol {wildcards.protocol} --model {input.model} "
+        "python -m pipeline evaluate --params {params.file} --protocol {wildcards.protocol} --model {input.model} "
         "--task {wildcards.task} --data {params.data} --out {output} --log {log}"

@@ -5,14 +5,15 @@ rule prepare:
     output:
         train=f"{R}/data/{{task}}/train.jsonl",
         test=f"{R}/data/{{task}}/test.jsonl",
-    params:
-        tracked=lambda wc: tracked("data.data_dir", "data.seed", "data.n_train", "data.n_test", f"data.tasks.{wc.task}"),
-        out=lambda wc, output: os.path.dirname(output.train),
     log:
         f"{R}/logs/prepare/{{task}}.log",
     benchmark:
         f"{R}/benchmarks/prepare/{{task}}.tsv"
     conda:
         "../envs/pipeline.yaml"
+    params:
+        file=PARAMS,
+        tracked=lambda wc: tracked("data.data_dir", "data.seed", "data.n_train", "data.n_test", f"data.tasks.{wc.task}"),
+        out=lambda wc, output: os.path.dirname(output.train),
     shell:
-        "python -m pipeline prepare --params {PARAMS} --task {wildcards.task} --out {params.out} --log {log}"
+        "python -m pipeline prepare --params {params.file} --task {wildcards.task} --out {params.out} --log {log}"

@@ -5,15 +5,16 @@ rule pretrain:
         code=code("pretrain"),
     output:
         directory(f"{R}/models/base"),
-    params:
-        tracked=tracked("model", "pretrain", "data.tasks"),
-        data=f"{R}/data",
     log:
         f"{R}/logs/pretrain.log",
     benchmark:
         f"{R}/benchmarks/pretrain.tsv"
-    threads: config["runtime"]["threads"]
     conda:
         "../envs/pipeline.yaml"
+    threads: config["runtime"]["threads"]
+    params:
+        file=PARAMS,
+        tracked=tracked("model", "pretrain", "data.tasks"),
+        data=lambda wc, input: data_root(input.data),
     shell:
-        "python -m pipeline pretrain --params {PARAMS} --data {params.data} --out {output} --log {log}"
+        "python -m pipeline pretrain --params {params.file} --data {params.data} --out {output} --log {log}"

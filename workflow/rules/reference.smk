@@ -6,13 +6,14 @@ rule reference:
     output:
         csv=f"{R}/reference/d1_llada_instruct.csv",
         md=f"{R}/reference/d1_llada_instruct.md",
-    params:
-        tracked=tracked("data.data_dir"),
     log:
         f"{R}/logs/reference.log",
     benchmark:
         f"{R}/benchmarks/reference.tsv"
     conda:
         "../envs/pipeline.yaml"
+    params:
+        file=PARAMS,
+        tracked=tracked("data.data_dir"),
     shell:
-        "python -m pipeline reference --params {PARAMS} --out {output.csv} --log {log}"
+        "python -m pipeline reference --params {params.file} --out {output.csv} --log {log}"

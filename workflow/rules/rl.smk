@@ -6,16 +6,17 @@ rule rl:
         code=code("rl"),
     output:
         directory(f"{R}/models/{{method}}_from_{{init}}"),
-    params:
-        tracked=lambda wc: tracked(*RL_SHARED, f"rl.methods.{wc.method}", "data.tasks"),
-        data=f"{R}/data",
     log:
         f"{R}/logs/rl/{{method}}_from_{{init}}.log",
     benchmark:
         f"{R}/benchmarks/rl/{{method}}_from_{{init}}.tsv"
-    threads: config["runtime"]["threads"]
     conda:
         "../envs/pipeline.yaml"
+    threads: config["runtime"]["threads"]
+    params:
+        file=PARAMS,
+        tracked=lambda wc: tracked(*RL_SHARED, f"rl.methods.{wc.method}", "data.tasks"),
+        data=lambda wc, input: data_root(input.data),
     shell:
-        "python -m pipeline rl --params {PARAMS} --method {wildcards.method} --init {input.init} "
+        "python -m pipeline rl --params {params.file} --method {wildcards.method} --init {input.init} "
         "--data {params.data} --out {output} --log {log}"

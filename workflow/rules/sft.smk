@@ -6,15 +6,16 @@ rule sft:
         code=code("sft"),
     output:
         directory(f"{R}/models/sft"),
-    params:
-        tracked=tracked("sft", "data.tasks"),
-        data=f"{R}/data",
     log:
         f"{R}/logs/sft.log",
     benchmark:
         f"{R}/benchmarks/sft.tsv"
-    threads: config["runtime"]["threads"]
     conda:
         "../envs/pipeline.yaml"
+    threads: config["runtime"]["threads"]
+    params:
+        file=PARAMS,
+        tracked=tracked("sft", "data.tasks"),
+        data=lambda wc, input: data_root(input.data),
     shell:
-        "python -m pipeline sft --params {PARAMS} --init {input.init} --data {params.data} --out {output} --log {log}"
+        "python -m pipeline sft --params {params.file} --init {input.init} --data {params.data} --out {output} --log {log}"

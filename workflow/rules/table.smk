@@ -8,22 +8,30 @@ rule table:
             task=config["eval"]["tasks"],
         ),
         code=code("table"),
-    wildcard_constraints:
-        name="|".join(config["tables"]),
     output:
         csv=f"{R}/{{name}}.csv",
         md=f"{R}/{{name}}.md",
-    params:
-        tracked=lambda wc: tracked(f"tables.{wc.name}", "eval.tasks", "eval.gen_lengths", "eval.block_length",
-                                   "eval.sampler", f"eval.protocols.{config['tables'][wc.name]['protocol']}",
-                                   "data.n_test", "profile"),
-        eval_dir=f"{R}/eval",
     log:
         f"{R}/logs/{{name}}.log",
     benchmark:
         f"{R}/benchmarks/{{name}}.tsv"
+    wildcard_constraints:
+        name="|".join(config["tables"]),
     conda:
         "../envs/pipeline.yaml"
+    params:
+        file=PARAMS,
+        tracked=lambda wc: tracked(
+            f"tables.{wc.name}",
+            "eval.tasks",
+            "eval.gen_lengths",
+            "eval.block_length",
+            "eval.sampler",
+            f"eval.protocols.{config['tables'][wc.name]['protocol']}",
+            "data.n_test",
+            "profile",
+        ),
+        eval_dir=f"{R}/eval",
     shell:
-        "python -m pipeline table --params {PARAMS} --name {wildcards.name} --eval {params.eval_dir} "
+        "python -m pipeline table --params {params.file} --name {wildcards.name} --eval {params.eval_dir} "
         "--out {output.csv} --log {log}"
