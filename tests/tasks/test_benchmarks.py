@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.decoding.effective_tokens import cl100k_base, effective_tokens
 from pipeline.tasks import get_task
-from pipeline.tasks.paper_task import D1_RL_FORMAT_PROMPT, DataUnavailable
+from pipeline.tasks.benchmarks.base import D1_RL_FORMAT_PROMPT, DataUnavailable
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"benchmark data not found at {DATA} (../shared/data)")
@@ -278,12 +278,12 @@ def test_effective_tokens_uses_cl100k_and_drops_endoftext():
     ("2\\sqrt{3}", "\\sqrt{12}", False),  # a string grader, not a symbolic one
 ])
 def test_d1_is_equiv_by_hand(pred, gold, same):
-    from pipeline.tasks.math_grading import d1_is_equiv
+    from pipeline.tasks.grading.math_grading import d1_is_equiv
     assert d1_is_equiv(pred, gold) is same
 
 
 def test_justgrpo_extraction_and_math_verify():
-    from pipeline.tasks.math_grading import math_verify_equal, qwen_extract_answer
+    from pipeline.tasks.grading.math_grading import math_verify_equal, qwen_extract_answer
     assert qwen_extract_answer("so $\\boxed{\\frac{1}{2}}$ and \\boxed{x^{2}}") == "x^{2}"
     assert qwen_extract_answer("Hence the answer is 1,234.") == "1,234"
     assert qwen_extract_answer("first 3 then 4,500 apples") == "4500"

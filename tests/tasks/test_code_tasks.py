@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.tasks import get_task
-from pipeline.tasks.code_reward import format_reward
-from pipeline.tasks.paper_task import DataUnavailable
+from pipeline.tasks.grading.code import format_reward
+from pipeline.tasks.benchmarks.base import DataUnavailable
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"benchmark data not found at {DATA} (../shared/data)")

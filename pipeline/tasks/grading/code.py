@@ -44,7 +44,7 @@ from __future__ import annotations
 import ast
 
 from pipeline.execution.sandbox import Limits, run_programs
-from pipeline.tasks.paper_task import PaperTask
+from pipeline.tasks.benchmarks.base import PaperTask
 
 EVAL_TIMEOUT_S = 3.0  # eval.py: evaluate_functional_correctness(..., timeout=3.0)
 TEST_TIMEOUT_S = 1.0  # local_sandbox.py: get_successful_tests(max_execution_time=1.0)

@@ -12,15 +12,15 @@ Sources:
 
 d1 only (JustGRPO has no Countdown). Eval prompt: ``eval/countdown.py``
 CTD_SYSTEM_PROMPT + "Numbers: [a, b, c]\\nTarget: t", ``<reasoning>`` prefilled,
-scored by d1's eval parser (box first, see :mod:`pipeline.tasks.d1_eval`). RL
+scored by d1's eval parser (box first, see :mod:`pipeline.tasks.grading.d1_eval`). RL
 prompt: d1's format block followed by an instruction that embeds the numbers and
 asks for the expression inside ``<answer>`` tags; reward 1.0 correct, 0.1 an
 answer block that is wrong, 0 none (d1's ``compute_score``).
 """
 from __future__ import annotations
 
-from pipeline.tasks import d1_eval, d1_rewards
-from pipeline.tasks.paper_task import D1_RL_FORMAT_PROMPT, PaperTask, read_jsonl, take
+from pipeline.tasks.grading import d1_eval, d1_rewards
+from pipeline.tasks.benchmarks.base import D1_RL_FORMAT_PROMPT, PaperTask, read_jsonl, take
 
 #: options of data.tasks.countdown (JSON Schema; read by the params validator without importing)
 OPTIONS = {

@@ -14,7 +14,7 @@ Protocol "d1":
     problem (``diffu-grpo/data_utils.py::get_math_questions``);
   * reward: 2.0 if the last box is ``is_equiv`` to the box of the gold solution,
     + 0.5 x (1 for ``<answer>`` tags + 1 if boxed else 0.5). d1's backspace bug
-    is fixed unless ``paper_code_bugs`` (see :mod:`pipeline.tasks.d1_rewards`);
+    is fixed unless ``paper_code_bugs`` (see :mod:`pipeline.tasks.grading.d1_rewards`);
   * score: d1's eval parser with its string ``is_equiv`` against the ``answer`` field.
 
 Protocol "justgrpo": the problem followed by JustGRPO's box instruction as the
@@ -24,9 +24,9 @@ characters dropped, as JustGRPO's loader does.
 """
 from __future__ import annotations
 
-from pipeline.tasks import d1_eval, d1_rewards
-from pipeline.tasks.math_grading import d1_boxed_content, math_verify_equal, qwen_extract_answer
-from pipeline.tasks.paper_task import D1_RL_FORMAT_PROMPT, PaperTask, read_jsonl, take
+from pipeline.tasks.grading import d1_eval, d1_rewards
+from pipeline.tasks.grading.math_grading import d1_boxed_content, math_verify_equal, qwen_extract_answer
+from pipeline.tasks.benchmarks.base import D1_RL_FORMAT_PROMPT, PaperTask, read_jsonl, take
 
 #: options of data.tasks.math500 (JSON Schema; read by the params validator without importing)
 OPTIONS = {

@@ -25,8 +25,8 @@ import io
 
 import numpy as np
 
-from pipeline.tasks import d1_eval, d1_rewards
-from pipeline.tasks.paper_task import PaperTask, take
+from pipeline.tasks.grading import d1_eval, d1_rewards
+from pipeline.tasks.benchmarks.base import PaperTask, take
 
 #: options of data.tasks.sudoku (JSON Schema; read by the params validator without importing)
 OPTIONS = {

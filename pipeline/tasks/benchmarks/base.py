@@ -13,7 +13,7 @@ Options every benchmark takes (task params, e.g. ``get_task("math500", protocol=
     rather than a ``mode`` because it changes the reward and the scorer too, not
     just the prompt; ``mode`` keeps its base meaning ("eval" or "rl").
 ``paper_code_bugs``
-    False (default): d1's reward bugs fixed (see :mod:`pipeline.tasks.d1_rewards`).
+    False (default): d1's reward bugs fixed (see :mod:`pipeline.tasks.grading.d1_rewards`).
     True: the rewards behave as the released d1 code does.
 
 Prompts. d1 never sends a system role: both its eval (``eval/gsm8k.py``) and its

@@ -10,8 +10,8 @@ Protocol "d1" (arXiv 2504.12216, github dllm-reasoning/d1):
     box) + question. The two differ on purpose: the RL reward reads the
     ``<answer>`` text as a plain integer string, the eval parser reads the box;
   * reward: xml count + soft format + strict format + integer + correctness (2.0),
-    summed (:func:`pipeline.tasks.d1_rewards.gsm8k_reward`), max 4.0;
-  * score: d1's eval parser, float equality (:mod:`pipeline.tasks.d1_eval`).
+    summed (:func:`pipeline.tasks.grading.d1_rewards.gsm8k_reward`), max 4.0;
+  * score: d1's eval parser, float equality (:mod:`pipeline.tasks.grading.d1_eval`).
     Two d1 parser bugs are fixed unless ``paper_code_bugs``: negative gold
     answers lose their sign, and "43,500" in the model's answer reads as 43
     (see ``gsm8k_gold`` and ``gsm8k_parse`` there).
@@ -19,7 +19,7 @@ Protocol "d1" (arXiv 2504.12216, github dllm-reasoning/d1):
 Protocol "justgrpo" (arXiv 2601.15165, github LeapLabTHU/JustGRPO): the question
 alone as the user message, no prefill; reward +1/-1 when the Qwen-Math-extracted
 answer equals the text after ``####`` (checked with math-verify, see
-:mod:`pipeline.tasks.math_grading`); score 1 when the reward is +1.
+:mod:`pipeline.tasks.grading.math_grading`); score 1 when the reward is +1.
 
 Training examples also carry ``completion``, the reference solution rewritten
 into d1's XML format (calculator annotations ``<<...>>`` removed). Neither paper
@@ -29,9 +29,9 @@ from __future__ import annotations
 
 import re
 
-from pipeline.tasks import d1_eval, d1_rewards
-from pipeline.tasks.math_grading import math_verify_equal, qwen_extract_answer
-from pipeline.tasks.paper_task import D1_RL_FORMAT_PROMPT, PaperTask, read_jsonl, take
+from pipeline.tasks.grading import d1_eval, d1_rewards
+from pipeline.tasks.grading.math_grading import math_verify_equal, qwen_extract_answer
+from pipeline.tasks.benchmarks.base import D1_RL_FORMAT_PROMPT, PaperTask, read_jsonl, take
 
 #: options of data.tasks.gsm8k (JSON Schema; read by the params validator without importing)
 OPTIONS = {
