@@ -1,7 +1,9 @@
 """Task registry: name -> "module:Class". Adding a task is one module plus one line here.
 
-Tiny tasks are generated (seeded) so the whole DAG runs on a laptop; the real
-benchmarks read files from ``data_dir`` laid out like ``../shared/data/``.
+Tiny tasks (:mod:`pipeline.tasks.tiny`) are generated (seeded) so the whole DAG runs on a
+laptop; the papers' benchmarks (:mod:`pipeline.tasks.benchmarks`) read files from
+``data_dir`` laid out like ``../shared/data/``; their graders and rewards are in
+:mod:`pipeline.tasks.grading`. Each registered module holds its task's ``OPTIONS`` literal.
 """
 from __future__ import annotations
 

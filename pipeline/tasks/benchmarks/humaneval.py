@@ -17,8 +17,8 @@ from __future__ import annotations
 import gzip
 import json
 
-from pipeline.tasks.grading.code import CodeTask, intro
 from pipeline.tasks.benchmarks.base import take
+from pipeline.tasks.benchmarks.code import CodeTask, intro
 
 #: options of data.tasks.humaneval (JSON Schema; read by the params validator without importing)
 OPTIONS = {

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import ast
 
-from pipeline.tasks.grading.code import CodeTask, intro
 from pipeline.tasks.benchmarks.base import read_jsonl, take
+from pipeline.tasks.benchmarks.code import CodeTask, intro
 
 #: options of data.tasks.mbpp (JSON Schema; read by the params validator without importing)
 OPTIONS = {
