@@ -31,7 +31,7 @@ MODEL = "LLaDA-8B-Instruct"
 TOLERANCE = 0.1  # points; the bar for "matches"
 WHY_DEFAULT_DIFFERS = {
     "gsm8k": "d1's parser drops the sign of the 2 negative gold answers (-10, -3) and reads a "
-             "boxed 43,500 as 43 (pipeline.tasks.d1_eval)",
+             "boxed 43,500 as 43 (pipeline.tasks.grading.d1_eval)",
 }
 
 
@@ -66,7 +66,7 @@ def load_shards(data_dir: Path, task: str, length: int) -> list[dict]:
 def d1_gold(task: str, example: dict):
     """The pipeline's gold in the shape d1 stored ``ground_truth``, to cross-check the data."""
     if task == "gsm8k":
-        from pipeline.tasks.d1_eval import gsm8k_gold
+        from pipeline.tasks.grading.d1_eval import gsm8k_gold
         return gsm8k_gold(example["solution"], paper_code_bugs=True)
     if task == "countdown":
         return [example["numbers"], example["target"]]

@@ -1,7 +1,9 @@
 """Task registry: name -> "module:Class". Adding a task is one module plus one line here.
 
-Tiny tasks are generated (seeded) so the whole DAG runs on a laptop; the real
-benchmarks read files from ``data_dir`` laid out like ``../shared/data/``.
+Tiny tasks (:mod:`pipeline.tasks.tiny`) are generated (seeded) so the whole DAG runs on a
+laptop; the papers' benchmarks (:mod:`pipeline.tasks.benchmarks`) read files from
+``data_dir`` laid out like ``../shared/data/``; their graders and rewards are in
+:mod:`pipeline.tasks.grading`. Each registered module holds its task's ``OPTIONS`` literal.
 """
 from __future__ import annotations
 
@@ -10,16 +12,16 @@ from pipeline.tasks.base import Task
 
 TASKS: dict[str, str] = {
     # tiny, generated
-    "tiny_sudoku": "pipeline.tasks.tiny_sudoku:TinySudoku",
-    "tiny_countdown": "pipeline.tasks.tiny_countdown:TinyCountdown",
-    "tiny_arithmetic": "pipeline.tasks.tiny_arithmetic:TinyArithmetic",
+    "tiny_sudoku": "pipeline.tasks.tiny.sudoku:TinySudoku",
+    "tiny_countdown": "pipeline.tasks.tiny.countdown:TinyCountdown",
+    "tiny_arithmetic": "pipeline.tasks.tiny.arithmetic:TinyArithmetic",
     # the papers' benchmarks
-    "gsm8k": "pipeline.tasks.gsm8k:GSM8K",
-    "math500": "pipeline.tasks.math500:MATH500",
-    "countdown": "pipeline.tasks.countdown:Countdown",
-    "sudoku": "pipeline.tasks.sudoku:Sudoku",
-    "humaneval": "pipeline.tasks.humaneval:HumanEval",
-    "mbpp": "pipeline.tasks.mbpp:MBPP",
+    "gsm8k": "pipeline.tasks.benchmarks.gsm8k:GSM8K",
+    "math500": "pipeline.tasks.benchmarks.math500:MATH500",
+    "countdown": "pipeline.tasks.benchmarks.countdown:Countdown",
+    "sudoku": "pipeline.tasks.benchmarks.sudoku:Sudoku",
+    "humaneval": "pipeline.tasks.benchmarks.humaneval:HumanEval",
+    "mbpp": "pipeline.tasks.benchmarks.mbpp:MBPP",
 }
 
 
@@ -46,7 +48,7 @@ def split_examples(task: Task, split: str, n: int | None) -> list[dict]:
     Sudoku train files are not in ../shared/data) gets an empty train list, so evaluation still
     runs; training stages then refuse the task with a message saying so (``read_splits``).
     """
-    from pipeline.tasks.paper_task import DataUnavailable
+    from pipeline.tasks.benchmarks.base import DataUnavailable
 
     if split == "train" and split not in task.splits:
         print(f"[prepare] {task.name} has no train split: writing an empty train.jsonl")

@@ -2,15 +2,11 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 
-from pipeline import paper_numbers, reference
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-pytestmark = pytest.mark.skipif(not (DATA / "d1_eval_baselines").is_dir(),
-                                reason=f"d1's published generations not found at {DATA}/d1_eval_baselines")
+from pipeline.reports import d1_rescoring, paper_numbers
+from pipeline.stages import reference
 
 # d1 Table 1, LLaDA-8B-Instruct (MATH500, Countdown, Sudoku); GSM8K: d1's parser on the
 # 1130 questions d1 published generations for (the paper's 78.2 at 512 is on all 1319).
@@ -24,13 +20,21 @@ SIZES = {"gsm8k": 1130, "math500": 500, "countdown": 256, "sudoku": 256}
 
 
 @pytest.fixture(scope="module")
-def cells():
-    return {(c.task, c.gen_length): c for c in reference.build(DATA)}
+def baselines_dir(data_dir):
+    """The data folder, when it holds d1's published generations (else the test skips)."""
+    if not (data_dir / "d1_eval_baselines").is_dir():
+        pytest.skip(f"d1's published generations not found at {data_dir}/d1_eval_baselines")
+    return data_dir
+
+
+@pytest.fixture(scope="module")
+def cells(baselines_dir):
+    return {(c.task, c.gen_length): c for c in d1_rescoring.build(baselines_dir)}
 
 
 @pytest.mark.parametrize("task", sorted(TARGETS))
 def test_reference_row_matches_d1_to_a_tenth(cells, task):
-    for length, target in zip(reference.LENGTHS, TARGETS[task]):
+    for length, target in zip(d1_rescoring.LENGTHS, TARGETS[task]):
         cell = cells[(task, length)]
         assert cell.n == SIZES[task]
         assert cell.gold_mismatches == 0  # our gold agrees with d1's stored ground truth
@@ -52,26 +56,27 @@ def test_default_scorer_differs_only_where_d1_bugs_bite(cells):
 
 def test_project_copy_of_paper_numbers_agrees():
     for task in ("math500", "countdown", "sudoku"):
-        for length, target in zip(reference.LENGTHS, TARGETS[task]):
+        for length, target in zip(d1_rescoring.LENGTHS, TARGETS[task]):
             assert paper_numbers.cell("d1_table1", "LLaDA-8B-Instruct", task, length) == target
-    for length, target in zip(reference.LENGTHS, TARGETS["gsm8k"]):
+    for length, target in zip(d1_rescoring.LENGTHS, TARGETS["gsm8k"]):
         assert paper_numbers.cell("d1_published_generations", "LLaDA-8B-Instruct", "gsm8k", length) == target
     assert paper_numbers.cell("d1_table1", "LLaDA-8B-Instruct", "gsm8k", 512) == 78.2
 
 
-def test_cli_writes_csv_and_markdown(tmp_path):
+def test_cli_writes_csv_and_markdown(tmp_path, baselines_dir):
     import yaml
 
     from pipeline.core.config import ROOT
 
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    params["data"]["data_dir"] = str(DATA)
+    params["data"]["data_dir"] = str(baselines_dir)
     params["tracking"]["uri"] = f"sqlite:///{tmp_path / 'mlflow.db'}"
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     out = tmp_path / "reference" / "d1_llada_instruct.csv"
     reference.main(["--params", str(tmp_path / "params.yaml"), "--out", str(out)])
-    rows = list(csv.DictReader(open(out, encoding="utf-8")))
+    with open(out, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
     assert [(r["task"], int(r["gen_length"])) for r in rows] == [
-        (t, n) for t in reference.TASKS for n in reference.LENGTHS]
+        (t, n) for t in d1_rescoring.TASKS for n in d1_rescoring.LENGTHS]
     md = out.with_suffix(".md").read_text(encoding="utf-8")
     assert "| d1 Table 1 (paper) |" in md and "mean effective tokens" in md and "Notes:" in md

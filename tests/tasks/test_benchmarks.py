@@ -4,20 +4,18 @@ from __future__ import annotations
 import itertools
 import time
 from fractions import Fraction
-from pathlib import Path
 
 import pytest
 
 from pipeline.decoding.effective_tokens import cl100k_base, effective_tokens
 from pipeline.tasks import get_task
-from pipeline.tasks.paper_task import D1_RL_FORMAT_PROMPT, DataUnavailable
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"benchmark data not found at {DATA} (../shared/data)")
+from pipeline.tasks.benchmarks.base import D1_RL_FORMAT_PROMPT, DataUnavailable
 
 
-def task(name, **options):
-    return get_task(name, data_dir=DATA, **options)
+@pytest.fixture
+def task(data_dir):
+    """Build a benchmark on the real data (the test skips when the data folder is absent)."""
+    return lambda name, **options: get_task(name, data_dir=data_dir, **options)
 
 
 def d1_eval_completion(answer: str) -> str:
@@ -28,27 +26,24 @@ def d1_eval_completion(answer: str) -> str:
 # ------------------------------------------------------------------------- sizes
 
 
-@needs_data
 @pytest.mark.parametrize("name,split,size", [
     ("gsm8k", "test", 1319), ("gsm8k", "train", 7473), ("math500", "test", 500),
     ("countdown", "test", 256), ("sudoku", "test", 256),
 ])
-def test_split_sizes_and_ids(name, split, size):
+def test_split_sizes_and_ids(name, split, size, task):
     examples = task(name).load(split)
     assert len(examples) == size
     assert len({ex["id"] for ex in examples}) == size
     assert all(isinstance(ex["prompt"], str) and isinstance(ex["answer"], str) for ex in examples)
 
 
-@needs_data
-def test_n_and_seed_draw_a_deterministic_subset():
+def test_n_and_seed_draw_a_deterministic_subset(task):
     t = task("gsm8k")
     a, b, c = t.load("test", n=10, seed=1), t.load("test", n=10, seed=1), t.load("test", n=10, seed=2)
     assert a == b and len(a) == 10 and a != c
 
 
-@needs_data
-def test_sudoku_test_split_is_d1s_seed_42_draw_of_distinct_rows():
+def test_sudoku_test_split_is_d1s_seed_42_draw_of_distinct_rows(task):
     ids = [ex["id"] for ex in task("sudoku").load("test")]
     assert len(set(ids)) == 256 and all(0 <= i < 500 for i in ids)
     assert ids != sorted(ids)  # d1's order, not file order
@@ -64,11 +59,10 @@ def test_offline_without_data_dir_fails_fast_naming_data_dir(monkeypatch):
         assert time.monotonic() - start < 30
 
 
-@needs_data
 @pytest.mark.parametrize("name,path", [("math500", "math500/train.jsonl"), ("countdown", "countdown/train.jsonl"),
                                        ("sudoku", "sudoku/4x4_sudoku_unique_puzzles.csv")])
-def test_missing_train_file_under_data_dir_is_reported(name, path):
-    if (DATA / path).exists():
+def test_missing_train_file_under_data_dir_is_reported(name, path, task, data_dir):
+    if (data_dir / path).exists():
         pytest.skip(f"{path} exists in this data folder")
     with pytest.raises(FileNotFoundError, match=path.split("/")[-1]):
         task(name).load("train")
@@ -84,8 +78,7 @@ def valid_sudoku(grid: str) -> bool:
     return all(sorted(unit) == list("1234") for unit in rows + cols + boxes)
 
 
-@needs_data
-def test_every_sudoku_solution_is_valid_and_scores_one():
+def test_every_sudoku_solution_is_valid_and_scores_one(task):
     t = task("sudoku")
     for ex in t.load("test"):
         assert valid_sudoku(ex["answer"])
@@ -109,8 +102,7 @@ def solve_countdown(numbers: list[int], target: int) -> str | None:
     return None
 
 
-@needs_data
-def test_countdown_every_row_is_solvable_and_rewarded():
+def test_countdown_every_row_is_solvable_and_rewarded(task):
     t = task("countdown")
     for ex in t.load("test"):
         expr = solve_countdown(ex["numbers"], ex["target"])
@@ -119,8 +111,7 @@ def test_countdown_every_row_is_solvable_and_rewarded():
         assert t.score(d1_eval_completion(expr), ex) == 1.0
 
 
-@needs_data
-def test_gsm8k_gold_wrapped_as_answer_scores_correct():
+def test_gsm8k_gold_wrapped_as_answer_scores_correct(task):
     t, as_d1 = task("gsm8k"), task("gsm8k", paper_code_bugs=True)
     examples = t.load("test")
     failing_as_d1 = set()
@@ -133,24 +124,21 @@ def test_gsm8k_gold_wrapped_as_answer_scores_correct():
     assert len(failing_as_d1) > 2
 
 
-@needs_data
-def test_gsm8k_train_completion_earns_full_d1_reward():
+def test_gsm8k_train_completion_earns_full_d1_reward(task):
     t = task("gsm8k")
     for ex in t.load("train", n=300, seed=0):
         expected = 4.0 if ex["answer"].isdigit() else 3.5  # int term needs str.isdigit()
         assert t.reward(ex["completion"], ex) == pytest.approx(expected)
 
 
-@needs_data
-def test_gsm8k_justgrpo_gold_in_box_gets_plus_one():
+def test_gsm8k_justgrpo_gold_in_box_gets_plus_one(task):
     t = task("gsm8k", protocol="justgrpo")
     for ex in t.load("test", n=200, seed=0):
         assert t.reward(f"So the total is \\boxed{{{ex['answer']}}}.", ex) == 1.0
         assert t.reward("I am not sure.", ex) == -1.0
 
 
-@needs_data
-def test_math500_gold_wrapped_scores_correct_under_both_protocols():
+def test_math500_gold_wrapped_scores_correct_under_both_protocols(task):
     d1, jg = task("math500"), task("math500", protocol="justgrpo")
     for ex in d1.load("test"):
         assert d1.score(d1_eval_completion(ex["answer"]), ex) == 1.0, ex["id"]
@@ -163,8 +151,7 @@ def test_math500_gold_wrapped_scores_correct_under_both_protocols():
 # ----------------------------------------------------------------------- prompts
 
 
-@needs_data
-def test_d1_prompts_prefill_and_justgrpo_suffix():
+def test_d1_prompts_prefill_and_justgrpo_suffix(task):
     g = task("gsm8k")
     ex = g.load("test", n=1)[0]
     [eval_msg], [rl_msg] = g.messages(ex, "eval"), g.messages(ex, "rl")
@@ -183,7 +170,7 @@ def test_d1_prompts_prefill_and_justgrpo_suffix():
     assert cex["prompt"] == f"Numbers: {cex['numbers']}\nTarget: {cex['target']}"
     assert f"Using only the numbers {cex['numbers']}, create" in c.messages(cex, "rl")[0]["content"]
     with pytest.raises(ValueError):
-        get_task("sudoku", data_dir=DATA, protocol="justgrpo")
+        task("sudoku", protocol="justgrpo")
 
 
 # ------------------------------------------------------ hand-computed rewards
@@ -278,12 +265,12 @@ def test_effective_tokens_uses_cl100k_and_drops_endoftext():
     ("2\\sqrt{3}", "\\sqrt{12}", False),  # a string grader, not a symbolic one
 ])
 def test_d1_is_equiv_by_hand(pred, gold, same):
-    from pipeline.tasks.math_grading import d1_is_equiv
+    from pipeline.tasks.grading.math_grading import d1_is_equiv
     assert d1_is_equiv(pred, gold) is same
 
 
 def test_justgrpo_extraction_and_math_verify():
-    from pipeline.tasks.math_grading import math_verify_equal, qwen_extract_answer
+    from pipeline.tasks.grading.math_grading import math_verify_equal, qwen_extract_answer
     assert qwen_extract_answer("so $\\boxed{\\frac{1}{2}}$ and \\boxed{x^{2}}") == "x^{2}"
     assert qwen_extract_answer("Hence the answer is 1,234.") == "1,234"
     assert qwen_extract_answer("first 3 then 4,500 apples") == "4500"

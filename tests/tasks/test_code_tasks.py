@@ -2,21 +2,17 @@
 
 Reference solutions must pass (through the same sandboxed scorer a model's completion
 goes through), prompts must have JustGRPO's shape, and the reward must follow the formula
-documented in pipeline/tasks/code_reward.py on hand-made completions.
+documented in pipeline/tasks/grading/code.py on hand-made completions.
 """
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 
 from pipeline.tasks import get_task
-from pipeline.tasks.code_reward import format_reward
-from pipeline.tasks.paper_task import DataUnavailable
-
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-needs_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"benchmark data not found at {DATA} (../shared/data)")
+from pipeline.tasks.benchmarks.base import DataUnavailable
+from pipeline.tasks.grading.code import format_reward
 
 # MBPP test tasks whose reference code does not pass JustGRPO's scorer, with the reason.
 MBPP_REFERENCE_EXCEPTIONS = {
@@ -31,21 +27,20 @@ def fenced(code: str, before: str = "Here is the solution:\n", after: str = "") 
 
 
 @pytest.fixture(scope="module")
-def humaneval():
-    task = get_task("humaneval", data_dir=DATA)
+def humaneval(data_dir):
+    task = get_task("humaneval", data_dir=data_dir)
     return task, task.load("test")
 
 
 @pytest.fixture(scope="module")
-def mbpp():
-    task = get_task("mbpp", data_dir=DATA)
+def mbpp(data_dir):
+    task = get_task("mbpp", data_dir=data_dir)
     return task, {ex["id"]: ex for ex in task.load("test")}
 
 
 # ------------------------------------------------------------------ reference solutions
 
 
-@needs_data
 def test_every_humaneval_canonical_solution_passes(humaneval):
     task, examples = humaneval
     assert len(examples) == 164 and len({ex["id"] for ex in examples}) == 164
@@ -54,7 +49,6 @@ def test_every_humaneval_canonical_solution_passes(humaneval):
     assert [ex["id"] for ex, s in zip(examples, scores) if s != 1.0] == []
 
 
-@needs_data
 def test_humaneval_unfenced_body_is_run_as_is(humaneval):
     # With no ```python block eval.py runs the raw completion after the prompt: the classic
     # HumanEval completion format (an indented body) passes, and stripping would break it.
@@ -63,7 +57,6 @@ def test_humaneval_unfenced_body_is_run_as_is(humaneval):
     assert task.score_batch([ex["answer"] for ex in sample], sample) == [1.0] * 8
 
 
-@needs_data
 def test_mbpp_reference_code_passes_except_documented_tasks(mbpp):
     task, by_id = mbpp
     assert sorted(by_id) == list(range(11, 511))
@@ -78,7 +71,6 @@ def test_mbpp_reference_code_passes_except_documented_tasks(mbpp):
 # ------------------------------------------------------------------------------ prompts
 
 
-@needs_data
 def test_humaneval_prompt_shape(humaneval):
     task, examples = humaneval
     ex = examples[0]
@@ -95,7 +87,6 @@ def test_humaneval_prompt_shape(humaneval):
     assert task.generation_prefix() == ""
 
 
-@needs_data
 def test_mbpp_prompt_shape(mbpp):
     task, by_id = mbpp
     assert by_id[11]["prompt"] == (
@@ -117,9 +108,8 @@ def test_mbpp_prompt_shape(mbpp):
     assert "def sum(input_param_1, input_param_2):" in by_id[126]["prompt"]
 
 
-@needs_data
-def test_n_and_seed_draw_a_deterministic_subset():
-    task = get_task("mbpp", data_dir=DATA)
+def test_n_and_seed_draw_a_deterministic_subset(data_dir):
+    task = get_task("mbpp", data_dir=data_dir)
     a, b, c = task.load("test", n=5, seed=1), task.load("test", n=5, seed=1), task.load("test", n=5, seed=2)
     assert a == b and len(a) == 5 and a != c
     assert [ex["id"] for ex in a] == sorted(ex["id"] for ex in a)
@@ -133,7 +123,6 @@ REMOVE_OCC = '''def remove_Occ(s, ch):
     return s if i < 0 else s[:i] + s[i + 1:]'''
 
 
-@needs_data
 def test_mbpp_reward_formula_on_hand_made_completions(mbpp):
     task, by_id = mbpp
     ex = by_id[11]
@@ -164,7 +153,6 @@ def test_mbpp_reward_formula_on_hand_made_completions(mbpp):
     assert task.extract_answer(completions[0]) == REMOVE_OCC
 
 
-@needs_data
 def test_humaneval_reward_runs_check_as_one_test(humaneval):
     task, examples = humaneval
     ex = examples[0]
@@ -220,4 +208,4 @@ def test_only_the_justgrpo_protocol_and_test_split_exist():
     with pytest.raises(ValueError, match="protocol"):
         get_task("mbpp", protocol="d1")
     with pytest.raises(ValueError, match="split"):
-        get_task("humaneval", data_dir=DATA).load("train")
+        get_task("humaneval").load("train")  # the split is refused before any data is read

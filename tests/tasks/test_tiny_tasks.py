@@ -4,8 +4,8 @@ import re
 import pytest
 
 from pipeline.tasks import get_task
-from pipeline.tasks.tiny_countdown import countdown_reward
-from pipeline.tasks.tiny_sudoku import cell_accuracy, count_solutions, is_valid_solution
+from pipeline.tasks.tiny.countdown import countdown_reward
+from pipeline.tasks.tiny.sudoku import cell_accuracy, count_solutions, is_valid_solution
 
 
 @pytest.mark.parametrize("name", ["tiny_sudoku", "tiny_countdown", "tiny_arithmetic"])

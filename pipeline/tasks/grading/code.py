@@ -1,4 +1,4 @@
-"""JustGRPO's code protocol, shared by HumanEval and MBPP: extraction, reward, pass@1.
+"""JustGRPO's code grading, shared by HumanEval and MBPP: extraction, reward, pass@1.
 
 Source: LeapLabTHU/JustGRPO (arXiv 2601.15165). Its ``eval.py`` builds the prompts and
 scores with ``utils/code_exec.py``; its code-RL reward is ``data/code.py`` (format reward +
@@ -6,12 +6,12 @@ pass rate) over ``data/local_sandbox.py`` (per-test execution). The search index
 the upstream repository holds ``eval.py`` only; the other three files were read from the
 fork duterscmy/JustGRPO (commit 9adeb42), whose ``eval.py`` matches upstream's.
 
-Score (``score``/``score_batch``; pass@1 with one greedy sample, as ``eval.py``):
+Score (:func:`pass_at_1`; pass@1 with one greedy sample, as ``eval.py``):
     code = content of the first ```` ```python\\n ... ``` ```` block, stripped; the whole
     completion when there is none. The program ``prefix + code + "\\n" + "\\n".join(tests)``
     runs once with a 3 s limit; the score is 1.0 if it runs to the end, else 0.0.
 
-Reward (``reward``/``reward_batch``; ``data/code.py::reward_code``), in [0, 2]:
+Reward (:func:`reward`; ``data/code.py::reward_code``), in [0, 2]:
     reward = format + pass_rate, where
     format = 1.0 when the completion is [text without ```] ```` ```python\\n ```` [code
              without ```] ```` ``` ```` [one optional "\\n"] and the code parses
@@ -36,15 +36,14 @@ by our sandbox:
     is not run as ``__main__``, so an ``if __name__ == "__main__":`` block is skipped.
   * Time limits count from the start of the program's code, not of its process.
 
-d1 has no HumanEval/MBPP protocol (its later ``coding_reward_func`` is for KodCode and
-rewards code inside ``<answer>`` tags); only protocol "justgrpo" exists for these tasks.
+Examples carry ``prefix`` (source placed before the model's code) and ``tests`` (test
+snippets run after it); the prompts and the task class are in :mod:`pipeline.tasks.benchmarks.code`.
 """
 from __future__ import annotations
 
 import ast
 
 from pipeline.execution.sandbox import Limits, run_programs
-from pipeline.tasks.paper_task import PaperTask
 
 EVAL_TIMEOUT_S = 3.0  # eval.py: evaluate_functional_correctness(..., timeout=3.0)
 TEST_TIMEOUT_S = 1.0  # local_sandbox.py: get_successful_tests(max_execution_time=1.0)
@@ -55,15 +54,6 @@ UNSAFE_SUBSTRINGS = (
     "threading", "multiprocess", "multiprocessing", "import os", "from os", "shutil",
     "import torch", "from torch", "import sklearn", "from sklearn",
 )
-
-
-
-def intro(function_name: str) -> str:
-    """Opening sentence of every JustGRPO code prompt (eval.py)."""
-    return (
-        "You are an expert Python programmer. Your task is to complete the "
-        f"implementation of a function named `{function_name}`.\n\n"
-    )
 
 
 def first_python_block(text: str) -> str | None:
@@ -92,64 +82,31 @@ def format_reward(completion: str) -> float:
         return 0.0
     try:
         ast.parse(completion[body_start:closing].strip())
-    except Exception:  # noqa: BLE001 - SyntaxError, ValueError (NUL bytes), RecursionError ...
+    except Exception:  # SyntaxError, ValueError (NUL bytes), RecursionError ...
         return 0.5
     return 1.0
 
 
-class CodeTask(PaperTask):
-    """A code benchmark under JustGRPO's protocol. Examples carry, besides id/prompt/answer:
+def pass_at_1(completions: list[str], examples: list[dict], max_workers: int | None = None) -> list[float]:
+    """Score of each completion (1.0 if its program runs to the end), all programs run in parallel."""
+    programs = [ex["prefix"] + eval_code(c) + "\n" + "\n".join(ex["tests"]) for c, ex in zip(completions, examples)]
+    results = run_programs(programs, Limits(timeout=EVAL_TIMEOUT_S), run_as_main=False, max_workers=max_workers)
+    return [float(r.passed) for r in results]
 
-    ``prefix``  source placed before the model's code (HumanEval: its original prompt)
-    ``tests``   list of test snippets run after it (asserts, or ``check(...)`` calls)
 
-    Options: ``max_workers`` (parallel sandboxes; default one per CPU core).
-    """
-
-    splits = ("test",)
-    protocols = ("justgrpo",)
-
-    def __init__(self, data_dir=None, protocol: str = "justgrpo", max_workers: int | None = None, **options):
-        super().__init__(data_dir, protocol=protocol, **options)
-        self.max_workers = max_workers
-
-    def system_prompt(self, mode: str = "eval") -> str | None:
-        return None
-
-    def user_content(self, example: dict, mode: str) -> str:
-        return example["prompt"]  # JustGRPO sends the formatted prompt as the only message
-
-    def extract_answer(self, completion: str) -> str | None:
-        return eval_code(completion)
-
-    def score(self, completion: str, example: dict) -> float:
-        return self.score_batch([completion], [example])[0]
-
-    def reward(self, completion: str, example: dict) -> float:
-        return self.reward_batch([completion], [example])[0]
-
-    def score_batch(self, completions: list[str], examples: list[dict]) -> list[float]:
-        """pass@1 of each completion, all programs run in parallel."""
-        programs = [
-            ex["prefix"] + eval_code(c) + "\n" + "\n".join(ex["tests"]) for c, ex in zip(completions, examples)
-        ]
-        results = run_programs(programs, Limits(timeout=EVAL_TIMEOUT_S), run_as_main=False,
-                               max_workers=self.max_workers)
-        return [float(r.passed) for r in results]
-
-    def reward_batch(self, completions: list[str], examples: list[dict]) -> list[float]:
-        """JustGRPO's format + pass-rate reward of each completion; all tests run in parallel."""
-        rewards, jobs = [], []  # jobs: (completion index, program) for every test to run
-        for i, (completion, ex) in enumerate(zip(completions, examples)):
-            fmt = format_reward(completion)
-            rewards.append(fmt)
-            code = first_python_block(completion)
-            if fmt == 1.0 and not any(s in code for s in UNSAFE_SUBSTRINGS):
-                jobs += [(i, ex["prefix"] + code + "\n" + test) for test in ex["tests"]]
-        results = run_programs([p for _, p in jobs], Limits(timeout=TEST_TIMEOUT_S), run_as_main=False,
-                               max_workers=self.max_workers)
-        passed = [0] * len(completions)
-        for (i, _), result in zip(jobs, results):
-            passed[i] += result.passed
-        # Count first, divide once: 3 x (1/3) would fall short of 1.0 in floating point.
-        return [r + p / len(ex["tests"]) for r, p, ex in zip(rewards, passed, examples)]
+def reward(completions: list[str], examples: list[dict], max_workers: int | None = None) -> list[float]:
+    """JustGRPO's format + pass-rate reward of each completion; all tests run in parallel."""
+    rewards, jobs = [], []  # jobs: (completion index, program) for every test to run
+    for i, (completion, ex) in enumerate(zip(completions, examples)):
+        fmt = format_reward(completion)
+        rewards.append(fmt)
+        code = first_python_block(completion)
+        if fmt == 1.0 and not any(s in code for s in UNSAFE_SUBSTRINGS):
+            jobs += [(i, ex["prefix"] + code + "\n" + test) for test in ex["tests"]]
+    results = run_programs([p for _, p in jobs], Limits(timeout=TEST_TIMEOUT_S), run_as_main=False,
+                           max_workers=max_workers)
+    passed = [0] * len(completions)
+    for (i, _), result in zip(jobs, results):
+        passed[i] += result.passed
+    # Count first, divide once: 3 x (1/3) would fall short of 1.0 in floating point.
+    return [r + p / len(ex["tests"]) for r, p, ex in zip(rewards, passed, examples)]

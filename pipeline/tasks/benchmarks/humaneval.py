@@ -6,7 +6,7 @@ JustGRPO ships as ``datasets/HumanEval.jsonl.gz``) or, without data_dir, hub
 
 Prompt (JustGRPO ``eval.py::_format_humaneval``): one user message asking for the function
 ``entry_point`` and quoting the original prompt (signature + docstring) in a python fence.
-Scoring and reward: :mod:`pipeline.tasks.code_reward`, with the original prompt as the
+Scoring and reward: :mod:`pipeline.tasks.grading.code`, with the original prompt as the
 program prefix and the single test ``<test source>\\ncheck(<entry_point>)``.
 
 Example keys: ``id`` ("HumanEval/0" ...), ``prompt``, ``answer`` (the canonical solution,
@@ -17,8 +17,8 @@ from __future__ import annotations
 import gzip
 import json
 
-from pipeline.tasks.code_reward import CodeTask, intro
-from pipeline.tasks.paper_task import take
+from pipeline.tasks.benchmarks.base import take
+from pipeline.tasks.benchmarks.code import CodeTask, intro
 
 #: options of data.tasks.humaneval (JSON Schema; read by the params validator without importing)
 OPTIONS = {

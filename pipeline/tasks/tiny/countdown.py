@@ -10,8 +10,8 @@ import random
 import re
 from collections import Counter
 
-from pipeline.tasks.tiny_common import TinyTask
-from pipeline.tasks.arith_trace import evaluate_expression, trace_steps
+from pipeline.tasks.tiny.arith_trace import evaluate_expression, trace_steps
+from pipeline.tasks.tiny.common import TinyTask
 
 #: options of data.tasks.tiny_countdown (JSON Schema; read by the params validator without importing)
 OPTIONS = {

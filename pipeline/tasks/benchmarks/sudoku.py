@@ -10,10 +10,11 @@ Sources:
     or d1's GitHub file. Not in ../shared/data (the snapshot lacked its content),
     so offline the train split is unavailable.
 
-d1 only. The eval and RL prompts are the same (SUDOKU_SYSTEM_PROMPT + "Solve the
-following Sudoku puzzle: <grid>"); eval prefills ``<reasoning>``. Reward: fraction
-of blank cells right in the digits of the last ``<answer>`` block. Score: d1's
-eval parser (five patterns in turn) and the same cell fraction. d1 aggregates
+d1 only, protocol :class:`D1Sudoku`. The eval and RL prompts are the same
+(SUDOKU_SYSTEM_PROMPT + "Solve the following Sudoku puzzle: <grid>"); eval prefills
+``<reasoning>``. Reward: fraction of blank cells right in the digits of the last
+``<answer>`` block. Score: d1's eval parser (five patterns in turn) and the same
+cell fraction. d1 aggregates
 the score over cells, not puzzles (sum correct / sum blanks); ``score_weight``
 gives each puzzle's blank count so a weighted mean of ``score`` is d1's number.
 (Every puzzle of d1's test file has 8 blanks, so there the plain mean agrees.)
@@ -22,11 +23,12 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import ClassVar
 
 import numpy as np
 
-from pipeline.tasks import d1_eval, d1_rewards
-from pipeline.tasks.paper_task import PaperTask, take
+from pipeline.tasks.benchmarks.base import D1Protocol, PaperTask, take
+from pipeline.tasks.grading import d1_eval, d1_rewards
 
 #: options of data.tasks.sudoku (JSON Schema; read by the params validator without importing)
 OPTIONS = {
@@ -65,9 +67,29 @@ def d1_eval_indices(n_rows: int) -> list[int]:
     return np.random.RandomState(EVAL_SEED).choice(n_rows, EVAL_SUBSAMPLE, replace=False).tolist()
 
 
+class D1Sudoku(D1Protocol):
+    def system_prompt(self, mode: str) -> str | None:
+        return PROMPT
+
+    def extract_answer(self, completion: str) -> str | None:
+        return d1_eval.sudoku_parse(completion) or None
+
+    def reward(self, completion: str, example: dict) -> float:
+        return d1_rewards.sudoku_reward(completion, example["puzzle"], example["answer"])
+
+    def cell_counts(self, completion: str, example: dict) -> tuple[int, int]:
+        """(correct, blank) cells under d1's eval parser."""
+        return d1_eval.sudoku_cell_counts(completion, example["puzzle"], example["answer"])
+
+    def score(self, completion: str, example: dict) -> float:
+        correct, blanks = self.cell_counts(completion, example)
+        return correct / blanks if blanks else 0.0
+
+
 class Sudoku(PaperTask):
     name = "sudoku"
     splits = ("train", "test")
+    protocols: ClassVar = {"d1": D1Sudoku}
 
     def _rows(self, filename: str) -> list[dict]:
         path = self._local(f"sudoku/{filename}")
@@ -93,22 +115,9 @@ class Sudoku(PaperTask):
         ]
         return take(examples, n, seed)
 
-    def system_prompt(self, mode: str = "eval") -> str | None:
-        return PROMPT
-
-    def extract_answer(self, completion: str) -> str | None:
-        return d1_eval.sudoku_parse(completion) or None
-
-    def reward(self, completion: str, example: dict) -> float:
-        return d1_rewards.sudoku_reward(completion, example["puzzle"], example["answer"])
-
     def cell_counts(self, completion: str, example: dict) -> tuple[int, int]:
         """(correct, blank) cells under d1's eval parser."""
-        return d1_eval.sudoku_cell_counts(completion, example["puzzle"], example["answer"])
-
-    def score(self, completion: str, example: dict) -> float:
-        correct, blanks = self.cell_counts(completion, example)
-        return correct / blanks if blanks else 0.0
+        return self.protocol.cell_counts(completion, example)
 
     def score_weight(self, example: dict) -> int:
         """Blank cells of the puzzle: the weight d1's cell-level aggregate gives it."""

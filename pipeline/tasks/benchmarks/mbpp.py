@@ -10,7 +10,7 @@ examples, and a stub ``def <name>(input_param_1, ...)`` whose name is the text b
 that name in it (2 if the assert does not parse). On the 500 test tasks this always finds
 the tested function (task 126's function really is named ``sum``).
 
-Scoring and reward: :mod:`pipeline.tasks.code_reward` with an empty prefix and the three
+Scoring and reward: :mod:`pipeline.tasks.grading.code` with an empty prefix and the three
 asserts of ``test_list`` as tests. As in JustGRPO, ``test_setup_code`` and
 ``challenge_test_list`` are not used; task 367 is the only test task with setup code, and its
 asserts need objects that code builds, so it fails for every program, reference included.
@@ -24,8 +24,8 @@ from __future__ import annotations
 
 import ast
 
-from pipeline.tasks.code_reward import CodeTask, intro
-from pipeline.tasks.paper_task import read_jsonl, take
+from pipeline.tasks.benchmarks.base import read_jsonl, take
+from pipeline.tasks.benchmarks.code import CodeTask, intro
 
 #: options of data.tasks.mbpp (JSON Schema; read by the params validator without importing)
 OPTIONS = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 import random
 
-from pipeline.tasks.tiny_common import TinyTask
+from pipeline.tasks.tiny.common import TinyTask
 
 #: options of data.tasks.tiny_sudoku (JSON Schema; read by the params validator without importing)
 OPTIONS = {

@@ -10,17 +10,20 @@ Sources:
     holds the last 500 rows of its seed-shuffled copy out of training; that
     split is not reproduced here.
 
-d1 only (JustGRPO has no Countdown). Eval prompt: ``eval/countdown.py``
-CTD_SYSTEM_PROMPT + "Numbers: [a, b, c]\\nTarget: t", ``<reasoning>`` prefilled,
-scored by d1's eval parser (box first, see :mod:`pipeline.tasks.d1_eval`). RL
-prompt: d1's format block followed by an instruction that embeds the numbers and
-asks for the expression inside ``<answer>`` tags; reward 1.0 correct, 0.1 an
-answer block that is wrong, 0 none (d1's ``compute_score``).
+d1 only (JustGRPO has no Countdown), protocol :class:`D1Countdown`. Eval prompt:
+``eval/countdown.py`` CTD_SYSTEM_PROMPT + "Numbers: [a, b, c]\\nTarget: t",
+``<reasoning>`` prefilled, scored by d1's eval parser (box first, see
+:mod:`pipeline.tasks.grading.d1_eval`). RL prompt: d1's format block followed by
+an instruction that embeds the numbers and asks for the expression inside
+``<answer>`` tags; reward 1.0 correct, 0.1 an answer block that is wrong, 0 none
+(d1's ``compute_score``).
 """
 from __future__ import annotations
 
-from pipeline.tasks import d1_eval, d1_rewards
-from pipeline.tasks.paper_task import D1_RL_FORMAT_PROMPT, PaperTask, read_jsonl, take
+from typing import ClassVar
+
+from pipeline.tasks.benchmarks.base import D1_RL_FORMAT_PROMPT, D1Protocol, PaperTask, read_jsonl, take
+from pipeline.tasks.grading import d1_eval, d1_rewards
 
 #: options of data.tasks.countdown (JSON Schema; read by the params validator without importing)
 OPTIONS = {
@@ -57,27 +60,8 @@ def make_example(ex_id: str, numbers: list[int], target: int) -> dict:
             "answer": str(target), "numbers": numbers, "target": target}
 
 
-class Countdown(PaperTask):
-    name = "countdown"
-    splits = ("train", "test")
-
-    def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
-        self._check_split(split)
-        if split == "test":
-            path = self._local("countdown/countdown_cd3_test.jsonl")
-            rows = read_jsonl(path) if path else self._hub(
-                "d1's countdown_cd3_test.jsonl", "json", data_files=D1_TEST_URL, split="train")
-            examples = [make_example(f"test-{i}", [int(x) for x in row["input"].split(",")], int(row["output"]))
-                        for i, row in enumerate(rows)]
-        else:
-            path = self._local("countdown/train.jsonl")
-            rows = read_jsonl(path) if path else self._hub(
-                "hub Jiayi-Pan/Countdown-Tasks-3to4", "Jiayi-Pan/Countdown-Tasks-3to4", split="train")
-            examples = [make_example(f"train-{i}", list(row["nums"]), int(row["target"]))
-                        for i, row in enumerate(rows) if len(row["nums"]) == 3]
-        return take(examples, n, seed)
-
-    def system_prompt(self, mode: str = "eval") -> str | None:
+class D1Countdown(D1Protocol):
+    def system_prompt(self, mode: str) -> str | None:
         """The eval instruction block; for "rl" the generic format block (d1's RL
         instruction embeds the numbers, so the full text comes from ``user_content``)."""
         return EVAL_PROMPT if mode == "eval" else D1_RL_FORMAT_PROMPT
@@ -96,3 +80,25 @@ class Countdown(PaperTask):
 
     def score(self, completion: str, example: dict) -> float:
         return float(d1_eval.countdown_correct(completion, example["numbers"], example["target"]))
+
+
+class Countdown(PaperTask):
+    name = "countdown"
+    splits = ("train", "test")
+    protocols: ClassVar = {"d1": D1Countdown}
+
+    def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
+        self._check_split(split)
+        if split == "test":
+            path = self._local("countdown/countdown_cd3_test.jsonl")
+            rows = read_jsonl(path) if path else self._hub(
+                "d1's countdown_cd3_test.jsonl", "json", data_files=D1_TEST_URL, split="train")
+            examples = [make_example(f"test-{i}", [int(x) for x in row["input"].split(",")], int(row["output"]))
+                        for i, row in enumerate(rows)]
+        else:
+            path = self._local("countdown/train.jsonl")
+            rows = read_jsonl(path) if path else self._hub(
+                "hub Jiayi-Pan/Countdown-Tasks-3to4", "Jiayi-Pan/Countdown-Tasks-3to4", split="train")
+            examples = [make_example(f"train-{i}", list(row["nums"]), int(row["target"]))
+                        for i, row in enumerate(rows) if len(row["nums"]) == 3]
+        return take(examples, n, seed)

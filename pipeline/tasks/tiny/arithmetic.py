@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import random
 
-from pipeline.tasks.arith_trace import evaluate_expression, trace_steps
-from pipeline.tasks.tiny_common import TinyTask
+from pipeline.tasks.tiny.arith_trace import evaluate_expression, trace_steps
+from pipeline.tasks.tiny.common import TinyTask
 
 #: options of data.tasks.tiny_arithmetic (JSON Schema; read by the params validator without importing)
 OPTIONS = {

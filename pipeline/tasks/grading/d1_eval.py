@@ -1,6 +1,6 @@
 """d1's evaluation parsers (``eval/parse_and_get_acc.py``): how its Table 1 was scored.
 
-They are not the RL rewards (see :mod:`pipeline.tasks.d1_rewards`): the eval prompt
+They are not the RL rewards (see :mod:`pipeline.tasks.grading.d1_rewards`): the eval prompt
 asks for ``\\boxed{}`` inside ``<answer>``, so the parsers look for a box first and
 fall back to the answer tags. With ``paper_code_bugs=True`` they give d1's verdict
 on every one of d1's published LLaDA generations (all tasks and lengths), keeping
@@ -17,7 +17,7 @@ these protocol details:
   ``\\div``, ``\\cdot``, and keeps only the left side of the first ``expr = number``
   in what it extracted. So an unboxed generation is judged by the first equation
   written anywhere in it. ``**`` is refused (d1 evaluates it; see
-  :func:`pipeline.tasks.d1_rewards.countdown_evaluate`), which changes no published verdict.
+  :func:`pipeline.tasks.grading.d1_rewards.countdown_evaluate`), which changes no published verdict.
 * Sudoku tries five patterns in order and counts correct cells among the blanks;
   d1 aggregates cells over all puzzles (sum correct / sum blanks).
 """
@@ -25,8 +25,8 @@ from __future__ import annotations
 
 import re
 
-from pipeline.tasks.d1_rewards import countdown_uses_numbers, sudoku_cells
-from pipeline.tasks.math_grading import d1_boxed_content, d1_is_equiv
+from pipeline.tasks.grading.d1_rewards import countdown_uses_numbers, sudoku_cells
+from pipeline.tasks.grading.math_grading import d1_boxed_content, d1_is_equiv
 
 _NUM = re.compile(r"-?\d+\.?\d*")
 

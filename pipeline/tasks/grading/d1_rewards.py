@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 
-from pipeline.tasks.math_grading import d1_boxed_content, d1_is_equiv
+from pipeline.tasks.grading.math_grading import d1_boxed_content, d1_is_equiv
 
 # ------------------------------------------------------------------- extraction
 

@@ -3,23 +3,24 @@
 Sources: ``data_dir/gsm8k/{train,test}.jsonl`` (OpenAI's grade-school-math files,
 byte-identical to the hub copy) or hub ``openai/gsm8k`` "main".
 
-Protocol "d1" (arXiv 2504.12216, github dllm-reasoning/d1):
+Protocol "d1" (:class:`D1GSM8K`; arXiv 2504.12216, github dllm-reasoning/d1):
   * eval prompt: ``eval/gsm8k.py`` GSM_SYSTEM_PROMPT (asks for ``\\boxed{}``
     inside ``<answer>``) + question, with ``<reasoning>`` prefilled;
   * RL prompt: ``diffu-grpo/data_utils.py`` SYSTEM_PROMPT (bare XML format, no
     box) + question. The two differ on purpose: the RL reward reads the
     ``<answer>`` text as a plain integer string, the eval parser reads the box;
   * reward: xml count + soft format + strict format + integer + correctness (2.0),
-    summed (:func:`pipeline.tasks.d1_rewards.gsm8k_reward`), max 4.0;
-  * score: d1's eval parser, float equality (:mod:`pipeline.tasks.d1_eval`).
+    summed (:func:`pipeline.tasks.grading.d1_rewards.gsm8k_reward`), max 4.0;
+  * score: d1's eval parser, float equality (:mod:`pipeline.tasks.grading.d1_eval`).
     Two d1 parser bugs are fixed unless ``paper_code_bugs``: negative gold
     answers lose their sign, and "43,500" in the model's answer reads as 43
     (see ``gsm8k_gold`` and ``gsm8k_parse`` there).
 
-Protocol "justgrpo" (arXiv 2601.15165, github LeapLabTHU/JustGRPO): the question
-alone as the user message, no prefill; reward +1/-1 when the Qwen-Math-extracted
-answer equals the text after ``####`` (checked with math-verify, see
-:mod:`pipeline.tasks.math_grading`); score 1 when the reward is +1.
+Protocol "justgrpo" (:class:`JustGRPOGSM8K`; arXiv 2601.15165, github
+LeapLabTHU/JustGRPO): the question alone as the user message, no prefill; reward
++1/-1 when the Qwen-Math-extracted answer equals the text after ``####`` (checked
+with math-verify, see :mod:`pipeline.tasks.grading.math_grading`); score 1 when
+the reward is +1.
 
 Training examples also carry ``completion``, the reference solution rewritten
 into d1's XML format (calculator annotations ``<<...>>`` removed). Neither paper
@@ -28,10 +29,18 @@ trains on it (d1's SFT uses s1K); it is there for the pipeline's SFT stage.
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
-from pipeline.tasks import d1_eval, d1_rewards
-from pipeline.tasks.math_grading import math_verify_equal, qwen_extract_answer
-from pipeline.tasks.paper_task import D1_RL_FORMAT_PROMPT, PaperTask, read_jsonl, take
+from pipeline.tasks.benchmarks.base import (
+    D1_RL_FORMAT_PROMPT,
+    D1Protocol,
+    JustGRPOProtocol,
+    PaperTask,
+    read_jsonl,
+    take,
+)
+from pipeline.tasks.grading import d1_eval, d1_rewards
+from pipeline.tasks.grading.math_grading import math_verify_equal, qwen_extract_answer
 
 #: options of data.tasks.gsm8k (JSON Schema; read by the params validator without importing)
 OPTIONS = {
@@ -61,10 +70,36 @@ def xml_completion(solution: str) -> str:
     return f"<reasoning>\n{reasoning}\n</reasoning>\n<answer>\n{final_answer(solution)}\n</answer>\n"
 
 
+class D1GSM8K(D1Protocol):
+    def system_prompt(self, mode: str) -> str | None:
+        return EVAL_PROMPT if mode == "eval" else D1_RL_FORMAT_PROMPT
+
+    def extract_answer(self, completion: str) -> str | None:
+        value = d1_eval.gsm8k_parse(completion, self.paper_code_bugs)
+        if value is None:
+            return None
+        return str(int(value)) if value.is_integer() else str(value)
+
+    def reward(self, completion: str, example: dict) -> float:
+        return d1_rewards.gsm8k_reward(completion, example["answer"], self.paper_code_bugs)
+
+    def score(self, completion: str, example: dict) -> float:
+        gold = d1_eval.gsm8k_gold(example["solution"], self.paper_code_bugs)
+        return float(d1_eval.gsm8k_correct(completion, gold, self.paper_code_bugs))
+
+
+class JustGRPOGSM8K(JustGRPOProtocol):
+    def extract_answer(self, completion: str) -> str | None:
+        return qwen_extract_answer(completion) or None
+
+    def reward(self, completion: str, example: dict) -> float:
+        return 1.0 if math_verify_equal(example["answer"], qwen_extract_answer(completion)) else -1.0
+
+
 class GSM8K(PaperTask):
     name = "gsm8k"
     splits = ("train", "test")
-    protocols = ("d1", "justgrpo")
+    protocols: ClassVar = {"d1": D1GSM8K, "justgrpo": JustGRPOGSM8K}
 
     def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
         self._check_split(split)
@@ -78,32 +113,3 @@ class GSM8K(PaperTask):
                 ex["completion"] = xml_completion(row["answer"])
             examples.append(ex)
         return take(examples, n, seed)
-
-    def system_prompt(self, mode: str = "eval") -> str | None:
-        if self.protocol == "justgrpo":
-            return None
-        return EVAL_PROMPT if mode == "eval" else D1_RL_FORMAT_PROMPT
-
-    def user_content(self, example: dict, mode: str) -> str:
-        if self.protocol == "justgrpo":
-            return example["prompt"]
-        return super().user_content(example, mode)
-
-    def extract_answer(self, completion: str) -> str | None:
-        if self.protocol == "justgrpo":
-            return qwen_extract_answer(completion) or None
-        value = d1_eval.gsm8k_parse(completion, self.paper_code_bugs)
-        if value is None:
-            return None
-        return str(int(value)) if value.is_integer() else str(value)
-
-    def reward(self, completion: str, example: dict) -> float:
-        if self.protocol == "justgrpo":
-            return 1.0 if math_verify_equal(example["answer"], qwen_extract_answer(completion)) else -1.0
-        return d1_rewards.gsm8k_reward(completion, example["answer"], self.paper_code_bugs)
-
-    def score(self, completion: str, example: dict) -> float:
-        if self.protocol == "justgrpo":
-            return float(self.reward(completion, example) > 0)
-        gold = d1_eval.gsm8k_gold(example["solution"], self.paper_code_bugs)
-        return float(d1_eval.gsm8k_correct(completion, gold, self.paper_code_bugs))
