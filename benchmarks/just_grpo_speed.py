@@ -26,6 +26,7 @@ needed -- on a CPU the time is about proportional to the rows.
 times the reference schedule and the stacked gradient (training proceeds with the stacked one),
 then prints the per-step ratios and the speed-up over the whole run. Needs a pipeline run first.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,14 +38,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pipeline.core.data import decode_completions  # noqa: E402
-from pipeline.model import io  # noqa: E402
-from pipeline.rl.just_grpo import (JustGRPO, position_inputs, position_logprobs, serial_gradient,  # noqa: E402
-                                   stacked_gradient)
-from pipeline.sampling import Decoding  # noqa: E402
-from pipeline.sampling.ar_order import ar_order  # noqa: E402
-from pipeline.tasks import get_task  # noqa: E402
-from pipeline.training.batches import EncodedExamples, left_pad  # noqa: E402
+from pipeline.core.data import decode_completions
+from pipeline.model import io
+from pipeline.rl.just_grpo import JustGRPO, position_inputs, position_logprobs, serial_gradient, stacked_gradient
+from pipeline.sampling import Decoding
+from pipeline.sampling.ar_order import ar_order
+from pipeline.tasks import get_task
+from pipeline.training.batches import EncodedExamples, left_pad
 
 TASKS = ["tiny_sudoku", "tiny_countdown", "tiny_arithmetic"]
 
@@ -63,15 +63,19 @@ def batch(args):
     prompt, _ = left_pad([enc.prompt_ids(t, i) for t, i in picks], tok.pad_token_id)  # [N, P]
     L, mask = args.gen_length, tok.mask_token_id
     if args.model:  # the model's own rollouts and the tasks' rewards
-        out = ar_order(model, prompt, Decoding(mask, L, 1, L, temperature=1.0), generator=torch.Generator().manual_seed(0))
-        completion, old = out.sequences[:, prompt.shape[1]:], out.extras["token_logprobs"]
+        out = ar_order(
+            model, prompt, Decoding(mask, L, 1, L, temperature=1.0), generator=torch.Generator().manual_seed(0)
+        )
+        completion, old = out.sequences[:, prompt.shape[1] :], out.extras["token_logprobs"]
         texts = decode_completions(tok, completion)
         rewards = torch.tensor([tasks[t].reward(x, examples[t][i]) for (t, i), x in zip(picks, texts)])
     else:
         completion = torch.randint(5, len(tok), (len(picks), L))  # [N, L]
-        completion[:, :args.shared_prefix] = completion[::args.group, :args.shared_prefix].repeat_interleave(args.group, 0)
+        completion[:, : args.shared_prefix] = completion[:: args.group, : args.shared_prefix].repeat_interleave(
+            args.group, 0
+        )
         rewards = torch.tensor([float(j % 2) for j in range(args.group)]).repeat(args.prompts)  # every A != 0 ...
-        rewards[:args.zero_adv_groups * args.group] = 1.0  # ... except in these groups of equal rewards
+        rewards[: args.zero_adv_groups * args.group] = 1.0  # ... except in these groups of equal rewards
         with torch.no_grad():
             old = position_logprobs(model, prompt, completion, torch.arange(L), mask, 1.0)
     adv = JustGRPO.advantages(rewards.view(args.prompts, args.group).float())
@@ -81,8 +85,18 @@ def batch(args):
 def forward_rows(prompt, completion, adv, mask_id, k):
     """Rows run by the stacked gradient: unique inputs of the A != 0 samples, pass by pass."""
     keep, L = adv != 0, completion.shape[1]
-    return sum(len(torch.unique(position_inputs(prompt[keep], completion[keep], torch.arange(t, min(t + k, L)),
-                                                mask_id), dim=0)) for t in range(0, L, k)) if keep.any() else 0
+    return (
+        sum(
+            len(
+                torch.unique(
+                    position_inputs(prompt[keep], completion[keep], torch.arange(t, min(t + k, L)), mask_id), dim=0
+                )
+            )
+            for t in range(0, L, k)
+        )
+        if keep.any()
+        else 0
+    )
 
 
 def rl_run(args) -> None:
@@ -98,31 +112,49 @@ def rl_run(args) -> None:
     cfg = {**method_config(params["rl"], "just_grpo"), **({"steps": args.steps} if args.steps else {})}
     torch.manual_seed(cfg["seed"])
     model, tok = io.load_stage_model(args.rl_run, torch.float32, torch.device("cpu"))
-    enc = EncodedExamples(tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"),
-                          target_format=None, mode="rl")
+    enc = EncodedExamples(
+        tok,
+        build_tasks(params, cfg["tasks"]),
+        read_splits(args.data, cfg["tasks"], "train"),
+        target_format=None,
+        mode="rl",
+    )
     rows = []
 
     class Paired(JustGRPO):
         def gradient(self, model, batch):
-            a = (model, batch["prompt"], batch["completion"], batch["old"], batch["advantages"], self.mask_id,
-                 self.cfg["temperature"], self.cfg["clip_eps"])  # cfg: rl.methods.just_grpo
+            a = (
+                model,
+                batch["prompt"],
+                batch["completion"],
+                batch["old"],
+                batch["advantages"],
+                self.mask_id,
+                self.cfg["temperature"],
+                self.cfg["clip_eps"],
+            )  # cfg: rl.methods.just_grpo
             t_ref, (_, slow) = timed(lambda: serial_gradient(*a, chunk=cfg["group_size"]))
             t_fast, out = timed(lambda: super(Paired, self).gradient(model, batch))
             diff = rel_diff(out[1], slow)
             rows.append((t_ref, t_fast, float((batch["advantages"] != 0).float().mean()), diff))
-            print(f"step {len(rows):3d}: A != 0 for {rows[-1][2]:4.0%}   reference {t_ref:5.2f} s   "
-                  f"stacked {t_fast:5.2f} s   {t_ref / t_fast:5.2f}x   max rel. grad diff {diff:.1e}", flush=True)
+            print(
+                f"step {len(rows):3d}: A != 0 for {rows[-1][2]:4.0%}   reference {t_ref:5.2f} s   "
+                f"stacked {t_fast:5.2f} s   {t_ref / t_fast:5.2f}x   max rel. grad diff {diff:.1e}",
+                flush=True,
+            )
             return out
 
     method = Paired(cfg, int(model.config.mask_token_id), tok.eos_token_id)
     run_rl(model, tok, method, enc, cfg, NullRun(), torch.device("cpu"))
     ref, fast = sum(r[0] for r in rows), sum(r[1] for r in rows)
     ratios = sorted(r[0] / r[1] for r in rows)
-    print(f"{len(rows)} gradients from {args.rl_run}: reference {ref:.1f} s, stacked {fast:.1f} s, "
-          f"speed-up {ref / fast:.2f}x over the run (per step: min {ratios[0]:.2f}x, "
-          f"median {ratios[len(ratios) // 2]:.2f}x, max {ratios[-1]:.2f}x); "
-          f"mean fraction with A != 0 {sum(r[2] for r in rows) / len(rows):.0%}; "
-          f"max rel. grad diff {max(r[3] for r in rows):.1e}")
+    print(
+        f"{len(rows)} gradients from {args.rl_run}: reference {ref:.1f} s, stacked {fast:.1f} s, "
+        f"speed-up {ref / fast:.2f}x over the run (per step: min {ratios[0]:.2f}x, "
+        f"median {ratios[len(ratios) // 2]:.2f}x, max {ratios[-1]:.2f}x); "
+        f"mean fraction with A != 0 {sum(r[2] for r in rows) / len(rows):.0%}; "
+        f"max rel. grad diff {max(r[3] for r in rows):.1e}"
+    )
 
 
 def rel_diff(grads, reference) -> float:
@@ -159,8 +191,10 @@ def main() -> None:
     model, tok, prompt, completion, old, adv = batch(args)
     N, L = completion.shape
     common = (model, prompt, completion, old, adv, tok.mask_token_id, 1.0, 0.2)
-    print(f"{N} rollouts x gen_length {L}, prompt length {prompt.shape[1]}, {int((adv != 0).sum())} with A != 0, "
-          f"{torch.get_num_threads()} threads, model {args.model or 'random (build_scratch)'}")
+    print(
+        f"{N} rollouts x gen_length {L}, prompt length {prompt.shape[1]}, {int((adv != 0).sum())} with A != 0, "
+        f"{torch.get_num_threads()} threads, model {args.model or 'random (build_scratch)'}"
+    )
     # warm-up: the first forward / backward of a process pays one-off library initialisation
     serial_gradient(model, prompt[:8], completion[:8, :2], old[:8, :2], adv[:8], tok.mask_token_id, 1.0, 0.2)
     # interleaved repeats, best time of each: other jobs on a shared CPU only ever add time
@@ -171,17 +205,21 @@ def main() -> None:
         t, (_, slow) = timed(lambda: serial_gradient(*common))
         t_serial = min(t_serial, t)
         for k in args.positions_per_pass:
-            t, (_, fast, _) = timed(lambda: stacked_gradient(*common, positions_per_pass=k))
+            t, (_, fast, _) = timed(lambda k=k: stacked_gradient(*common, positions_per_pass=k))
             t_fast[k] = min(t_fast.get(k, float("inf")), t)
             rel[k] = rel_diff(fast, slow)
     print(f"reference (1 position x {args.group} rollouts / pass): {t_ref:7.2f} s   {N * L:5d} forward rows")
-    print(f"serial    (1 position x {N} rollouts / pass): {t_serial:7.2f} s   {N * L:5d} forward rows   "
-          f"speed-up {t_ref / t_serial:5.2f}x")
+    print(
+        f"serial    (1 position x {N} rollouts / pass): {t_serial:7.2f} s   {N * L:5d} forward rows   "
+        f"speed-up {t_ref / t_serial:5.2f}x"
+    )
     for k in args.positions_per_pass:
-        print(f"stacked   ({k:2d} positions / pass):           {t_fast[k]:7.2f} s   "
-              f"{forward_rows(prompt, completion, adv, tok.mask_token_id, k):5d} forward rows   "
-              f"speed-up {t_ref / t_fast[k]:5.2f}x (vs serial {t_serial / t_fast[k]:5.2f}x)   "
-              f"max rel. grad diff {rel[k]:.1e}")
+        print(
+            f"stacked   ({k:2d} positions / pass):           {t_fast[k]:7.2f} s   "
+            f"{forward_rows(prompt, completion, adv, tok.mask_token_id, k):5d} forward rows   "
+            f"speed-up {t_ref / t_fast[k]:5.2f}x (vs serial {t_serial / t_fast[k]:5.2f}x)   "
+            f"max rel. grad diff {rel[k]:.1e}"
+        )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@
 Each Snakemake rule writes a ``benchmark:`` TSV (wall seconds, peak RSS) under results/benchmarks/;
 this script runs the DAG from scratch and prints them per stage, plus the invocation's wall time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,9 @@ def main() -> None:
         print(f"running the default DAG in {project} ...", file=sys.stderr)
         t0 = time.time()
         env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-        subprocess.run([sys.executable, "-m", "snakemake", "--cores", args.cores, args.target], cwd=project,
-                       check=True, env=env)
+        subprocess.run(
+            [sys.executable, "-m", "snakemake", "--cores", args.cores, args.target], cwd=project, check=True, env=env
+        )
         total = time.time() - t0
     rows = read_timings(project)
     width = max(len(r[0]) for r in rows)

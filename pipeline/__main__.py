@@ -1,4 +1,5 @@
 """``python -m pipeline <stage> [options]``: run one stage (``--help`` after the stage lists its options)."""
+
 from __future__ import annotations
 
 import sys

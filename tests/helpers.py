@@ -1,6 +1,6 @@
 """Helpers shared by the tests: a recording model wrapper and a few-steps RL run."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 
 class Recorder:
@@ -25,16 +25,17 @@ def run_few_rl_steps(tiny, method_name: str, rl: dict):
 
     import torch
 
+    from pipeline.core.tracking import NullRun
     from pipeline.rl import get_method
     from pipeline.rl.loop import run_rl
     from pipeline.tasks import get_task
-    from pipeline.core.tracking import NullRun
     from pipeline.training.batches import EncodedExamples
 
     model, tok = copy.deepcopy(tiny[0]), tiny[1]
     task = get_task("tiny_arithmetic", seed=0)
-    enc = EncodedExamples(tok, {"tiny_arithmetic": task}, {"tiny_arithmetic": task.load("train", 20)},
-                          target_format=None, mode="rl")
+    enc = EncodedExamples(
+        tok, {"tiny_arithmetic": task}, {"tiny_arithmetic": task.load("train", 20)}, target_format=None, mode="rl"
+    )
     method = get_method(method_name, rl, tok.mask_token_id, tok.eos_token_id)
     before = [p.detach().clone() for p in model.parameters()]
     task.reward = lambda completion, ex: float(len(completion) % 3)

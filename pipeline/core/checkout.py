@@ -1,5 +1,6 @@
 """A scratch copy of this checkout (tracked and untracked-but-not-ignored files), for running the
 DAG somewhere it cannot touch the checkout's results/ and MLflow store (tests, benchmarks)."""
+
 from __future__ import annotations
 
 import shutil
@@ -9,8 +10,13 @@ from pathlib import Path
 
 def copy_checkout(src: Path, dst: Path, params: Path | None = None) -> Path:
     """Copy the project's files from ``src`` to ``dst``; optionally swap in another params.yaml."""
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=src,
-                           capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=src,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     for f in files:
         path = src / f
         (dst / f).parent.mkdir(parents=True, exist_ok=True)

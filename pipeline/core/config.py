@@ -2,6 +2,7 @@
 
 Errors are one line naming the key and what is allowed, raised before any stage does work.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -29,8 +30,12 @@ def schema() -> dict:
     full = yaml.safe_load(SCHEMA.read_text())
     props = full["properties"]
     rl = props["rl"]["properties"]
-    overrides = {"type": "object", "additionalProperties": False, "properties": {k: rl[k] for k in RL_SCHEDULE},
-                 "description": "shared rl keys set for this method only (e.g. each paper's own batch and lr)"}
+    overrides = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": {k: rl[k] for k in RL_SCHEDULE},
+        "description": "shared rl keys set for this method only (e.g. each paper's own batch and lr)",
+    }
     rl["methods"]["properties"] = {}
     for name in METHODS:
         section = options_schema(METHODS, name)
@@ -42,8 +47,18 @@ def schema() -> dict:
 
 
 #: the shared rl keys a method's ``overrides`` may set
-RL_SCHEDULE = ("steps", "prompts_per_step", "group_size", "lr", "weight_decay", "grad_clip", "adam_beta2",
-               "gen_length", "block_length", "diffusion_steps")
+RL_SCHEDULE = (
+    "steps",
+    "prompts_per_step",
+    "group_size",
+    "lr",
+    "weight_decay",
+    "grad_clip",
+    "adam_beta2",
+    "gen_length",
+    "block_length",
+    "diffusion_steps",
+)
 
 
 def _schema_errors(params: dict) -> list[str]:
@@ -72,32 +87,44 @@ def _semantic_errors(p: dict) -> list[str]:
     for section in ("pretrain", "sft", "rl", "eval"):
         for name in p[section]["tasks"]:
             if name not in prepared:
-                msgs.append(f"{section}.tasks: {name!r} is not prepared; add it to data.tasks "
-                            f"(prepared: {', '.join(sorted(prepared))})")
+                msgs.append(
+                    f"{section}.tasks: {name!r} is not prepared; add it to data.tasks "
+                    f"(prepared: {', '.join(sorted(prepared))})"
+                )
     ev = p["eval"]
     samplers = [("eval.sampler", ev["sampler"])]
-    samplers += [(f"analysis.{a}.orders", s) for a in ("passk", "connector_entropy") for s in p["analysis"][a]["orders"]]
+    samplers += [
+        (f"analysis.{a}.orders", s) for a in ("passk", "connector_entropy") for s in p["analysis"][a]["orders"]
+    ]
     for key, name in samplers:
         if name not in p["sampling"]:
-            msgs.append(f"{key}: {name!r} is not a sampler with a sampling section; allowed values are "
-                        f"{', '.join(p['sampling'])}")
+            msgs.append(
+                f"{key}: {name!r} is not a sampler with a sampling section; allowed values are "
+                f"{', '.join(p['sampling'])}"
+            )
     for L in ev["gen_lengths"]:
         if L % ev["block_length"]:
             msgs.append(f"eval.gen_lengths: {L} is not a multiple of eval.block_length = {ev['block_length']}")
         for name, ratio in ev["protocols"].items():
             steps = round(ratio * L)
             if steps < 1 or steps % (L // ev["block_length"] or 1):
-                msgs.append(f"eval.protocols.{name}: steps = {steps} for length {L} must be a positive multiple "
-                            f"of its {L // ev['block_length']} blocks")
+                msgs.append(
+                    f"eval.protocols.{name}: steps = {steps} for length {L} must be a positive multiple "
+                    f"of its {L // ev['block_length']} blocks"
+                )
     models = [(f"tables.{t}.models", m) for t, tab in p["tables"].items() for m in tab["models"]]
-    models += [("analysis.passk.model", p["analysis"]["passk"]["model"]),
-               ("analysis.connector_entropy.model", p["analysis"]["connector_entropy"]["model"])]
+    models += [
+        ("analysis.passk.model", p["analysis"]["passk"]["model"]),
+        ("analysis.connector_entropy.model", p["analysis"]["connector_entropy"]["model"]),
+    ]
     models += [("analysis.parallel_decoding.models", m) for m in p["analysis"]["parallel_decoding"]["models"]]
     rl_models = {f"{m}_from_{s}" for m in p["rl"]["methods"] for s in p["rl"]["start_from"]}
     for key, m in models:
         if m not in {"base", "sft"} | rl_models:
-            msgs.append(f"{key}: {m!r} is no model of this profile; allowed values are base, sft, "
-                        f"{', '.join(sorted(rl_models))} (<rl.methods key>_from_<rl.start_from entry>)")
+            msgs.append(
+                f"{key}: {m!r} is no model of this profile; allowed values are base, sft, "
+                f"{', '.join(sorted(rl_models))} (<rl.methods key>_from_<rl.start_from entry>)"
+            )
     for s in p["rl"]["start_from"]:
         if s not in ("base", "sft"):
             msgs.append(f"rl.start_from: {s!r}: allowed values are base, sft")
@@ -112,13 +139,19 @@ def _semantic_errors(p: dict) -> list[str]:
             msgs.append(f"analysis.{a}.gen_length must be a multiple of its block_length")
     for method in p["rl"]["methods"]:
         rl = method_config(p["rl"], method)
-        where = f" (as rl.methods.{method} runs, overrides applied)" if p["rl"]["methods"][method].get("overrides") else ""
+        where = (
+            f" (as rl.methods.{method} runs, overrides applied)" if p["rl"]["methods"][method].get("overrides") else ""
+        )
         if rl["gen_length"] % rl["block_length"]:
-            msgs.append(f"rl.gen_length = {rl['gen_length']} must be a multiple of rl.block_length = "
-                        f"{rl['block_length']}{where}")
+            msgs.append(
+                f"rl.gen_length = {rl['gen_length']} must be a multiple of rl.block_length = "
+                f"{rl['block_length']}{where}"
+            )
         elif rl["diffusion_steps"] % (rl["gen_length"] // rl["block_length"]):
-            msgs.append(f"rl.diffusion_steps = {rl['diffusion_steps']} must be a multiple of the "
-                        f"{rl['gen_length'] // rl['block_length']} blocks of rl.gen_length{where}")
+            msgs.append(
+                f"rl.diffusion_steps = {rl['diffusion_steps']} must be a multiple of the "
+                f"{rl['gen_length'] // rl['block_length']} blocks of rl.gen_length{where}"
+            )
     if p["model"]["init"] == "pretrained" and not p["model"]["path"]:
         msgs.append("model.path: required when model.init = pretrained (local dir or hub id)")
     if p["model"]["init"] == "scratch" and p["model"]["d_model"] % p["model"]["n_heads"]:

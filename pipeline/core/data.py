@@ -1,4 +1,5 @@
 """JSONL I/O, prepared splits, the prompt text of an example, and decoding completions."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,9 @@ import torch
 def read_jsonl(path: str | Path) -> list[dict]:
     path = Path(path)
     if not path.exists():
-        raise FileNotFoundError(f"{path} does not exist; it is made by the 'prepare' stage "
-                                f"(run: snakemake --cores all {path})")
+        raise FileNotFoundError(
+            f"{path} does not exist; it is made by the 'prepare' stage (run: snakemake --cores all {path})"
+        )
     with path.open() as f:
         return [json.loads(line) for line in f if line.strip()]
 
@@ -29,15 +31,19 @@ def read_splits(data_dir: str | Path, names: list[str], split: str) -> dict[str,
     out = {n: read_jsonl(Path(data_dir) / n / f"{split}.jsonl") for n in names}
     empty = [n for n, rows in out.items() if not rows]
     if empty:
-        raise ValueError(f"no {split} examples for {', '.join(empty)} (see the prepare logs); "
-                         f"remove them from this stage's tasks or add data_dir/<task>/{split} files")
+        raise ValueError(
+            f"no {split} examples for {', '.join(empty)} (see the prepare logs); "
+            f"remove them from this stage's tasks or add data_dir/<task>/{split} files"
+        )
     return out
 
 
 def prompt_text(tokenizer, task, example: dict, mode: str) -> str:
     """The exact text the model is conditioned on: chat template, then the task's generation prefix."""
     msgs = task.messages(example, mode=mode)
-    return tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False) + task.generation_prefix(mode)
+    return tokenizer.apply_chat_template(msgs, add_generation_prompt=True, tokenize=False) + task.generation_prefix(
+        mode
+    )
 
 
 def prompt_ids(tokenizer, task, example: dict, mode: str) -> list[int]:

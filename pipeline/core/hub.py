@@ -3,6 +3,7 @@
 ``datasets``/``huggingface_hub`` retry for minutes when offline; code that would reach the hub
 asks ``hub_unavailable()`` first and raises a clear error naming the parameter to set instead.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Precision-sensitive primitives, defined once and used by samplers, losses and analyses."""
+
 from __future__ import annotations
 
 import torch

@@ -1,4 +1,5 @@
 """A line per interval with rate and ETA: readable both on a terminal and in Snakemake/DVC logs."""
+
 from __future__ import annotations
 
 import sys
@@ -23,5 +24,9 @@ class Progress:
         rate = self.n / elapsed if elapsed > 0 else 0.0
         eta = (self.total - self.n) / rate if rate > 0 else float("inf")
         shown = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in stats.items())
-        print(f"[{self.desc}] {self.unit} {self.n}/{self.total} {shown} | {rate:.2f} {self.unit}/s "
-              f"| elapsed {elapsed:.0f}s ETA {eta:.0f}s", file=sys.stderr, flush=True)
+        print(
+            f"[{self.desc}] {self.unit} {self.n}/{self.total} {shown} | {rate:.2f} {self.unit}/s "
+            f"| elapsed {elapsed:.0f}s ETA {eta:.0f}s",
+            file=sys.stderr,
+            flush=True,
+        )

@@ -8,11 +8,13 @@ name -> JSON Schema (type, range, ``description``; an option with a ``default`` 
 params). :func:`options_schema` reads it from the source without importing the module, so
 validating params -- which Snakemake does every time it reads the workflow -- loads no torch.
 """
+
 from __future__ import annotations
 
 import ast
 import importlib
 import importlib.util
+from pathlib import Path
 
 
 def check(registry: dict[str, str], name: str, kind: str, plural: str | None = None) -> None:
@@ -34,10 +36,14 @@ def options_schema(registry: dict[str, str], name: str) -> dict:
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.origin:
         raise ImportError(f"module {module!r} of registered component {name!r} not found")
-    tree = ast.parse(open(spec.origin, encoding="utf-8").read(), spec.origin)
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"), spec.origin)
     options = {}
     for node in tree.body:
-        target = node.target if isinstance(node, ast.AnnAssign) else (node.targets[0] if isinstance(node, ast.Assign) else None)
+        target = (
+            node.target
+            if isinstance(node, ast.AnnAssign)
+            else (node.targets[0] if isinstance(node, ast.Assign) else None)
+        )
         if isinstance(target, ast.Name) and target.id == "OPTIONS":
             options = ast.literal_eval(node.value)
     return {

@@ -1,4 +1,5 @@
 """Per-job runtime settings (threads, device, dtype, seeds) and the stage log file."""
+
 from __future__ import annotations
 
 import logging
@@ -26,7 +27,7 @@ def setup(runtime: dict, seed: int, log_path: str | None = None) -> torch.device
     torch.manual_seed(seed)
     if log_path:
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        sys.stderr = _Tee(sys.stderr, open(log_path, "w"))
+        sys.stderr = _Tee(sys.stderr, open(log_path, "w"))  # noqa: SIM115 -- open for the whole stage
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     return resolve_device(runtime)
 

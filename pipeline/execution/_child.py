@@ -24,6 +24,7 @@ Known residual hole: code that digs this module's frames out with ``sys._getfram
 find the nonce; the models we train are not expected to find it, and every other effect of
 such code is still contained.
 """
+
 import builtins
 import ctypes
 import json
@@ -49,12 +50,45 @@ _WRITABLE_DIRS = ("/var/tmp", "/dev/shm", "/run/lock")
 # In fallback mode the interpreter may live where the sandbox uid cannot read it (pyenv
 # under /root, mode 0700), so modules imported after the uid switch would fail to load.
 # We import what HumanEval/MBPP programs use while still privileged.
-_PREIMPORT = (
-    "array base64 bisect calendar cmath collections contextlib copy dataclasses datetime "
-    "decimal enum fractions functools hashlib heapq itertools json math numbers operator "
-    "pathlib pprint queue random re signal statistics string struct tempfile textwrap "
-    "threading time typing unicodedata warnings"
-).split()
+_PREIMPORT = [
+    "array",
+    "base64",
+    "bisect",
+    "calendar",
+    "cmath",
+    "collections",
+    "contextlib",
+    "copy",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "enum",
+    "fractions",
+    "functools",
+    "hashlib",
+    "heapq",
+    "itertools",
+    "json",
+    "math",
+    "numbers",
+    "operator",
+    "pathlib",
+    "pprint",
+    "queue",
+    "random",
+    "re",
+    "signal",
+    "statistics",
+    "string",
+    "struct",
+    "tempfile",
+    "textwrap",
+    "threading",
+    "time",
+    "typing",
+    "unicodedata",
+    "warnings",
+]
 
 
 def main() -> None:
@@ -68,14 +102,14 @@ def main() -> None:
             if child:
                 _supervise(child, cfg["hard_limit_seconds"])
         _enter_sandbox(cfg)
-    except BaseException:  # noqa: BLE001 - any setup failure is reported, not raised
+    except BaseException:
         traceback.print_exc()
         os._exit(SETUP_FAILED)
     _run_program(cfg)
 
 
 def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None = None):
-    enc = lambda s: s.encode() if s is not None else None  # noqa: E731
+    enc = lambda s: s.encode() if s is not None else None
     if _LIBC.mount(enc(source), enc(target), enc(fstype), flags, enc(data)) != 0:
         err = ctypes.get_errno()
         raise OSError(err, f"mount {source} -> {target}: {os.strerror(err)}")
@@ -242,8 +276,8 @@ def _run_program(cfg: dict) -> None:
         code = compile(cfg["source"], "<program>", "exec")
         del cfg
         os.write(marker_fd, STARTED)
-        exec(code, module.__dict__)  # noqa: S102 - this is the sandboxed program
-    except BaseException as exc:  # noqa: BLE001 - SystemExit too: a test must run to its end
+        exec(code, module.__dict__)
+    except BaseException as exc:
         try:
             # Start the traceback at the program's frame, not at this function's.
             traceback.print_exception(type(exc), exc, exc.__traceback__.tb_next)
@@ -254,7 +288,7 @@ def _run_program(cfg: dict) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os.write(marker_fd, nonce)
-    except BaseException:  # noqa: BLE001 - the program broke its own streams or the pipe
+    except BaseException:
         os._exit(1)
     os._exit(0)  # skip atexit hooks and non-daemon threads the program left behind
 

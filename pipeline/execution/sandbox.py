@@ -16,8 +16,8 @@ Isolation, strongest layout first (``isolation_mode()`` says which one this host
     killed, including ones that ``setsid()`` or double-fork, and the program can neither
     see nor signal anything outside (``os.kill(os.getppid(), 9)`` targets the root-owned
     supervisor and is refused). If our process dies, the supervisor still exits by itself
-    shortly after the run's deadline, taking the sandbox with it. All existing mounts are remounted read-only and /tmp, /var/tmp,
-    /dev/shm and /run/lock are covered by private root-owned tmpfs, so the only writable
+    shortly after the run's deadline, taking the sandbox with it. All existing mounts are remounted
+    read-only and /tmp, /var/tmp, /dev/shm and /run/lock are covered by private root-owned tmpfs, so the only writable
     directory is the work dir (also HOME and TMPDIR): /tmp/sandbox on a size-capped tmpfs
     that vanishes with the namespace. (So no POSIX shared memory or semaphores either.)
 ``fallback`` (no usable ``unshare``, e.g. non-root or a container without CAP_SYS_ADMIN)
@@ -45,8 +45,10 @@ The wall-clock limit counts from the moment the program's code starts (signalled
 child), not from process creation: on a loaded machine interpreter start-up can take longer
 than a test's whole budget. ``STARTUP_ALLOWANCE_S`` bounds the start-up itself.
 """
+
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -62,11 +64,11 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator, Sequence
 
 from pipeline.execution._child import SETUP_FAILED, STARTED
 
@@ -172,7 +174,7 @@ _mode: str | None = None
 
 
 def isolation_mode() -> str:
-    """"namespaces" if a trivial program runs in the namespace layout here, else "fallback"."""
+    """ "namespaces" if a trivial program runs in the namespace layout here, else "fallback"."""
     global _mode
     with _mode_lock:
         if _mode is None:
@@ -263,7 +265,7 @@ def _run(source: str, limits: Limits, run_as_main: bool, namespaces: bool, uid: 
         status = "timeout"
     else:
         status = "failed"
-    decode = lambda b: b.decode("utf-8", errors="replace")  # noqa: E731
+    decode = lambda b: b.decode("utf-8", errors="replace")
     return ExecResult(status, decode(out), decode(err), duration, returncode, truncated)
 
 
@@ -345,14 +347,10 @@ def _kill_tree(proc: subprocess.Popen, namespaces: bool) -> None:
         except OSError:
             init = []
         for pid in init:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(int(pid), signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         if init:
             return
     for kill in (lambda: os.killpg(proc.pid, signal.SIGKILL), proc.kill):
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             kill()
-        except (ProcessLookupError, PermissionError):
-            pass

@@ -1,6 +1,7 @@
 """Analysis registry for the Flexibility-Trap figures: name -> "module". Each module has
 ``run(params, cfg, models, data_dir) -> list[dict]`` (the CSV rows) and ``plot(rows, cfg, path)``.
 """
+
 from __future__ import annotations
 
 from pipeline.core.registry import resolve

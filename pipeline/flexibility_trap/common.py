@@ -1,15 +1,16 @@
 """Pieces the analyses share: loading models once, decoding test problems with any sampler, and
 one plotting helper so every figure has labelled axes, units and a legend."""
+
 from __future__ import annotations
 
 import json
 from functools import lru_cache
 
-from pipeline.decoding.problems import generate_texts
-from pipeline.core.runtime import dtype_of, resolve_device
-from pipeline.sampling import Decoding, get_sampler
 from pipeline.core.data import read_splits
+from pipeline.core.runtime import dtype_of, resolve_device
+from pipeline.decoding.problems import generate_texts
 from pipeline.model.io import load_stage_model, mask_id
+from pipeline.sampling import Decoding, get_sampler
 from pipeline.tasks import build_tasks
 
 
@@ -35,8 +36,19 @@ def test_problems(params: dict, data_dir: str, task_name: str, n: int | None):
     return task, examples[:n] if n else examples
 
 
-def decode_samples(params, cfg, model_dir, data_dir, task_name, sampler_name, n_samples=1, temperature=0.0,
-                   steps=None, track_entropy=False, **option_overrides) -> dict:
+def decode_samples(
+    params,
+    cfg,
+    model_dir,
+    data_dir,
+    task_name,
+    sampler_name,
+    n_samples=1,
+    temperature=0.0,
+    steps=None,
+    track_entropy=False,
+    **option_overrides,
+) -> dict:
     """Decode ``cfg['n_problems']`` test problems ``n_samples`` times each.
 
     Returns texts and scores grouped per problem ([problem][sample]), the Generation objects,
@@ -50,12 +62,27 @@ def decode_samples(params, cfg, model_dir, data_dir, task_name, sampler_name, n_
     L = cfg["gen_length"]
     sampler = get_sampler(sampler_name, {**params["sampling"][sampler_name], **option_overrides})
     spec = Decoding(mask_id(model), L, cfg["block_length"], steps or L, temperature, track_entropy)
-    texts, nfe, gens = generate_texts(model, tok, task, repeated, sampler, spec, cfg.get("batch_size", 256),
-                                      seed=cfg.get("seed", 0), desc=f"{task_name}/{sampler_name}")
+    texts, nfe, gens = generate_texts(
+        model,
+        tok,
+        task,
+        repeated,
+        sampler,
+        spec,
+        cfg.get("batch_size", 256),
+        seed=cfg.get("seed", 0),
+        desc=f"{task_name}/{sampler_name}",
+    )
     scores = task.score_batch(texts, repeated)
-    group = lambda xs: [xs[i : i + n_samples] for i in range(0, len(xs), n_samples)]  # noqa: E731
-    return {"texts": group(texts), "scores": group(scores), "generations": gens, "nfe": nfe,
-            "tokens_per_step": sum(g.tokens_per_step for g in gens) / len(gens), "tokenizer": tok}
+    group = lambda xs: [xs[i : i + n_samples] for i in range(0, len(xs), n_samples)]
+    return {
+        "texts": group(texts),
+        "scores": group(scores),
+        "generations": gens,
+        "nfe": nfe,
+        "tokens_per_step": sum(g.tokens_per_step for g in gens) / len(gens),
+        "tokenizer": tok,
+    }
 
 
 def plot_lines(rows, path, x, y, series, panel, xlabel, ylabel, title, logx=False, marker="o"):

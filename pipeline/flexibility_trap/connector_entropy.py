@@ -7,6 +7,7 @@ must commit each at its position, with the entropy the choice really has. For ea
 occurrence in greedy decodes we record the entropy (nats) of the predictive distribution at
 the step it was committed and that step as a fraction of all steps.
 """
+
 from __future__ import annotations
 
 from statistics import mean
@@ -38,13 +39,21 @@ def run(params, cfg, models, data_dir) -> list[dict]:
                 for b, pos in (comp.unsqueeze(-1) == comp.new_tensor(list(ids))).any(-1).nonzero().tolist():
                     word = ids[int(comp[b, pos])]
                     found.setdefault(word, []).append(
-                        (float(g.commit_entropy[b, pos]), float(g.commit_step[b, pos]) / max(g.nfe, 1)))
+                        (float(g.commit_entropy[b, pos]), float(g.commit_step[b, pos]) / max(g.nfe, 1))
+                    )
             for word in cfg["connectors"]:
                 hits = found.get(word, [])
-                rows.append({"task": task_name, "order": order, "connector": word, "count": len(hits),
-                             "mean_entropy_nats": mean(e for e, _ in hits) if hits else float("nan"),
-                             "mean_commit_step_frac": mean(s for _, s in hits) if hits else float("nan"),
-                             "model": cfg["model"]})
+                rows.append(
+                    {
+                        "task": task_name,
+                        "order": order,
+                        "connector": word,
+                        "count": len(hits),
+                        "mean_entropy_nats": mean(e for e, _ in hits) if hits else float("nan"),
+                        "mean_commit_step_frac": mean(s for _, s in hits) if hits else float("nan"),
+                        "model": cfg["model"],
+                    }
+                )
     return rows
 
 
@@ -60,13 +69,16 @@ def plot(rows, cfg, path) -> None:
     fig, axes = plt.subplots(2, len(tasks), figsize=(4.5 * len(tasks), 6.5), squeeze=False)
     width = 0.8 / len(orders)
     for col, task in enumerate(tasks):
-        for row, (metric, label) in enumerate([("mean_entropy_nats", "entropy at commit (nats)"),
-                                               ("mean_commit_step_frac", "commit step / total steps")]):
+        for row, (metric, label) in enumerate(
+            [("mean_entropy_nats", "entropy at commit (nats)"), ("mean_commit_step_frac", "commit step / total steps")]
+        ):
             ax = axes[row][col]
             x = np.arange(len(cfg["connectors"]))
             for i, order in enumerate(orders):
-                cells = [next((r for r in rows if r["task"] == task and r["order"] == order
-                               and r["connector"] == c), None) for c in cfg["connectors"]]
+                cells = [
+                    next((r for r in rows if r["task"] == task and r["order"] == order and r["connector"] == c), None)
+                    for c in cfg["connectors"]
+                ]
                 vals = [float(r[metric]) if r else float("nan") for r in cells]
                 bars = ax.bar(x + i * width, vals, width, label=order)
                 # how many occurrences each bar averages: small counts are noise
@@ -76,8 +88,11 @@ def plot(rows, cfg, path) -> None:
             ax.set_title(task if row == 0 else "")
             ax.grid(alpha=0.3, axis="y")
             ax.legend(fontsize=8)
-    fig.suptitle(f"Connector tokens on the {cfg['model']} model: AR order vs arbitrary order (greedy, "
-                 f"gen length {cfg['gen_length']}, one token per step)", fontsize=10)
+    fig.suptitle(
+        f"Connector tokens on the {cfg['model']} model: AR order vs arbitrary order (greedy, "
+        f"gen length {cfg['gen_length']}, one token per step)",
+        fontsize=10,
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -5,6 +5,7 @@ forward passes (one token per step) so only the order differs; pass@k by the unb
 of Chen et al. (2021): 1 - C(n-c, k) / C(n, k), averaged over problems. A sample counts as
 correct when its score is 1 (for Sudoku: every blank right).
 """
+
 from __future__ import annotations
 
 from pipeline.flexibility_trap.common import decode_samples, plot_lines
@@ -36,18 +37,44 @@ def run(params, cfg, models, data_dir) -> list[dict]:
     n = cfg["n_samples"]
     for task_name in cfg["tasks"]:
         for order in cfg["orders"]:
-            samples = decode_samples(params, cfg, models[cfg["model"]], data_dir, task_name, order,
-                                     n_samples=n, temperature=cfg["temperature"])
+            samples = decode_samples(
+                params,
+                cfg,
+                models[cfg["model"]],
+                data_dir,
+                task_name,
+                order,
+                n_samples=n,
+                temperature=cfg["temperature"],
+            )
             correct = [sum(s == 1.0 for s in problem) for problem in samples["scores"]]
             for k in ks_up_to(n):
                 value = sum(pass_at_k(n, c, k) for c in correct) / len(correct)
-                rows.append({"task": task_name, "order": order, "k": k, "pass_at_k": 100 * value,
-                             "n": n, "problems": len(correct), "model": cfg["model"]})
+                rows.append(
+                    {
+                        "task": task_name,
+                        "order": order,
+                        "k": k,
+                        "pass_at_k": 100 * value,
+                        "n": n,
+                        "problems": len(correct),
+                        "model": cfg["model"],
+                    }
+                )
     return rows
 
 
 def plot(rows, cfg, path) -> None:
-    plot_lines(rows, path, x="k", y="pass_at_k", series="order", panel="task", logx=True,
-               xlabel="k (samples per problem)", ylabel="pass@k (%)",
-               title=f"pass@k on the {cfg['model']} model: AR order vs arbitrary order "
-                     f"(n = {cfg['n_samples']}, T = {cfg['temperature']})")
+    plot_lines(
+        rows,
+        path,
+        x="k",
+        y="pass_at_k",
+        series="order",
+        panel="task",
+        logx=True,
+        xlabel="k (samples per problem)",
+        ylabel="pass@k (%)",
+        title=f"pass@k on the {cfg['model']} model: AR order vs arbitrary order "
+        f"(n = {cfg['n_samples']}, T = {cfg['temperature']})",
+    )

@@ -1,4 +1,5 @@
 """The LLaDA model, registered with transformers' Auto classes for offline save/load."""
+
 from transformers import AutoConfig, AutoModel
 
 from pipeline.model.configuration_llada import LLaDAConfig

@@ -3,6 +3,7 @@
 Keeping LLaDA's names (d_model, n_layers, mlp_hidden_size, ...) is what lets the paper
 profile load the released 8B checkpoint into the same class the tiny profile trains.
 """
+
 from __future__ import annotations
 
 from transformers import PretrainedConfig

@@ -1,4 +1,5 @@
 """Building, loading and saving models and tokenizers (one directory per model under results/models)."""
+
 from __future__ import annotations
 
 import json
@@ -16,9 +17,14 @@ def build_scratch(model_params: dict):
     """A freshly initialised LLaDA model and the tiny tokenizer (tiny profile's base)."""
     tok = build_tiny_tokenizer()
     cfg = LLaDAConfig(
-        d_model=model_params["d_model"], n_layers=model_params["n_layers"], n_heads=model_params["n_heads"],
-        mlp_hidden_size=model_params["mlp_hidden_size"], vocab_size=len(tok),
-        mask_token_id=tok.mask_token_id, eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
+        d_model=model_params["d_model"],
+        n_layers=model_params["n_layers"],
+        n_heads=model_params["n_heads"],
+        mlp_hidden_size=model_params["mlp_hidden_size"],
+        vocab_size=len(tok),
+        mask_token_id=tok.mask_token_id,
+        eos_token_id=tok.eos_token_id,
+        pad_token_id=tok.pad_token_id,
     )
     return LLaDAModelLM(cfg), tok
 
@@ -35,7 +41,8 @@ def load(path: str | Path, dtype: torch.dtype = torch.float32, device: str | tor
     if why:
         raise RuntimeError(
             f"model {path!r} is not a local directory and the Hugging Face hub is unusable ({why}); "
-            f"download it elsewhere (huggingface-cli download {path}) and set model.path to the local directory")
+            f"download it elsewhere (huggingface-cli download {path}) and set model.path to the local directory"
+        )
     tok = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
     model = LLaDAModelLM.from_pretrained(path, dtype=dtype)
     return model.to(device), tok
@@ -56,8 +63,9 @@ def load_stage_model(model_dir: str | Path, dtype: torch.dtype, device):
     """Model and tokenizer saved by an earlier stage, following a ``source.json`` pointer."""
     model_dir = Path(model_dir)
     if not model_dir.exists():
-        raise FileNotFoundError(f"{model_dir} does not exist; it is made by an earlier stage "
-                                f"(run: snakemake --cores all {model_dir})")
+        raise FileNotFoundError(
+            f"{model_dir} does not exist; it is made by an earlier stage (run: snakemake --cores all {model_dir})"
+        )
     pointer = model_dir / POINTER
     path = json.loads(pointer.read_text())["path"] if pointer.exists() else model_dir
     return load(path, dtype=dtype, device=device)

@@ -5,6 +5,7 @@ Module names follow LLaDA's OLMo-derived modeling code (``model.transformer.wte`
 ``ff_norm``, ``ln_f``, ``transformer.ff_out``) so an LLaDA-8B-Instruct state dict loads
 with ``LLaDAModelLM.from_pretrained(path)`` without renaming.
 """
+
 from __future__ import annotations
 
 import torch
@@ -77,8 +78,9 @@ class LLaDALlamaBlock(nn.Module):
         self.ff_out = nn.Linear(config.mlp_hidden_size, d, bias=config.include_bias)
         self.rotary_emb = RotaryEmbedding(self.head_dim, config.rope_theta)
 
-    def forward(self, x: torch.Tensor, attention_bias: torch.Tensor | None,
-                query_index: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, attention_bias: torch.Tensor | None, query_index: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """x [B, L, D] -> [B, L, D], or [B, Q, D] at the positions ``query_index`` [B, Q] only.
 
         Keys and values always come from all L positions, so a query's output is exactly the one
@@ -99,7 +101,11 @@ class LLaDALlamaBlock(nn.Module):
         q, k = self.rotary_emb(q, k, query_index)
         # Full bidirectional attention: no causal mask, only optional key padding bias.
         att = F.scaled_dot_product_attention(
-            q, k, v, attn_mask=attention_bias, is_causal=False,
+            q,
+            k,
+            v,
+            attn_mask=attention_bias,
+            is_causal=False,
             enable_gqa=self.n_kv_heads != self.n_heads,
         )
         x = x + self.attn_out(att.transpose(1, 2).reshape(B, Q, D))
@@ -121,8 +127,9 @@ class LLaDAModel(nn.Module):
             self.transformer["ff_out"] = nn.Linear(config.d_model, config.embedding_size, bias=False)
         self.weight_tying = config.weight_tying
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                logits_at: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, logits_at: torch.Tensor | None = None
+    ) -> torch.Tensor:
         x = self.transformer.wte(input_ids)  # [B, L, D]
         bias = None
         if attention_mask is not None:
@@ -140,7 +147,7 @@ class LLaDAModel(nn.Module):
 class LLaDAModelLM(PreTrainedModel):
     config_class = LLaDAConfig
     base_model_prefix = "model"
-    _no_split_modules = ["LLaDALlamaBlock"]
+    _no_split_modules = ["LLaDALlamaBlock"]  # noqa: RUF012 -- transformers reads this class attribute
     _supports_sdpa = True
 
     def __init__(self, config: LLaDAConfig):
@@ -160,8 +167,13 @@ class LLaDAModelLM(PreTrainedModel):
     def get_input_embeddings(self) -> nn.Embedding:
         return self.model.transformer.wte
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None,
-                logits_at: torch.Tensor | None = None, **kwargs) -> MaskedLMOutput:
+    def forward(
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        logits_at: torch.Tensor | None = None,
+        **kwargs,
+    ) -> MaskedLMOutput:
         """Logits over the vocabulary at every position: ``model(input_ids).logits`` is [B, L, V].
 
         ``logits_at`` [B, Q] (positions) -> logits [B, Q, V] at those positions only, the same values

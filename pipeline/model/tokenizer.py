@@ -5,6 +5,7 @@ whole tokens, spaces are explicit tokens, and the ``Fuse`` decoder makes decode(
 Special tokens and the chat template follow LLaDA-8B-Instruct's (Llama-3 style) so prompt
 code is the same at both scales.
 """
+
 from __future__ import annotations
 
 from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers
@@ -15,9 +16,16 @@ HEADER_START, HEADER_END, EOT = "<|start_header_id|>", "<|end_header_id|>", "<|e
 SPECIAL = [EOS, MASK, UNK, HEADER_START, HEADER_END, EOT]
 TAGS = ["<reasoning>", "</reasoning>", "<answer>", "</answer>"]
 WORDS = [
-    "system", "user", "assistant",
-    "sudoku", "target", "numbers", "compute",
-    "then", "so", "therefore",
+    "system",
+    "user",
+    "assistant",
+    "sudoku",
+    "target",
+    "numbers",
+    "compute",
+    "then",
+    "so",
+    "therefore",
 ]
 CHARS = list("0123456789+-*/=(),.:") + [" ", "\n"]
 
@@ -34,7 +42,11 @@ def build_tiny_tokenizer() -> PreTrainedTokenizerFast:
     tok.pre_tokenizer = pre_tokenizers.Split(Regex(r"[a-z]+|\d|\s|[^\sa-z\d]"), behavior="isolated")
     tok.decoder = decoders.Fuse()
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, eos_token=EOS, pad_token=EOS, unk_token=UNK, mask_token=MASK,
+        tokenizer_object=tok,
+        eos_token=EOS,
+        pad_token=EOS,
+        unk_token=UNK,
+        mask_token=MASK,
         additional_special_tokens=[HEADER_START, HEADER_END, EOT],
     )
     fast.add_tokens(TAGS)  # not special: they must survive decode(skip_special_tokens=True)

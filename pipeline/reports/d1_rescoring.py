@@ -12,6 +12,7 @@ both beside d1's Table 1 and beside what d1's parser gives on the same files.
 
 The library half of the ``reference`` stage.
 """
+
 from __future__ import annotations
 
 import csv
@@ -31,7 +32,7 @@ MODEL = "LLaDA-8B-Instruct"
 TOLERANCE = 0.1  # points; the bar for "matches"
 WHY_DEFAULT_DIFFERS = {
     "gsm8k": "d1's parser drops the sign of the 2 negative gold answers (-10, -3) and reads a "
-             "boxed 43,500 as 43 (pipeline.tasks.grading.d1_eval)",
+    "boxed 43,500 as 43 (pipeline.tasks.grading.d1_eval)",
 }
 
 
@@ -39,21 +40,22 @@ WHY_DEFAULT_DIFFERS = {
 class Cell:
     task: str
     gen_length: int
-    n: int                   # generations scored
-    accuracy: float          # %, this pipeline with paper_code_bugs=True (reproduces d1)
+    n: int  # generations scored
+    accuracy: float  # %, this pipeline with paper_code_bugs=True (reproduces d1)
     accuracy_default: float  # %, this pipeline's default scorer (d1's bugs fixed)
-    paper: float | None      # d1 Table 1
+    paper: float | None  # d1 Table 1
     d1_parser: float | None  # d1's parser on the same published generations
     mean_effective_tokens: float
-    gold_mismatches: int     # d1's stored ground truth differs from the pipeline's gold
+    gold_mismatches: int  # d1's stored ground truth differs from the pipeline's gold
     note: str = ""
 
 
 def load_shards(data_dir: Path, task: str, length: int) -> list[dict]:
     """All generation records of one setup, shards in index order (d1 pools them)."""
     pattern = re.compile(rf"{task}_instruct_{length}_{length // 2}_(\d+)_generations\.json\.gz$")
-    shards = sorted((int(m.group(1)), p) for p in (data_dir / "d1_eval_baselines").iterdir()
-                    if (m := pattern.match(p.name)))
+    shards = sorted(
+        (int(m.group(1)), p) for p in (data_dir / "d1_eval_baselines").iterdir() if (m := pattern.match(p.name))
+    )
     if not shards:
         raise FileNotFoundError(f"no d1 generation shards for {task} at length {length} in {data_dir}")
     records = []
@@ -67,6 +69,7 @@ def d1_gold(task: str, example: dict):
     """The pipeline's gold in the shape d1 stored ``ground_truth``, to cross-check the data."""
     if task == "gsm8k":
         from pipeline.tasks.grading.d1_eval import gsm8k_gold
+
         return gsm8k_gold(example["solution"], paper_code_bugs=True)
     if task == "countdown":
         return [example["numbers"], example["target"]]
@@ -84,8 +87,9 @@ def score_cell(task_name: str, length: int, data_dir: Path) -> Cell:
     for rec in records:
         example = by_question.get(rec["question"])
         if example is None:
-            raise KeyError(f"{task_name}/{length}: generation for a question not in the test split: "
-                           f"{rec['question'][:80]!r}")
+            raise KeyError(
+                f"{task_name}/{length}: generation for a question not in the test split: {rec['question'][:80]!r}"
+            )
         mismatches += d1_gold(task_name, example) != rec["ground_truth"]
         w = weight(example)
         total += w
@@ -93,7 +97,9 @@ def score_cell(task_name: str, length: int, data_dir: Path) -> Cell:
         right_default += w * default.score(rec["generations"], example)
         tokens += effective_tokens(rec["generations"])
     return Cell(
-        task=task_name, gen_length=length, n=len(records),
+        task=task_name,
+        gen_length=length,
+        n=len(records),
         accuracy=round(100 * right_d1 / total, 2),
         accuracy_default=round(100 * right_default / total, 2),
         paper=paper_numbers.cell("d1_table1", MODEL, task_name, length),
@@ -107,19 +113,25 @@ def annotate(cell: Cell, test_size: int) -> Cell:
     """Explain every cell that is not within TOLERANCE of the paper."""
     notes = []
     if cell.n < test_size:
-        notes.append(f"d1 published generations for {cell.n} of {test_size} test questions"
-                     + ("" if cell.paper is None else "; the paper's number is on all of them"))
+        notes.append(
+            f"d1 published generations for {cell.n} of {test_size} test questions"
+            + ("" if cell.paper is None else "; the paper's number is on all of them")
+        )
     if cell.paper is not None and abs(cell.accuracy - cell.paper) > TOLERANCE:
         if cell.d1_parser is not None and abs(cell.accuracy - cell.d1_parser) <= TOLERANCE:
-            notes.append("differs from the paper only through the missing questions; matches d1's parser "
-                         "on the published generations")
+            notes.append(
+                "differs from the paper only through the missing questions; matches d1's parser "
+                "on the published generations"
+            )
         else:
             notes.append("DIFFERS from the paper")
     elif cell.paper is None:
         notes.append("paper cell not confirmed; compared with d1's parser on the published generations")
     if cell.accuracy_default != cell.accuracy:
-        notes.append(f"the default scorer gives {cell.accuracy_default:.2f}: "
-                     + WHY_DEFAULT_DIFFERS.get(cell.task, "d1's bugs fixed"))
+        notes.append(
+            f"the default scorer gives {cell.accuracy_default:.2f}: "
+            + WHY_DEFAULT_DIFFERS.get(cell.task, "d1's bugs fixed")
+        )
     if cell.gold_mismatches:
         notes.append(f"{cell.gold_mismatches} stored ground truths differ from the pipeline's gold")
     cell.note = "; ".join(notes)
@@ -157,14 +169,23 @@ def to_markdown(cells: list[Cell]) -> str:
         ("generations scored", lambda c: str(c.n)),
         ("mean effective tokens", lambda c: _fmt(c.mean_effective_tokens)),
     ]
-    lines = [f"# {MODEL}: d1's published generations re-scored", "",
-             "| | " + " | ".join(head) + " |", "|---" * (len(head) + 1) + "|"]
+    lines = [
+        f"# {MODEL}: d1's published generations re-scored",
+        "",
+        "| | " + " | ".join(head) + " |",
+        "|---" * (len(head) + 1) + "|",
+    ]
     for label, fmt in rows:
         lines.append(f"| {label} | " + " | ".join(fmt(get[(t, n)]) for t in TASKS for n in LENGTHS) + " |")
-    lines += ["", "Accuracy in %; Sudoku is cell accuracy pooled over cells as d1 does. Effective tokens:",
-              "tiktoken cl100k_base tokens of the generation without `<|endoftext|>` (d1's definition), mean",
-              "per generation. (d1's script prints Sudoku's as 8 x total tokens / blank cells instead.)", "",
-              "Notes:", ""]
+    lines += [
+        "",
+        "Accuracy in %; Sudoku is cell accuracy pooled over cells as d1 does. Effective tokens:",
+        "tiktoken cl100k_base tokens of the generation without `<|endoftext|>` (d1's definition), mean",
+        "per generation. (d1's script prints Sudoku's as 8 x total tokens / blank cells instead.)",
+        "",
+        "Notes:",
+        "",
+    ]
     lines += [f"- {c.task} {c.gen_length}: {c.note}" for c in cells if c.note]
     if not any(c.note for c in cells):
         lines.append("- every cell matches the paper to 0.1 points")

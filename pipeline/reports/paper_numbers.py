@@ -1,4 +1,5 @@
 """Access to the papers' published numbers kept in ``paper_numbers.yaml`` (with their sources)."""
+
 from __future__ import annotations
 
 from functools import lru_cache

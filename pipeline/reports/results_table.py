@@ -1,5 +1,6 @@
 """A results table from ``metrics.json`` files: rows are models, columns task x generation length,
 cells accuracy in %, written as CSV and as Markdown (library half of the ``table`` stage)."""
+
 from __future__ import annotations
 
 import csv
@@ -25,8 +26,9 @@ def collect(eval_dir: Path, models: list[str], tasks: list[str], lengths: list[i
             for L in lengths:
                 path = eval_dir / model / task / f"L{L}" / "metrics.json"
                 if not path.exists():
-                    raise FileNotFoundError(f"{path} is missing; it is made by the 'evaluate' stage "
-                                            f"(run: snakemake --cores all {path})")
+                    raise FileNotFoundError(
+                        f"{path} is missing; it is made by the 'evaluate' stage (run: snakemake --cores all {path})"
+                    )
                 row[f"{task}@{L}"] = round(json.loads(path.read_text())["accuracy"], 1)
         table.append(row)
     return table

@@ -6,6 +6,7 @@ DVC pick it up from there. Methods share the loop in :mod:`pipeline.rl.loop`. A 
 ``overrides`` sets shared ``rl`` keys (batch, schedule, lengths) for that method only, so each
 paper's own settings can live side by side (see :func:`method_config`).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -45,8 +46,16 @@ class RLMethod(Protocol):
     def advantages(self, rewards: torch.Tensor) -> torch.Tensor:
         """rewards [P, G] (G rollouts per prompt) -> advantages [P*G]."""
 
-    def prepare(self, model, ref_model, prompt: torch.Tensor, attn: torch.Tensor, rollout: Rollout,
-                advantages: torch.Tensor, generator: torch.Generator) -> dict:
+    def prepare(
+        self,
+        model,
+        ref_model,
+        prompt: torch.Tensor,
+        attn: torch.Tensor,
+        rollout: Rollout,
+        advantages: torch.Tensor,
+        generator: torch.Generator,
+    ) -> dict:
         """Everything the ``mu`` updates need that does not change between them (old / reference log-probs)."""
 
     def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict[str, float]]:
@@ -58,8 +67,10 @@ def method_config(rl_params: dict, name: str) -> dict:
     on top, and the method's own options under ``options``. Imports nothing (params validation uses it)."""
     check(METHODS, name, "RL method")
     if name not in rl_params["methods"]:
-        raise KeyError(f"rl.methods.{name} is missing: each RL method reads its own section "
-                       f"(configured: {', '.join(rl_params['methods'])})")
+        raise KeyError(
+            f"rl.methods.{name} is missing: each RL method reads its own section "
+            f"(configured: {', '.join(rl_params['methods'])})"
+        )
     section = dict(rl_params["methods"][name])
     overrides = section.pop("overrides", {})
     shared = {k: v for k, v in rl_params.items() if k != "methods"}

@@ -8,6 +8,7 @@ inner update: update k uses mask seed s_k, and old / reference / current log-pro
 all use that same s_k, so the ratio compares like with like.
 Objective: the clipped GRPO loss with k3 KL (beta) and advantage = reward - group mean.
 """
+
 from __future__ import annotations
 
 import torch
@@ -20,23 +21,42 @@ from pipeline.sampling.spec import Decoding
 
 #: params section rl.methods.diffu_grpo
 OPTIONS = {
-    "mu": {"type": "integer", "minimum": 1, "description": "inner gradient updates per batch of rollouts (d1: 12 math, 8 planning)"},
-    "beta": {"type": "number", "minimum": 0, "description": "weight of the k3 KL to the frozen reference (0: no reference model)"},
+    "mu": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "inner gradient updates per batch of rollouts (d1: 12 math, 8 planning)",
+    },
+    "beta": {
+        "type": "number",
+        "minimum": 0,
+        "description": "weight of the k3 KL to the frozen reference (0: no reference model)",
+    },
     "clip_eps": {"type": "number", "exclusiveMinimum": 0, "description": "PPO clip range of the ratio"},
-    "p_mask_prompt": {"type": "number", "minimum": 0, "maximum": 1,
-                      "description": "probability of masking each prompt token in the one-step estimator"},
+    "p_mask_prompt": {
+        "type": "number",
+        "minimum": 0,
+        "maximum": 1,
+        "description": "probability of masking each prompt token in the one-step estimator",
+    },
     "temperature": {"type": "number", "exclusiveMinimum": 0, "description": "rollout sampling temperature (d1: 0.9)"},
 }
 
 
-def one_step_logprobs(model, prompt: torch.Tensor, prompt_valid: torch.Tensor, completion: torch.Tensor,
-                      mask_id: int, p_mask_prompt: float, seed: int) -> torch.Tensor:
+def one_step_logprobs(
+    model,
+    prompt: torch.Tensor,
+    prompt_valid: torch.Tensor,
+    completion: torch.Tensor,
+    mask_id: int,
+    p_mask_prompt: float,
+    seed: int,
+) -> torch.Tensor:
     """prompt [B, P], prompt_valid [B, P] (0 = padding), completion [B, L] -> log-probs [B, L] (d1 Eq. 4-5)."""
     g = torch.Generator(device="cpu").manual_seed(seed)
     u = torch.rand(prompt.shape, generator=g).to(prompt.device)  # [B, P]
     prompt_masked = (u < p_mask_prompt) & prompt_valid.bool()  # never mask padding
     x = torch.cat([prompt.masked_fill(prompt_masked, mask_id), torch.full_like(completion, mask_id)], 1)
-    logits = model(x).logits[:, prompt.shape[1]:]  # [B, L, V]; pads attended, as in LLaDA
+    logits = model(x).logits[:, prompt.shape[1] :]  # [B, L, V]; pads attended, as in LLaDA
     return token_logprobs(logits, completion)  # [B, L]
 
 
@@ -52,10 +72,15 @@ class DiffuGRPO:
     @torch.no_grad()
     def rollout(self, model, prompt: torch.Tensor, attn: torch.Tensor, generator: torch.Generator) -> Rollout:
         rl = self.rl
-        spec = Decoding(self.mask_id, rl["gen_length"], rl["block_length"], rl["diffusion_steps"],
-                        temperature=self.cfg["temperature"])
+        spec = Decoding(
+            self.mask_id,
+            rl["gen_length"],
+            rl["block_length"],
+            rl["diffusion_steps"],
+            temperature=self.cfg["temperature"],
+        )
         out = low_confidence(model, prompt, spec, generator=generator)  # pads attended, as in d1
-        return Rollout(out.sequences[:, prompt.shape[1]:])
+        return Rollout(out.sequences[:, prompt.shape[1] :])
 
     @staticmethod
     def advantages(rewards: torch.Tensor) -> torch.Tensor:
@@ -63,12 +88,26 @@ class DiffuGRPO:
         return (rewards - rewards.mean(1, keepdim=True)).reshape(-1)
 
     @torch.no_grad()
-    def prepare(self, model, ref_model, prompt: torch.Tensor, attn: torch.Tensor, rollout: Rollout,
-                advantages: torch.Tensor, generator: torch.Generator) -> dict:
+    def prepare(
+        self,
+        model,
+        ref_model,
+        prompt: torch.Tensor,
+        attn: torch.Tensor,
+        rollout: Rollout,
+        advantages: torch.Tensor,
+        generator: torch.Generator,
+    ) -> dict:
         completion = rollout.completion
         seeds = torch.randint(0, 2**31 - 1, (self.mu,), generator=generator).tolist()
-        batch = dict(prompt=prompt, prompt_valid=attn, completion=completion, advantages=advantages, seeds=seeds,
-                     mask=completion_mask(completion, self.eos_id))
+        batch = dict(
+            prompt=prompt,
+            prompt_valid=attn,
+            completion=completion,
+            advantages=advantages,
+            seeds=seeds,
+            mask=completion_mask(completion, self.eos_id),
+        )
 
         def logps(m, seed):
             return one_step_logprobs(m, prompt, attn, completion, self.mask_id, self.cfg["p_mask_prompt"], seed)
@@ -79,9 +118,17 @@ class DiffuGRPO:
         return batch
 
     def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict[str, float]]:
-        logp = one_step_logprobs(model, batch["prompt"], batch["prompt_valid"], batch["completion"], self.mask_id,
-                                 self.cfg["p_mask_prompt"], batch["seeds"][k])
+        logp = one_step_logprobs(
+            model,
+            batch["prompt"],
+            batch["prompt_valid"],
+            batch["completion"],
+            self.mask_id,
+            self.cfg["p_mask_prompt"],
+            batch["seeds"][k],
+        )
         old = batch["old"][k] if batch["old"] is not None else logp.detach()
         ref = batch["ref"][k] if batch["ref"] is not None else None
-        return clipped_grpo_loss(logp, old, ref, batch["advantages"], batch["mask"],
-                                 self.cfg["clip_eps"], self.cfg["beta"])
+        return clipped_grpo_loss(
+            logp, old, ref, batch["advantages"], batch["mask"], self.cfg["clip_eps"], self.cfg["beta"]
+        )

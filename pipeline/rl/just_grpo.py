@@ -38,6 +38,7 @@ proportional to the rows run, so there the gain is (b), (c) and (d) -- see
 benchmarks/just_grpo_speed.py. Each pass's gradient is taken at once, so only one pass's
 activations are alive, as with the reference's per-position backward.
 """
+
 from __future__ import annotations
 
 import torch
@@ -50,17 +51,31 @@ from pipeline.sampling.spec import Decoding
 
 #: params section rl.methods.just_grpo
 OPTIONS = {
-    "mu": {"type": "integer", "minimum": 1, "description": "inner gradient updates per batch of rollouts (JustGRPO: 1)"},
+    "mu": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "inner gradient updates per batch of rollouts (JustGRPO: 1)",
+    },
     "clip_eps": {"type": "number", "exclusiveMinimum": 0, "description": "PPO clip range of the ratio"},
-    "positions_per_pass": {"type": "integer", "minimum": 1,
-                           "description": "AR positions stacked along the batch per forward+backward (speed and memory only)"},
-    "temperature": {"type": "number", "exclusiveMinimum": 0, "description": "AR rollout sampling temperature (JustGRPO: 1.0)"},
+    "positions_per_pass": {
+        "type": "integer",
+        "minimum": 1,
+        "description": "AR positions stacked along the batch per forward+backward (speed and memory only)",
+    },
+    "temperature": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "description": "AR rollout sampling temperature (JustGRPO: 1.0)",
+    },
 }
 
 
 # ----------------------------------------------------------------------------------------- log-probs
 
-def position_inputs(prompt: torch.Tensor, completion: torch.Tensor, positions: torch.Tensor, mask_id: int) -> torch.Tensor:
+
+def position_inputs(
+    prompt: torch.Tensor, completion: torch.Tensor, positions: torch.Tensor, mask_id: int
+) -> torch.Tensor:
     """prompt [B, P], completion [B, L], positions [K] -> inputs [K*B, P+L].
 
     Row k*B + b is [prompt_b, completion_b[:t_k], MASK * (L - t_k)]: exactly the rollout's input at step t_k.
@@ -71,8 +86,9 @@ def position_inputs(prompt: torch.Tensor, completion: torch.Tensor, positions: t
     return torch.cat([prompt[None].expand(K, -1, -1), comp], 2).reshape(K * prompt.shape[0], -1)  # [K*B, P+L]
 
 
-def position_logprobs(model, prompt: torch.Tensor, completion: torch.Tensor, positions: torch.Tensor,
-                      mask_id: int, temperature: float) -> torch.Tensor:
+def position_logprobs(
+    model, prompt: torch.Tensor, completion: torch.Tensor, positions: torch.Tensor, mask_id: int, temperature: float
+) -> torch.Tensor:
     """log pi(o_t | q, o_<t) for t in ``positions``, all in ONE forward over the K*B inputs -> [B, K].
 
     Identical inputs -- every rollout of a prompt at t = 0, rollouts sharing a prefix, duplicate
@@ -92,6 +108,7 @@ def position_logprobs(model, prompt: torch.Tensor, completion: torch.Tensor, pos
 
 # ----------------------------------------------------------------------------------------- gradients
 
+
 def _params(model) -> list[torch.Tensor]:
     return [p for p in model.parameters() if p.requires_grad]
 
@@ -106,8 +123,17 @@ def _normaliser(advantages: torch.Tensor, L: int) -> float:
     return L * (float((advantages != 0).sum()) + 1e-5)  # (3), counted over the whole batch
 
 
-def serial_gradient(model, prompt, completion, old_logp, advantages, mask_id: int, temperature: float,
-                    clip_eps: float, chunk: int | None = None) -> tuple[float, list[torch.Tensor]]:
+def serial_gradient(
+    model,
+    prompt,
+    completion,
+    old_logp,
+    advantages,
+    mask_id: int,
+    temperature: float,
+    clip_eps: float,
+    chunk: int | None = None,
+) -> tuple[float, list[torch.Tensor]]:
     """The reference's loop: for each position t, one forward + backward over the samples.
 
     prompt [B, P], completion [B, L], old_logp [B, L], advantages [B] -> (loss value, grads like params).
@@ -134,8 +160,17 @@ def serial_gradient(model, prompt, completion, old_logp, advantages, mask_id: in
     return total, grads
 
 
-def stacked_gradient(model, prompt, completion, old_logp, advantages, mask_id: int, temperature: float,
-                     clip_eps: float, positions_per_pass: int) -> tuple[float, list[torch.Tensor], dict]:
+def stacked_gradient(
+    model,
+    prompt,
+    completion,
+    old_logp,
+    advantages,
+    mask_id: int,
+    temperature: float,
+    clip_eps: float,
+    positions_per_pass: int,
+) -> tuple[float, list[torch.Tensor], dict]:
     """Same value and gradient as ``serial_gradient``, ``positions_per_pass`` positions per forward +
     backward and zero-advantage samples skipped. Returns (loss value, grads like params, stats)."""
     L = completion.shape[1]
@@ -148,15 +183,19 @@ def stacked_gradient(model, prompt, completion, old_logp, advantages, mask_id: i
         positions = torch.arange(t0, min(t0 + positions_per_pass, L), device=completion.device)  # [K]
         logp = position_logprobs(model, prompt, completion, positions, mask_id, temperature)  # [B', K]
         counted = torch.ones_like(logp, dtype=torch.bool)  # every position counts, EOS padding included
-        loss, st = clipped_grpo_loss(logp, old_logp[:, positions], None, advantages, counted, clip_eps, 0.0,
-                                     normaliser=norm)  # (1)-(3) on this pass's share
+        loss, st = clipped_grpo_loss(
+            logp, old_logp[:, positions], None, advantages, counted, clip_eps, 0.0, normaliser=norm
+        )  # (1)-(3) on this pass's share
         _accumulate(grads, loss, params)
         total += loss.item()
         n_tok += logp.numel()
         clipped += st["clip_frac"] * logp.numel()
         ratio_sum += st["ratio_mean"] * logp.numel()
-    stats = {"valid_frac": float(keep.float().mean()), "clip_frac": clipped / max(n_tok, 1),
-             "ratio_mean": ratio_sum / n_tok if n_tok else 1.0}
+    stats = {
+        "valid_frac": float(keep.float().mean()),
+        "clip_frac": clipped / max(n_tok, 1),
+        "ratio_mean": ratio_sum / n_tok if n_tok else 1.0,
+    }
     return total, grads, stats
 
 
@@ -180,6 +219,7 @@ class _ReplayGradients(torch.autograd.Function):
 
 # ----------------------------------------------------------------------------------------- method
 
+
 class JustGRPO:
     name = "just_grpo"
     needs_reference = False  # no KL term
@@ -195,10 +235,11 @@ class JustGRPO:
     def rollout(self, model, prompt: torch.Tensor, attn: torch.Tensor, generator: torch.Generator) -> Rollout:
         # attn is not passed: pads are attended, as everywhere in the project (batches.left_pad)
         L = self.rl["gen_length"]
-        out = ar_order(model, prompt, Decoding(self.mask_id, L, 1, L, temperature=self.cfg["temperature"]),
-                       generator=generator)
+        out = ar_order(
+            model, prompt, Decoding(self.mask_id, L, 1, L, temperature=self.cfg["temperature"]), generator=generator
+        )
         # the rollout's own per-step log-probs are pi_old: prepare needs no forward for them
-        return Rollout(out.sequences[:, prompt.shape[1]:], {"token_logprobs": out.extras["token_logprobs"]})
+        return Rollout(out.sequences[:, prompt.shape[1] :], {"token_logprobs": out.extras["token_logprobs"]})
 
     @staticmethod
     def advantages(rewards: torch.Tensor) -> torch.Tensor:
@@ -212,8 +253,16 @@ class JustGRPO:
         return adv.masked_fill(flat, 0.0).reshape(-1)
 
     @torch.no_grad()
-    def prepare(self, model, ref_model, prompt: torch.Tensor, attn: torch.Tensor, rollout: Rollout,
-                advantages: torch.Tensor, generator: torch.Generator) -> dict:
+    def prepare(
+        self,
+        model,
+        ref_model,
+        prompt: torch.Tensor,
+        attn: torch.Tensor,
+        rollout: Rollout,
+        advantages: torch.Tensor,
+        generator: torch.Generator,
+    ) -> dict:
         completion = rollout.completion
         old = rollout.extras.get("token_logprobs")  # [B, L] pi_old at every step of the rollout
         if old is None:  # completions from elsewhere: one no-grad stacked pass over all positions
@@ -222,13 +271,22 @@ class JustGRPO:
         return dict(prompt=prompt, completion=completion, advantages=advantages, old=old)
 
     def gradient(self, model, batch: dict) -> tuple[float, list[torch.Tensor], dict]:
-        return stacked_gradient(model, batch["prompt"], batch["completion"], batch["old"], batch["advantages"],
-                                self.mask_id, self.cfg["temperature"], self.cfg["clip_eps"],
-                                self.cfg["positions_per_pass"])
+        return stacked_gradient(
+            model,
+            batch["prompt"],
+            batch["completion"],
+            batch["old"],
+            batch["advantages"],
+            self.mask_id,
+            self.cfg["temperature"],
+            self.cfg["clip_eps"],
+            self.cfg["positions_per_pass"],
+        )
 
     def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict[str, float]]:
         value, grads, stats = self.gradient(model, batch)
         params = _params(model)
-        loss = _ReplayGradients.apply(torch.tensor(value, dtype=params[0].dtype, device=params[0].device),
-                                      grads, *params)
+        loss = _ReplayGradients.apply(
+            torch.tensor(value, dtype=params[0].dtype, device=params[0].device), grads, *params
+        )
         return loss, stats

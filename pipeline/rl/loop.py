@@ -1,5 +1,6 @@
 """The GRPO-family training loop shared by all RL methods: sample prompts, roll out a group per
 prompt, score with the task verifiers, then ``mu`` gradient updates on the method's objective."""
+
 from __future__ import annotations
 
 import copy
@@ -33,8 +34,9 @@ def run_rl(model, tokenizer, method: RLMethod, enc: EncodedExamples, cfg: dict, 
     if method.needs_reference:
         ref_model = copy.deepcopy(model).eval()
         ref_model.requires_grad_(False)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg["lr"], betas=(0.9, cfg["adam_beta2"]),
-                            weight_decay=cfg["weight_decay"])
+    opt = torch.optim.AdamW(
+        model.parameters(), lr=cfg["lr"], betas=(0.9, cfg["adam_beta2"]), weight_decay=cfg["weight_decay"]
+    )
     G = cfg["group_size"]
     progress = Progress(cfg["steps"], f"rl/{method.name}")
     history = []
@@ -61,9 +63,13 @@ def run_rl(model, tokenizer, method: RLMethod, enc: EncodedExamples, cfg: dict, 
             opt.step()
             stats_k.append({"loss": loss.item(), "grad_norm": float(gnorm), **stats})
         metrics = {k: sum(s[k] for s in stats_k) / len(stats_k) for k in stats_k[0]}
-        metrics.update(reward=float(rewards.mean()), reward_std=float(rewards.view(-1, G).std(1).mean()),
-                       frac_zero_adv_groups=float((rewards.view(-1, G).std(1) == 0).float().mean()),
-                       rollout_s=t_roll, step_s=time.time() - t0)
+        metrics.update(
+            reward=float(rewards.mean()),
+            reward_std=float(rewards.view(-1, G).std(1).mean()),
+            frac_zero_adv_groups=float((rewards.view(-1, G).std(1) == 0).float().mean()),
+            rollout_s=t_roll,
+            step_s=time.time() - t0,
+        )
         for task in enc.tasks:
             sel = [j for j, (t, _) in enumerate(picks_g) if t == task]
             if sel:

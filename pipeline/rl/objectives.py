@@ -4,14 +4,22 @@ Notation follows d1 (Zhao et al. 2025, Eq. 1-3), which follows GRPO (Shao et al.
     rho = pi_theta / pi_old,  L = -mean_tokens[ min(rho A, clip(rho, 1-eps, 1+eps) A) - beta KL ]
 with the k3 estimator  KL = pi_ref/pi_theta - log(pi_ref/pi_theta) - 1.
 """
+
 from __future__ import annotations
 
 import torch
 
 
-def clipped_grpo_loss(logp: torch.Tensor, old_logp: torch.Tensor, ref_logp: torch.Tensor | None,
-                      advantages: torch.Tensor, mask: torch.Tensor, clip_eps: float, beta: float,
-                      normaliser: torch.Tensor | float | None = None) -> tuple[torch.Tensor, dict]:
+def clipped_grpo_loss(
+    logp: torch.Tensor,
+    old_logp: torch.Tensor,
+    ref_logp: torch.Tensor | None,
+    advantages: torch.Tensor,
+    mask: torch.Tensor,
+    clip_eps: float,
+    beta: float,
+    normaliser: torch.Tensor | float | None = None,
+) -> tuple[torch.Tensor, dict]:
     """logp, old_logp, ref_logp [B, L]; advantages [B]; mask [B, L] (1 = counted token).
 
     ``normaliser``: the loss is sum(per-token loss * mask) / normaliser; default the number of
@@ -44,5 +52,7 @@ def clipped_grpo_loss(logp: torch.Tensor, old_logp: torch.Tensor, ref_logp: torc
 def completion_mask(completion: torch.Tensor, eos_id: int) -> torch.Tensor:
     """[B, L] -> [B, L] bool: tokens up to and including the first EOS (TRL/d1 convention)."""
     is_eos = completion == eos_id
-    first = torch.where(is_eos.any(1), is_eos.float().argmax(1), torch.full_like(is_eos[:, 0], completion.shape[1], dtype=torch.long))
+    first = torch.where(
+        is_eos.any(1), is_eos.float().argmax(1), torch.full_like(is_eos[:, 0], completion.shape[1], dtype=torch.long)
+    )
     return torch.arange(completion.shape[1], device=completion.device)[None, :] <= first[:, None]

@@ -8,6 +8,7 @@ up from there. Every sampler is called as
 
 and counts the forward passes it runs (``Generation.nfe``). :func:`get_sampler` binds the options.
 """
+
 from __future__ import annotations
 
 import functools
@@ -31,8 +32,15 @@ SAMPLERS: dict[str, str] = {
 
 
 class Sampler(Protocol):
-    def __call__(self, model, prompt: torch.Tensor, spec: Decoding, *, attention_mask: torch.Tensor | None = None,
-                 generator: torch.Generator | None = None) -> Generation:
+    def __call__(
+        self,
+        model,
+        prompt: torch.Tensor,
+        spec: Decoding,
+        *,
+        attention_mask: torch.Tensor | None = None,
+        generator: torch.Generator | None = None,
+    ) -> Generation:
         """Decode ``spec.gen_length`` tokens after each prompt row; ``attention_mask`` [B, P] or None
         (pads attended, as in LLaDA); ``generator`` drives every random draw."""
 

@@ -9,6 +9,7 @@ attended) and samples position t. This is LLaDA ``generate`` with ``block_length
 from (softmax(logits / T); T = 1 when greedy): exactly the policy log-prob JustGRPO needs as
 its old log-prob, recorded here so training needs no extra forward for it.
 """
+
 from __future__ import annotations
 
 import torch
@@ -17,12 +18,17 @@ from pipeline.core.numerics import entropy, gumbel_argmax, token_logprobs
 from pipeline.sampling.base import Generation, start_canvas
 from pipeline.sampling.spec import Decoding
 
-
 OPTIONS: dict = {}  # no options: the order is fixed
 
 
-def ar_order(model, prompt: torch.Tensor, spec: Decoding, *, attention_mask: torch.Tensor | None = None,
-             generator: torch.Generator | None = None) -> Generation:
+def ar_order(
+    model,
+    prompt: torch.Tensor,
+    spec: Decoding,
+    *,
+    attention_mask: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> Generation:
     B, P = prompt.shape
     mask_id, gen_length, temperature = spec.mask_id, spec.gen_length, spec.temperature
     x, fwd = start_canvas(model, prompt, attention_mask, mask_id, gen_length)
@@ -38,5 +44,10 @@ def ar_order(model, prompt: torch.Tensor, spec: Decoding, *, attention_mask: tor
         logps.append(token_logprobs(logits / temperature if temperature > 0 else logits, tok))  # [B]
         if commit_ent is not None:
             commit_ent[:, t] = entropy(logits.to(torch.float64))
-    return Generation(sequences=x, nfe=fwd.calls, commit_step=commit_step, commit_entropy=commit_ent,
-                      extras={"token_logprobs": torch.stack(logps, 1)})  # [B, L]
+    return Generation(
+        sequences=x,
+        nfe=fwd.calls,
+        commit_step=commit_step,
+        commit_entropy=commit_ent,
+        extras={"token_logprobs": torch.stack(logps, 1)},
+    )  # [B, L]

@@ -1,4 +1,5 @@
 """What every sampler returns, and the helpers they share (forward pass counting, commit bookkeeping)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -53,8 +54,9 @@ class CountingModel:
         return self.model(x, attention_mask=self.attention_mask, **extra).logits
 
 
-def start_canvas(model, prompt: torch.Tensor, attention_mask: torch.Tensor | None, mask_id: int,
-                 gen_length: int) -> tuple[torch.Tensor, CountingModel]:
+def start_canvas(
+    model, prompt: torch.Tensor, attention_mask: torch.Tensor | None, mask_id: int, gen_length: int
+) -> tuple[torch.Tensor, CountingModel]:
     """[prompt, MASK * gen_length] [B, P+L] and the forward-counting model every sampler decodes with."""
     B = prompt.shape[0]
     x = torch.cat([prompt, torch.full((B, gen_length), mask_id, dtype=prompt.dtype, device=prompt.device)], 1)
@@ -75,8 +77,14 @@ def quota_per_step(n_masked: torch.Tensor, steps: int) -> torch.Tensor:
     return quota
 
 
-def decode_adaptive(model, prompt: torch.Tensor, spec: Decoding, attention_mask: torch.Tensor | None,
-                    generator: torch.Generator | None, select) -> Generation:
+def decode_adaptive(
+    model,
+    prompt: torch.Tensor,
+    spec: Decoding,
+    attention_mask: torch.Tensor | None,
+    generator: torch.Generator | None,
+    select,
+) -> Generation:
     """Semi-AR block loop whose steps commit a *data-dependent* number of tokens (threshold, EB samplers).
 
     ``select(logits [B,N,V] float64, x0 [B,N], masked [B,N]) -> [B,N] bool`` picks, for the current block
@@ -97,8 +105,9 @@ def decode_adaptive(model, prompt: torch.Tensor, spec: Decoding, attention_mask:
         out = slice(lo - P, lo - P + block_length)  # the same block in completion coordinates
         while (masked := x[:, blk] == mask_id).any():  # [B, N]
             logits = fwd(x)[:, blk].to(torch.float64)  # [B, N, V]
-            x0 = gumbel_argmax(logits.index_fill(-1, torch.tensor([mask_id], device=x.device), -float("inf")),
-                               temperature, generator)  # [B, N]
+            x0 = gumbel_argmax(
+                logits.index_fill(-1, torch.tensor([mask_id], device=x.device), -float("inf")), temperature, generator
+            )  # [B, N]
             commit = select(logits, x0, masked) & masked  # [B, N]
             if (masked.any(1) & ~commit.any(1)).any():
                 raise RuntimeError("sampler selected nothing in a row with masked positions: it would never end")
@@ -107,5 +116,6 @@ def decode_adaptive(model, prompt: torch.Tensor, spec: Decoding, attention_mask:
             if commit_ent is not None:
                 commit_ent[:, out] = torch.where(commit, entropy(logits), commit_ent[:, out])
             row_steps += masked.any(1)
-    return Generation(sequences=x, nfe=fwd.calls, commit_step=commit_step, commit_entropy=commit_ent,
-                      extras={"row_steps": row_steps})
+    return Generation(
+        sequences=x, nfe=fwd.calls, commit_step=commit_step, commit_entropy=commit_ent, extras={"row_steps": row_steps}
+    )

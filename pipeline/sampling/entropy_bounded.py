@@ -7,6 +7,7 @@ current semi-AR block by entropy (ascending) and commits the largest prefix whos
 its largest entropy is <= ``gamma`` (nats), at least one position. gamma = 0 commits one token per step
 (unless several are exactly deterministic); a huge gamma commits a whole block per step.
 """
+
 from __future__ import annotations
 
 import torch
@@ -31,18 +32,35 @@ def select_entropy_bounded(logits: torch.Tensor, masked: torch.Tensor, gamma: fl
 
 
 OPTIONS = {
-    "gamma": {"type": "number", "minimum": 0, "default": 0.1,
-              "description": "entropy budget per step in nats: 0 commits one token per step, large a whole block"},
+    "gamma": {
+        "type": "number",
+        "minimum": 0,
+        "default": 0.1,
+        "description": "entropy budget per step in nats: 0 commits one token per step, large a whole block",
+    },
 }
 
 
-def entropy_bounded(model, prompt: torch.Tensor, spec: Decoding, *, attention_mask: torch.Tensor | None = None,
-                    generator: torch.Generator | None = None, gamma: float = 0.1) -> Generation:
+def entropy_bounded(
+    model,
+    prompt: torch.Tensor,
+    spec: Decoding,
+    *,
+    attention_mask: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+    gamma: float = 0.1,
+) -> Generation:
     """EB sampler over semi-AR blocks. ``steps`` is ignored: the entropy budget ``gamma`` (nats) decides
     how many tokens each forward pass commits; the passes actually run are ``Generation.nfe``. Entropies
     are those of the untempered model distribution; tokens are sampled at ``temperature``.
     """
     if gamma < 0:
         raise ValueError(f"gamma must be >= 0 nats, got {gamma}")
-    return decode_adaptive(model, prompt, spec, attention_mask, generator,
-                           lambda logits, x0, masked: select_entropy_bounded(logits, masked, gamma))
+    return decode_adaptive(
+        model,
+        prompt,
+        spec,
+        attention_mask,
+        generator,
+        lambda logits, x0, masked: select_entropy_bounded(logits, masked, gamma),
+    )

@@ -4,6 +4,7 @@ remasking (commit the most probable predictions, never revisit a committed token
 ``semi_ar_decode`` is shared with the ``random`` sampler (:mod:`pipeline.sampling.random_order`),
 which commits a random subset of the masked positions instead.
 """
+
 from __future__ import annotations
 
 import torch
@@ -12,12 +13,17 @@ from pipeline.core.numerics import entropy, gumbel_argmax
 from pipeline.sampling.base import Generation, quota_per_step, start_canvas
 from pipeline.sampling.spec import Decoding
 
-
 OPTIONS: dict = {}  # no options: LLaDA's schedule is set by the Decoding spec
 
 
-def semi_ar_decode(model, prompt: torch.Tensor, spec: Decoding, attention_mask: torch.Tensor | None,
-                   generator: torch.Generator | None, remasking: str) -> Generation:
+def semi_ar_decode(
+    model,
+    prompt: torch.Tensor,
+    spec: Decoding,
+    attention_mask: torch.Tensor | None,
+    generator: torch.Generator | None,
+    remasking: str,
+) -> Generation:
     """LLaDA ``generate``: ``remasking`` is "low_confidence" or "random"."""
     mask_id, gen_length, block_length, steps = spec.mask_id, spec.gen_length, spec.block_length, spec.steps
     temperature = spec.temperature
@@ -61,7 +67,13 @@ def semi_ar_decode(model, prompt: torch.Tensor, spec: Decoding, attention_mask: 
     return Generation(sequences=x, nfe=fwd.calls, commit_step=commit_step, commit_entropy=commit_ent)
 
 
-def low_confidence(model, prompt: torch.Tensor, spec: Decoding, *, attention_mask: torch.Tensor | None = None,
-                   generator: torch.Generator | None = None) -> Generation:
+def low_confidence(
+    model,
+    prompt: torch.Tensor,
+    spec: Decoding,
+    *,
+    attention_mask: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> Generation:
     """Semi-AR low-confidence remasking (LLaDA ``generate``, ``remasking='low_confidence'``)."""
     return semi_ar_decode(model, prompt, spec, attention_mask, generator, "low_confidence")

@@ -1,5 +1,6 @@
 """Random-order remasking: LLaDA's schedule, but the positions committed each step are drawn uniformly
 at random among the masked ones of the current block (LLaDA ``generate``, ``remasking='random'``)."""
+
 from __future__ import annotations
 
 import torch
@@ -11,6 +12,12 @@ from pipeline.sampling.spec import Decoding
 OPTIONS: dict = {}  # no options
 
 
-def random_order(model, prompt: torch.Tensor, spec: Decoding, *, attention_mask: torch.Tensor | None = None,
-                 generator: torch.Generator | None = None) -> Generation:
+def random_order(
+    model,
+    prompt: torch.Tensor,
+    spec: Decoding,
+    *,
+    attention_mask: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+) -> Generation:
     return semi_ar_decode(model, prompt, spec, attention_mask, generator, "random")

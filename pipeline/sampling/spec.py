@@ -1,5 +1,6 @@
 """What to decode: the settings every sampler takes (kept apart from the samplers so the registry
 module stays import-light)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -4,6 +4,7 @@ Within the current semi-AR block, each forward pass commits every masked positio
 has probability above ``threshold``, and always at least the single most confident one, so a block of
 N positions takes between 1 and N forward passes. Committed tokens are never revisited.
 """
+
 from __future__ import annotations
 
 import torch
@@ -28,16 +29,33 @@ def select_confident(logits: torch.Tensor, x0: torch.Tensor, masked: torch.Tenso
 
 
 OPTIONS = {
-    "threshold": {"type": "number", "exclusiveMinimum": 0, "default": 0.9,
-                  "description": "commit every masked position whose sampled token has p > threshold (> 1: one per step)"},
+    "threshold": {
+        "type": "number",
+        "exclusiveMinimum": 0,
+        "default": 0.9,
+        "description": "commit every masked position whose sampled token has p > threshold (> 1: one per step)",
+    },
 }
 
 
-def confidence_threshold(model, prompt: torch.Tensor, spec: Decoding, *, attention_mask: torch.Tensor | None = None,
-                         generator: torch.Generator | None = None, threshold: float = 0.9) -> Generation:
+def confidence_threshold(
+    model,
+    prompt: torch.Tensor,
+    spec: Decoding,
+    *,
+    attention_mask: torch.Tensor | None = None,
+    generator: torch.Generator | None = None,
+    threshold: float = 0.9,
+) -> Generation:
     """Fast-dLLM threshold sampler. ``steps`` is ignored: the number of forward passes is decided by the
     model's confidence (between ``gen_length / block_length`` and ``gen_length``) and is reported as
     ``Generation.nfe``. ``threshold`` > 1 never passes and degrades to one token per step.
     """
-    return decode_adaptive(model, prompt, spec, attention_mask, generator,
-                           lambda logits, x0, masked: select_confident(logits, x0, masked, threshold))
+    return decode_adaptive(
+        model,
+        prompt,
+        spec,
+        attention_mask,
+        generator,
+        lambda logits, x0, masked: select_confident(logits, x0, masked, threshold),
+    )

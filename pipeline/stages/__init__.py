@@ -3,6 +3,7 @@
 Each ``main`` only wires params, paths and library calls; Snakemake rules and DVC stages run the
 same commands. Library modules never import from here.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -6,15 +6,16 @@
 Settings come from ``params.analysis.<name>``; the CSV is written beside the PNG; both are
 logged to MLflow.
 """
+
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
 from pipeline.core import runtime
-from pipeline.stages import load_or_exit, parser
-from pipeline.flexibility_trap import get_analysis
 from pipeline.core.tracking import StageRun
+from pipeline.flexibility_trap import get_analysis
+from pipeline.stages import load_or_exit, parser
 
 
 def main(argv=None) -> None:

@@ -7,18 +7,19 @@ effective tokens, NFE, tokens per step).
     python -m pipeline evaluate --params params.yaml --protocol d1 --model results/models/sft \
         --task tiny_sudoku --data results/data --out results/eval/d1/sft/tiny_sudoku
 """
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 from pipeline.core import runtime
-from pipeline.stages import load_or_exit, parser
 from pipeline.core.data import read_splits, write_jsonl
-from pipeline.decoding.problems import evaluate_length
-from pipeline.sampling import Decoding, get_sampler
 from pipeline.core.tracking import StageRun
+from pipeline.decoding.problems import evaluate_length
 from pipeline.model import io
+from pipeline.sampling import Decoding, get_sampler
+from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
 
 
@@ -41,25 +42,48 @@ def main(argv=None) -> None:
     if args.protocol not in cfg["protocols"]:
         raise SystemExit(f"error: --protocol {args.protocol!r}: allowed values are {', '.join(cfg['protocols'])}")
     ratio = cfg["protocols"][args.protocol]
-    tracked = {k: v for k, v in cfg.items() if k != "protocols"} | {"protocol": args.protocol, "steps_ratio": ratio,
-                                                                   "sampler_options": sampler_options}
-    with StageRun(params, "evaluate", tracked, {"model": model_name, "task": args.task, "protocol": args.protocol},
-                  run_name=f"evaluate/{args.protocol}/{model_name}/{args.task}") as run:
+    tracked = {k: v for k, v in cfg.items() if k != "protocols"} | {
+        "protocol": args.protocol,
+        "steps_ratio": ratio,
+        "sampler_options": sampler_options,
+    }
+    with StageRun(
+        params,
+        "evaluate",
+        tracked,
+        {"model": model_name, "task": args.task, "protocol": args.protocol},
+        run_name=f"evaluate/{args.protocol}/{model_name}/{args.task}",
+    ) as run:
         model, tok = io.load_stage_model(args.model, runtime.dtype_of(params["runtime"]), device)
         model.eval()
         for L in cfg["gen_lengths"]:
             spec = Decoding(io.mask_id(model), L, cfg["block_length"], steps=round(ratio * L))  # greedy
-            metrics, records = evaluate_length(model, tok, task, examples, sampler, spec, cfg["batch_size"],
-                                               desc=f"evaluate {model_name}/{args.task}/L{L}")
+            metrics, records = evaluate_length(
+                model,
+                tok,
+                task,
+                examples,
+                sampler,
+                spec,
+                cfg["batch_size"],
+                desc=f"evaluate {model_name}/{args.task}/L{L}",
+            )
             metrics.update(model=model_name, task=args.task, sampler=cfg["sampler"], protocol=args.protocol)
             out = Path(args.out) / f"L{L}"
             write_jsonl(out / "generations.jsonl", records)
             (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-            run.log_metrics({f"accuracy_L{L}": metrics["accuracy"], f"nfe_L{L}": metrics["nfe"],
-                             f"effective_tokens_L{L}": metrics["mean_effective_tokens"]})
+            run.log_metrics(
+                {
+                    f"accuracy_L{L}": metrics["accuracy"],
+                    f"nfe_L{L}": metrics["nfe"],
+                    f"effective_tokens_L{L}": metrics["mean_effective_tokens"],
+                }
+            )
             run.log_artifact(out / "metrics.json", f"L{L}")
-            print(f"[evaluate] {model_name} {args.task} L={L}: accuracy {metrics['accuracy']:.1f}% "
-                  f"NFE {metrics['nfe']:.0f} ({metrics['seconds']:.1f}s)")
+            print(
+                f"[evaluate] {model_name} {args.task} L={L}: accuracy {metrics['accuracy']:.1f}% "
+                f"NFE {metrics['nfe']:.0f} ({metrics['seconds']:.1f}s)"
+            )
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Stage ``prepare``: write a task's splits to ``<out>/{train,test}.jsonl``.
 
-    python -m pipeline prepare --params params.yaml --task tiny_sudoku --out results/data/tiny_sudoku
+python -m pipeline prepare --params params.yaml --task tiny_sudoku --out results/data/tiny_sudoku
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,8 +23,9 @@ def main(argv=None) -> None:
     runtime.setup(params["runtime"], params["data"]["seed"], args.log)
     task = build_tasks(params, [args.task])[args.task]
     sizes = {"train": params["data"]["n_train"], "test": params["data"]["n_test"]}
-    with StageRun(params, "prepare", {"task": args.task, **params["data"]}, {"task": args.task},
-                  run_name=f"prepare/{args.task}") as run:
+    with StageRun(
+        params, "prepare", {"task": args.task, **params["data"]}, {"task": args.task}, run_name=f"prepare/{args.task}"
+    ) as run:
         for split in ("train", "test"):
             rows = split_examples(task, split, sizes[split])
             write_jsonl(Path(args.out) / f"{split}.jsonl", rows)

@@ -4,15 +4,16 @@ checkpoint is the base (no copy).
 
     python -m pipeline pretrain --params params.yaml --data results/data --out results/models/base
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from pipeline.core import runtime
-from pipeline.stages import load_or_exit, parser
-from pipeline.model import io
 from pipeline.core.data import read_splits
 from pipeline.core.tracking import StageRun
+from pipeline.model import io
+from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
 from pipeline.training.batches import EncodedExamples
 from pipeline.training.trainer import train_masked_diffusion
@@ -37,8 +38,9 @@ def main(argv=None) -> None:
         n_params = sum(p.numel() for p in model.parameters())
         run.log_metrics({"n_params": n_params})
         print(f"[pretrain] LLaDA from scratch: {n_params / 1e6:.2f}M parameters, {cfg['steps']} steps")
-        enc = EncodedExamples(tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"),
-                              cfg["target_format"])
+        enc = EncodedExamples(
+            tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
+        )
         train_masked_diffusion(model, enc, cfg, run, "pretrain", device)
         io.save(model, tok, out)
 

@@ -5,6 +5,7 @@
 
 (d1's generations are read from ``data.data_dir``/d1_eval_baselines.)
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,8 +24,10 @@ def main(argv: list[str] | None = None) -> None:
     runtime.setup(params["runtime"], 0, args.log)
     data_dir = params["data"]["data_dir"]
     if not data_dir or not (Path(data_dir) / "d1_eval_baselines").is_dir():
-        raise SystemExit(f"error: data.data_dir = {data_dir!r} holds no d1_eval_baselines/ folder "
-                         "(d1's published generations; see ../shared/data/SOURCES.md)")
+        raise SystemExit(
+            f"error: data.data_dir = {data_dir!r} holds no d1_eval_baselines/ folder "
+            "(d1's published generations; see ../shared/data/SOURCES.md)"
+        )
     with StageRun(params, "reference", {"data_dir": data_dir}, run_name="reference/d1_llada_instruct") as run:
         cells = build(Path(data_dir))
         args.out.parent.mkdir(parents=True, exist_ok=True)

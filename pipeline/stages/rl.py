@@ -3,17 +3,18 @@
     python -m pipeline rl --params params.yaml --method diffu_grpo --init results/models/sft \
         --data results/data --out results/models/diffu_grpo_from_sft
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from pipeline.core import runtime
-from pipeline.stages import load_or_exit, parser
+from pipeline.core.data import read_splits
+from pipeline.core.tracking import StageRun
 from pipeline.model import io
 from pipeline.rl import get_method, method_config
 from pipeline.rl.loop import run_rl
-from pipeline.core.data import read_splits
-from pipeline.core.tracking import StageRun
+from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
 from pipeline.training.batches import EncodedExamples
 
@@ -29,13 +30,22 @@ def main(argv=None) -> None:
     cfg = method_config(params["rl"], args.method)  # shared keys with this method's overrides
     device = runtime.setup(params["runtime"], cfg["seed"], args.log)
     init = Path(args.init).name
-    with StageRun(params, "rl", cfg,
-                  {"method": args.method, "init": init, "task": ",".join(cfg["tasks"])},
-                  run_name=f"rl/{args.method}_from_{init}") as run:
+    with StageRun(
+        params,
+        "rl",
+        cfg,
+        {"method": args.method, "init": init, "task": ",".join(cfg["tasks"])},
+        run_name=f"rl/{args.method}_from_{init}",
+    ) as run:
         model, tok = io.load_stage_model(args.init, runtime.dtype_of(params["runtime"]), device)
         method = get_method(args.method, cfg, int(model.config.mask_token_id), tok.eos_token_id)
-        enc = EncodedExamples(tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"),
-                              target_format=None, mode="rl")
+        enc = EncodedExamples(
+            tok,
+            build_tasks(params, cfg["tasks"]),
+            read_splits(args.data, cfg["tasks"], "train"),
+            target_format=None,
+            mode="rl",
+        )
         run_rl(model, tok, method, enc, cfg, run, device)
         io.save(model, tok, args.out)
 

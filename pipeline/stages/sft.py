@@ -1,14 +1,15 @@
 """Stage ``sft``: d1's supervised fine-tuning with the masked-diffusion loss on reasoning traces.
 
-    python -m pipeline sft --params params.yaml --init results/models/base --data results/data --out results/models/sft
+python -m pipeline sft --params params.yaml --init results/models/base --data results/data --out results/models/sft
 """
+
 from __future__ import annotations
 
 from pipeline.core import runtime
-from pipeline.stages import load_or_exit, parser
-from pipeline.model import io
 from pipeline.core.data import read_splits
 from pipeline.core.tracking import StageRun
+from pipeline.model import io
+from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
 from pipeline.training.batches import EncodedExamples
 from pipeline.training.trainer import train_masked_diffusion
@@ -25,8 +26,9 @@ def main(argv=None) -> None:
     device = runtime.setup(params["runtime"], cfg["seed"], args.log)
     with StageRun(params, "sft", cfg, {"init": args.init}, run_name="sft") as run:
         model, tok = io.load_stage_model(args.init, runtime.dtype_of(params["runtime"]), device)
-        enc = EncodedExamples(tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"),
-                              cfg["target_format"])
+        enc = EncodedExamples(
+            tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
+        )
         train_masked_diffusion(model, enc, cfg, run, "sft", device)
         io.save(model, tok, args.out)
 

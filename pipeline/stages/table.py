@@ -7,14 +7,16 @@
 JustGRPO's protocol (one token per step). Columns task x generation length, cells accuracy in %.
 Writes the CSV and a Markdown rendering beside it (``.md``).
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 from pipeline.core import runtime
-from pipeline.stages import load_or_exit, parser
 from pipeline.core.tracking import StageRun
 from pipeline.reports.results_table import collect, to_markdown, write_csv
+from pipeline.stages import load_or_exit, parser
+
 
 def main(argv=None) -> None:
     ap = parser(__doc__)
@@ -30,11 +32,13 @@ def main(argv=None) -> None:
     with StageRun(params, "table", {**spec, "eval": ev}, {"table": args.name}, run_name=f"table/{args.name}") as run:
         table = collect(Path(args.eval) / proto, spec["models"], ev["tasks"], ev["gen_lengths"])
         write_csv(table, out)
-        notes = [f"Accuracy (%) on {params['data']['n_test']} test problems per task "
-                 f"({params['profile']} profile); column = task@generation length.",
-                 f"Decoding ({proto} protocol): {ev['sampler']} sampler, blocks of {ev['block_length']}, "
-                 f"steps = {ev['protocols'][proto]} x length, greedy.",
-                 f"Every cell is read from results/eval/{proto}/<model>/<task>/L<length>/metrics.json."]
+        notes = [
+            f"Accuracy (%) on {params['data']['n_test']} test problems per task "
+            f"({params['profile']} profile); column = task@generation length.",
+            f"Decoding ({proto} protocol): {ev['sampler']} sampler, blocks of {ev['block_length']}, "
+            f"steps = {ev['protocols'][proto]} x length, greedy.",
+            f"Every cell is read from results/eval/{proto}/<model>/<task>/L<length>/metrics.json.",
+        ]
         out.with_suffix(".md").write_text(to_markdown(table, f"{args.name}: accuracy (%) by task and length", notes))
         run.log_artifact(out)
         run.log_artifact(out.with_suffix(".md"))

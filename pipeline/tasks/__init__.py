@@ -5,6 +5,7 @@ laptop; the papers' benchmarks (:mod:`pipeline.tasks.benchmarks`) read files fro
 ``data_dir`` laid out like ``../shared/data/``; their graders and rewards are in
 :mod:`pipeline.tasks.grading`. Each registered module holds its task's ``OPTIONS`` literal.
 """
+
 from __future__ import annotations
 
 from pipeline.core.registry import resolve

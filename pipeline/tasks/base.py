@@ -11,6 +11,7 @@ Tasks may add any other keys they need for scoring (e.g. ``puzzle``, ``numbers``
 Verifiers are plain functions of (completion text, example): the same function is
 used as the RL reward and, via ``score``, as the evaluation metric.
 """
+
 from __future__ import annotations
 
 import re

@@ -1,4 +1,5 @@
 """Token caches and batch assembly shared by SFT-style training and RL prompt sampling."""
+
 from __future__ import annotations
 
 import random
@@ -11,8 +12,9 @@ from pipeline.core.data import prompt_ids
 class EncodedExamples:
     """Examples of several tasks with their prompt (chat-templated) and target token ids, encoded lazily."""
 
-    def __init__(self, tokenizer, tasks: dict, examples: dict[str, list[dict]], target_format: str | None,
-                 mode: str = "rl"):
+    def __init__(
+        self, tokenizer, tasks: dict, examples: dict[str, list[dict]], target_format: str | None, mode: str = "rl"
+    ):
         # mode "rl" for training prompts: d1's RL prompt asks for the <reasoning>/<answer> format the
         # SFT traces are written in (d1's own SFT data, s1K, is not among the offline benchmarks).
         self.tok, self.tasks, self.examples = tokenizer, tasks, examples
@@ -56,8 +58,8 @@ def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
     mask = torch.zeros(len(rows), P, dtype=torch.long)
     for i, r in enumerate(rows):
         if r:
-            ids[i, P - len(r):] = torch.tensor(r, dtype=torch.long)
-            mask[i, P - len(r):] = 1
+            ids[i, P - len(r) :] = torch.tensor(r, dtype=torch.long)
+            mask[i, P - len(r) :] = 1
     return ids, mask
 
 
@@ -72,7 +74,7 @@ def sft_batch(enc: EncodedExamples, picks, lengths: list[int], rng: random.Rando
     eos = enc.tok.eos_token_id
     prompts, targets = zip(*[(enc.prompt_ids(t, i), enc.target_ids(t, i)) for t, i in picks])
     need = max(len(t) for t in targets)
-    fitting = [L for L in lengths if L >= need]
+    fitting = [L for L in lengths if need <= L]
     L = rng.choice(fitting) if fitting else max(lengths)
     p_ids, _ = left_pad(list(prompts), eos)
     comp = torch.full((len(picks), L), eos, dtype=torch.long)
@@ -81,5 +83,5 @@ def sft_batch(enc: EncodedExamples, picks, lengths: list[int], rng: random.Rando
         comp[i, : len(t)] = torch.tensor(t, dtype=torch.long)
     x = torch.cat([p_ids, comp], 1)
     completion = torch.zeros_like(x, dtype=torch.bool)
-    completion[:, p_ids.shape[1]:] = True
+    completion[:, p_ids.shape[1] :] = True
     return x, completion, p_ids.shape[1]

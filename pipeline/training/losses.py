@@ -6,14 +6,16 @@ completion token independently with probability t, and minimise
 normalised by the completion length (LLaDA's SFT code divides each token's loss by the number
 of completion tokens of its sequence, EOS padding included, then averages over the batch).
 """
+
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 
 
-def forward_process(x: torch.Tensor, maskable: torch.Tensor, mask_id: int, eps: float,
-                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def forward_process(
+    x: torch.Tensor, maskable: torch.Tensor, mask_id: int, eps: float, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Mask ``x`` [B, L] where ``maskable`` [B, L]; returns (noisy x, masked [B, L], p_mask [B]).
 
     p_mask = (1 - eps) t + eps keeps the 1/t weight finite (LLaDA's ``forward_process``).
@@ -26,8 +28,9 @@ def forward_process(x: torch.Tensor, maskable: torch.Tensor, mask_id: int, eps: 
     return torch.where(masked, torch.full_like(x, mask_id), x), masked, p_mask
 
 
-def masked_diffusion_loss(logits: torch.Tensor, x: torch.Tensor, masked: torch.Tensor,
-                          p_mask: torch.Tensor, completion_len: torch.Tensor) -> torch.Tensor:
+def masked_diffusion_loss(
+    logits: torch.Tensor, x: torch.Tensor, masked: torch.Tensor, p_mask: torch.Tensor, completion_len: torch.Tensor
+) -> torch.Tensor:
     """logits [B, L, V], x [B, L] clean tokens, masked [B, L], p_mask [B], completion_len [B] -> scalar.
 
     (1) token CE on masked positions;  (2) importance weight 1/p_mask (the 1/t of Eq. 3);

@@ -1,4 +1,5 @@
 """The masked-diffusion training loop shared by ``pretrain`` and ``sft`` (they differ only in params)."""
+
 from __future__ import annotations
 
 import random

@@ -1,4 +1,5 @@
 """params.yaml validation: a bad value fails before anything runs, naming the key and what is allowed."""
+
 import copy
 import subprocess
 import sys
@@ -14,14 +15,21 @@ def params():
     return load_params(ROOT / "params.yaml")
 
 
-@pytest.mark.parametrize("path,value,expected", [
-    (("eval", "sampler"), "nope", "eval.sampler: 'nope' is not a sampler with a sampling section; allowed values are low_confidence"),
-    (("runtime", "device"), "tpu", "runtime.device = 'tpu': allowed values are cpu, cuda, auto"),
-    (("rl", "lr"), -1, "rl.lr: -1 is less than or equal to the minimum of 0"),
-    (("rl", "tasks"), ["gsm8k"], "rl.tasks: 'gsm8k' is not prepared"),
-    (("eval", "gen_lengths"), [30], "eval.gen_lengths: 30 is not a multiple of eval.block_length"),
-    (("sft", "target_format"), "cot", "sft.target_format = 'cot': allowed values are answer, reasoning"),
-])
+@pytest.mark.parametrize(
+    "path,value,expected",
+    [
+        (
+            ("eval", "sampler"),
+            "nope",
+            "eval.sampler: 'nope' is not a sampler with a sampling section; allowed values are low_confidence",
+        ),
+        (("runtime", "device"), "tpu", "runtime.device = 'tpu': allowed values are cpu, cuda, auto"),
+        (("rl", "lr"), -1, "rl.lr: -1 is less than or equal to the minimum of 0"),
+        (("rl", "tasks"), ["gsm8k"], "rl.tasks: 'gsm8k' is not prepared"),
+        (("eval", "gen_lengths"), [30], "eval.gen_lengths: 30 is not a multiple of eval.block_length"),
+        (("sft", "target_format"), "cot", "sft.target_format = 'cot': allowed values are answer, reasoning"),
+    ],
+)
 def test_bad_value_names_key_and_allowed(params, path, value, expected):
     bad = copy.deepcopy(params)
     bad[path[0]][path[1]] = value
@@ -43,9 +51,25 @@ def test_snakemake_fails_before_any_rule_on_bad_params(tmp_path):
     bad["rl"]["methods"]["diffu_grpo"]["temperature"] = 0
     cfg = tmp_path / "bad.yaml"
     cfg.write_text(yaml.safe_dump(bad))
-    res = subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", "--configfile", str(cfg),
-                          "--directory", str(ROOT), "--snakefile", str(ROOT / "workflow" / "Snakefile")],
-                         capture_output=True, text=True, timeout=120)
+    res = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "snakemake",
+            "-n",
+            "--cores",
+            "1",
+            "--configfile",
+            str(cfg),
+            "--directory",
+            str(ROOT),
+            "--snakefile",
+            str(ROOT / "workflow" / "Snakefile"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert res.returncode != 0
     assert "rl.methods.diffu_grpo.temperature: 0 is less than or equal to the minimum of 0" in res.stderr + res.stdout
 
@@ -72,7 +96,9 @@ def test_method_overrides_apply_to_that_method_only(params):
     with pytest.raises(KeyError, match="known.*diffu_grpo"):
         method_config(p["rl"], "ppo")
     methods["just_grpo"]["overrides"] = {"mu": 2}  # a method key, not a shared one
-    with pytest.raises(ParamsError, match="rl.methods.just_grpo.overrides: Additional properties.*known keys: adam_beta2"):
+    with pytest.raises(
+        ParamsError, match="rl.methods.just_grpo.overrides: Additional properties.*known keys: adam_beta2"
+    ):
         validate_params(p)
     methods["just_grpo"]["overrides"] = {"gen_length": 20}  # not a multiple of the shared block_length 16
     with pytest.raises(ParamsError, match=r"rl.gen_length = 20 must be a multiple .* \(as rl.methods.just_grpo runs"):
@@ -84,14 +110,22 @@ def test_paper_profile_gives_just_grpo_its_own_schedule():
 
     rl = load_params(ROOT / "profiles" / "paper" / "params.yaml")["rl"]
     own = method_config(rl, "just_grpo")
-    assert (own["group_size"], own["prompts_per_step"], own["lr"], own["steps"], own["gen_length"]) == (16, 64, 5e-6, 125, 256)
+    assert (own["group_size"], own["prompts_per_step"], own["lr"], own["steps"], own["gen_length"]) == (
+        16,
+        64,
+        5e-6,
+        125,
+        256,
+    )
     assert method_config(rl, "diffu_grpo")["lr"] == 3e-6
 
 
 def test_unknown_method_sampler_or_task_names_the_known_ones(params):
-    for section, name, known in ((("rl", "methods"), "ppo", "diffu_grpo, just_grpo"),
-                                 (("sampling",), "beam", "ar_order, entropy_bounded"),
-                                 (("data", "tasks"), "chess", "countdown, gsm8k")):
+    for section, name, known in (
+        (("rl", "methods"), "ppo", "diffu_grpo, just_grpo"),
+        (("sampling",), "beam", "ar_order, entropy_bounded"),
+        (("data", "tasks"), "chess", "countdown, gsm8k"),
+    ):
         bad = copy.deepcopy(params)
         node = bad
         for key in section:

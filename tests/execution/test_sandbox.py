@@ -4,6 +4,7 @@ Every test runs in both isolation layouts where they apply: "namespaces" (the CI
 root + unshare) and "fallback". Checks the fallback cannot honour are skipped with the
 reason; tests needing root are skipped when not root.
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """The analyses' pure parts: the pass@k estimator and connector-token lookup."""
+
 import math
 
 import pytest
@@ -7,14 +8,17 @@ from pipeline.flexibility_trap.connector_entropy import connector_ids
 from pipeline.flexibility_trap.passk import ks_up_to, pass_at_k
 
 
-@pytest.mark.parametrize("n,c,k,expected", [
-    (5, 2, 1, 2 / 5),                 # pass@1 = c / n
-    (5, 2, 2, 1 - 3 / 10),            # 1 - C(3,2)/C(5,2)
-    (5, 2, 4, 1.0),                   # n - c < k: some correct sample is always drawn
-    (4, 0, 2, 0.0),
-    (10, 3, 3, 1 - 35 / 120),         # 1 - C(7,3)/C(10,3)
-    (16, 16, 1, 1.0),
-])
+@pytest.mark.parametrize(
+    "n,c,k,expected",
+    [
+        (5, 2, 1, 2 / 5),  # pass@1 = c / n
+        (5, 2, 2, 1 - 3 / 10),  # 1 - C(3,2)/C(5,2)
+        (5, 2, 4, 1.0),  # n - c < k: some correct sample is always drawn
+        (4, 0, 2, 0.0),
+        (10, 3, 3, 1 - 35 / 120),  # 1 - C(7,3)/C(10,3)
+        (16, 16, 1, 1.0),
+    ],
+)
 def test_pass_at_k_by_hand(n, c, k, expected):
     assert math.isclose(pass_at_k(n, c, k), expected, rel_tol=1e-12)
 
@@ -41,17 +45,39 @@ def test_every_figure_plots_from_its_csv_rows(tmp_path):
     from pipeline.flexibility_trap import get_analysis
 
     rows = {
-        "passk": [{"task": t, "order": o, "k": k, "pass_at_k": 10.0 * k} for t in ("a", "b")
-                  for o in ("ar_order", "low_confidence") for k in (1, 2, 4)],
-        "parallel_decoding": [{"model": m, "task": "a", "sampler": s, "tokens_per_step": x, "accuracy": 50.0 + x}
-                              for m in ("base", "just_grpo_from_base") for s in ("entropy_bounded", "threshold")
-                              for x in (1.5, 3.0)],
-        "connector_entropy": [{"task": "a", "order": o, "connector": c, "count": 3, "mean_entropy_nats": 1.0,
-                               "mean_commit_step_frac": 0.5} for o in ("ar_order", "low_confidence")
-                              for c in ("so", "then")],
+        "passk": [
+            {"task": t, "order": o, "k": k, "pass_at_k": 10.0 * k}
+            for t in ("a", "b")
+            for o in ("ar_order", "low_confidence")
+            for k in (1, 2, 4)
+        ],
+        "parallel_decoding": [
+            {"model": m, "task": "a", "sampler": s, "tokens_per_step": x, "accuracy": 50.0 + x}
+            for m in ("base", "just_grpo_from_base")
+            for s in ("entropy_bounded", "threshold")
+            for x in (1.5, 3.0)
+        ],
+        "connector_entropy": [
+            {
+                "task": "a",
+                "order": o,
+                "connector": c,
+                "count": 3,
+                "mean_entropy_nats": 1.0,
+                "mean_commit_step_frac": 0.5,
+            }
+            for o in ("ar_order", "low_confidence")
+            for c in ("so", "then")
+        ],
     }
-    cfg = {"model": "base", "n_samples": 4, "temperature": 1.0, "gen_length": 32, "orders": ["ar_order", "low_confidence"],
-           "connectors": ["so", "then"]}
+    cfg = {
+        "model": "base",
+        "n_samples": 4,
+        "temperature": 1.0,
+        "gen_length": 32,
+        "orders": ["ar_order", "low_confidence"],
+        "connectors": ["so", "then"],
+    }
     for name, r in rows.items():
         get_analysis(name).plot(r, cfg, tmp_path / f"{name}.png")
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000

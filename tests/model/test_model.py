@@ -74,8 +74,10 @@ def test_parameter_names_match_llada_checkpoints():
     m = LLaDAModelLM(LLaDAConfig(d_model=16, n_heads=2, n_layers=1, mlp_hidden_size=24, vocab_size=10))
     names = set(dict(m.named_parameters()))
     expected = {"model.transformer.wte.weight", "model.transformer.ln_f.weight", "model.transformer.ff_out.weight"}
-    expected |= {f"model.transformer.blocks.0.{n}.weight" for n in
-                 ("attn_norm", "ff_norm", "q_proj", "k_proj", "v_proj", "attn_out", "ff_proj", "up_proj", "ff_out")}
+    expected |= {
+        f"model.transformer.blocks.0.{n}.weight"
+        for n in ("attn_norm", "ff_norm", "q_proj", "k_proj", "v_proj", "attn_out", "ff_proj", "up_proj", "ff_out")
+    }
     assert names == expected
 
 
@@ -86,6 +88,7 @@ def test_tokenizer_round_trip_and_special_tokens(tiny):
     assert tok.decode(ids) == text
     assert tok.convert_ids_to_tokens(ids[0]) == "<reasoning>"
     assert {tok.mask_token, tok.eos_token, tok.pad_token} == {"<|mdm_mask|>", "<|endoftext|>"}
-    prompt = tok.apply_chat_template([{"role": "user", "content": "compute 1+2"}], add_generation_prompt=True,
-                                     tokenize=False)
+    prompt = tok.apply_chat_template(
+        [{"role": "user", "content": "compute 1+2"}], add_generation_prompt=True, tokenize=False
+    )
     assert prompt.endswith("<|start_header_id|>assistant<|end_header_id|>\n\n")

@@ -1,4 +1,5 @@
 """The reference row: d1's published LLaDA-8B-Instruct generations re-scored by the pipeline."""
+
 from __future__ import annotations
 
 import csv
@@ -77,6 +78,7 @@ def test_cli_writes_csv_and_markdown(tmp_path, baselines_dir):
     with open(out, encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert [(r["task"], int(r["gen_length"])) for r in rows] == [
-        (t, n) for t in d1_rescoring.TASKS for n in d1_rescoring.LENGTHS]
+        (t, n) for t in d1_rescoring.TASKS for n in d1_rescoring.LENGTHS
+    ]
     md = out.with_suffix(".md").read_text(encoding="utf-8")
     assert "| d1 Table 1 (paper) |" in md and "mean effective tokens" in md and "Notes:" in md

@@ -1,20 +1,32 @@
 """JustGRPO: AR-order rollouts, exact per-position log-probs, the stacked gradient against the
 reference's one-position-at-a-time loop, and a few RL steps end to end."""
+
 import math
 
 import pytest
 import torch
 
-from pipeline.model import io
 from pipeline.core.numerics import entropy
-from pipeline.rl.just_grpo import JustGRPO, position_logprobs, serial_gradient
+from pipeline.model import io
 from pipeline.rl import Rollout
+from pipeline.rl.just_grpo import JustGRPO, position_logprobs, serial_gradient
 from pipeline.sampling import Decoding, get_sampler
 from tests.helpers import Recorder, run_few_rl_steps
 
-RL = {"steps": 2, "prompts_per_step": 2, "group_size": 4, "lr": 1e-2, "weight_decay": 0.0, "grad_clip": 1.0, "adam_beta2": 0.99,
-      "gen_length": 8, "block_length": 4, "diffusion_steps": 4, "seed": 0,
-      "options": {"mu": 2, "clip_eps": 0.2, "positions_per_pass": 3, "temperature": 1.0}}
+RL = {
+    "steps": 2,
+    "prompts_per_step": 2,
+    "group_size": 4,
+    "lr": 1e-2,
+    "weight_decay": 0.0,
+    "grad_clip": 1.0,
+    "adam_beta2": 0.99,
+    "gen_length": 8,
+    "block_length": 4,
+    "diffusion_steps": 4,
+    "seed": 0,
+    "options": {"mu": 2, "clip_eps": 0.2, "positions_per_pass": 3, "temperature": 1.0},
+}
 
 
 def test_ar_order_commits_left_to_right_and_records_exact_logprobs(tiny):
@@ -29,7 +41,7 @@ def test_ar_order_commits_left_to_right_and_records_exact_logprobs(tiny):
     assert torch.equal(out.commit_step, torch.arange(L).expand(B, L))
     assert torch.equal(out.sequences[:, :P], prompt)
     for t, x in enumerate(rec.inputs):  # step t sees the tokens before t and masks from t on
-        assert torch.equal(x[:, P:P + t], completion[:, :t]) and (x[:, P + t:] == mask).all()
+        assert torch.equal(x[:, P : P + t], completion[:, :t]) and (x[:, P + t :] == mask).all()
     with torch.no_grad():
         logits = [model(x).logits[:, P + t].double() for t, x in enumerate(rec.inputs)]
         exact = position_logprobs(model, prompt, completion, torch.arange(L), mask, T)  # [B, L]

@@ -1,5 +1,7 @@
 """Parallel samplers with a data-dependent number of tokens per step: Fast-dLLM confidence threshold and
 the entropy-bounded (EB) sampler. Exact commit sets are checked step by step against crafted logits."""
+
+import itertools
 from types import SimpleNamespace
 
 import pytest
@@ -50,7 +52,7 @@ def _check_step_is_local(before, after, lo):
     new = (before == MASK) & (after != MASK)  # [B, T]
     changed = before != after
     assert torch.equal(new, changed), "only masked positions may change"
-    assert not new[:, :lo].any() and not new[:, lo + BLOCK:].any(), "commits outside the current block"
+    assert not new[:, :lo].any() and not new[:, lo + BLOCK :].any(), "commits outside the current block"
     return new
 
 
@@ -102,8 +104,9 @@ def test_eb_commits_the_maximal_low_entropy_prefix_within_the_bound(seed):
     assert multi and stopped_by_bound, "crafted logits should exercise every branch"
 
 
-@pytest.mark.parametrize("sampler,options", [(confidence_threshold, {"threshold": 0.9}),
-                                             (entropy_bounded, {"gamma": 0.5})])
+@pytest.mark.parametrize(
+    "sampler,options", [(confidence_threshold, {"threshold": 0.9}), (entropy_bounded, {"gamma": 0.5})]
+)
 def test_nfe_is_the_forward_passes_run_and_bookkeeping_matches(sampler, options):
     out, fake, prompt = _fake_run(sampler, 2, temperature=1.0, **options)
     assert out.nfe == len(fake.calls)
@@ -137,8 +140,9 @@ def _tiny_run(tiny, name, temperature=0.0, L_=12, block=4, **options):
     prompt = torch.randint(5, len(tok), (3, 5), generator=torch.Generator().manual_seed(1))
     rec = Recorder(model)
     spec = Decoding(tok.mask_token_id, L_, block, 4, temperature)
-    out = get_sampler(name, options)(rec, prompt, spec, attention_mask=torch.ones_like(prompt),
-                                     generator=torch.Generator().manual_seed(0))
+    out = get_sampler(name, options)(
+        rec, prompt, spec, attention_mask=torch.ones_like(prompt), generator=torch.Generator().manual_seed(0)
+    )
     return out, rec, prompt, tok.mask_token_id
 
 
@@ -148,7 +152,7 @@ def test_tiny_llada_prompt_and_committed_tokens_never_change_blocks_in_order(tin
     assert torch.equal(out.sequences[:, :5], prompt) and not (out.sequences == mask).any()
     assert out.nfe == len(rec.inputs) < 12  # options chosen so the near-uniform tiny model goes parallel
     seen = rec.inputs + [out.sequences]
-    for before, after in zip(seen, seen[1:]):
+    for before, after in itertools.pairwise(seen):
         fixed = before != mask
         assert torch.equal(before[fixed], after[fixed])
     cs = out.commit_step  # [B, L]

@@ -1,4 +1,7 @@
 """Invariants of the LLaDA low-confidence sampler (and the random-order variant)."""
+
+import itertools
+
 import pytest
 import torch
 
@@ -14,8 +17,9 @@ def _run(tiny, name="low_confidence", L=8, block=4, steps=4, temperature=0.0, se
     prompt = torch.randint(5, len(tok), (3, 5))
     rec = Recorder(model)
     spec = Decoding(tok.mask_token_id, L, block, steps, temperature)
-    out = get_sampler(name)(rec, prompt, spec, attention_mask=torch.ones_like(prompt),
-                            generator=torch.Generator().manual_seed(seed))
+    out = get_sampler(name)(
+        rec, prompt, spec, attention_mask=torch.ones_like(prompt), generator=torch.Generator().manual_seed(seed)
+    )
     return out, rec, prompt, tok.mask_token_id
 
 
@@ -32,7 +36,7 @@ def test_prompt_untouched_no_mask_left_and_nfe_counted(tiny, name):
 def test_committed_tokens_never_change(tiny, name):
     out, rec, _, mask = _run(tiny, name, temperature=1.0)
     seen = rec.inputs + [out.sequences]
-    for before, after in zip(seen, seen[1:]):
+    for before, after in itertools.pairwise(seen):
         fixed = before != mask
         assert torch.equal(before[fixed], after[fixed])
 
@@ -56,7 +60,7 @@ def test_greedy_is_deterministic_and_low_confidence_takes_the_most_confident(tin
     b, _, _, _ = _run(tiny, seed=123)
     assert torch.equal(a.sequences, b.sequences)
     # first step: the committed positions are the two most confident ones of block 0
-    out, rec, _, mask = _run(tiny, L=8, block=8, steps=4)
+    out, rec, _, _ = _run(tiny, L=8, block=8, steps=4)
     with torch.no_grad():
         probs = torch.softmax(rec.model(rec.inputs[0]).logits[:, 5:].double(), -1).max(-1).values
     first = out.commit_step == 0

@@ -1,4 +1,5 @@
 """The paper benchmarks on their real data: sizes, gold answers, prompts, rewards by hand."""
+
 from __future__ import annotations
 
 import itertools
@@ -26,10 +27,16 @@ def d1_eval_completion(answer: str) -> str:
 # ------------------------------------------------------------------------- sizes
 
 
-@pytest.mark.parametrize("name,split,size", [
-    ("gsm8k", "test", 1319), ("gsm8k", "train", 7473), ("math500", "test", 500),
-    ("countdown", "test", 256), ("sudoku", "test", 256),
-])
+@pytest.mark.parametrize(
+    "name,split,size",
+    [
+        ("gsm8k", "test", 1319),
+        ("gsm8k", "train", 7473),
+        ("math500", "test", 500),
+        ("countdown", "test", 256),
+        ("sudoku", "test", 256),
+    ],
+)
 def test_split_sizes_and_ids(name, split, size, task):
     examples = task(name).load(split)
     assert len(examples) == size
@@ -59,8 +66,14 @@ def test_offline_without_data_dir_fails_fast_naming_data_dir(monkeypatch):
         assert time.monotonic() - start < 30
 
 
-@pytest.mark.parametrize("name,path", [("math500", "math500/train.jsonl"), ("countdown", "countdown/train.jsonl"),
-                                       ("sudoku", "sudoku/4x4_sudoku_unique_puzzles.csv")])
+@pytest.mark.parametrize(
+    "name,path",
+    [
+        ("math500", "math500/train.jsonl"),
+        ("countdown", "countdown/train.jsonl"),
+        ("sudoku", "sudoku/4x4_sudoku_unique_puzzles.csv"),
+    ],
+)
 def test_missing_train_file_under_data_dir_is_reported(name, path, task, data_dir):
     if (data_dir / path).exists():
         pytest.skip(f"{path} exists in this data folder")
@@ -72,7 +85,7 @@ def test_missing_train_file_under_data_dir_is_reported(name, path, task, data_di
 
 
 def valid_sudoku(grid: str) -> bool:
-    rows = [grid[4 * r: 4 * r + 4] for r in range(4)]
+    rows = [grid[4 * r : 4 * r + 4] for r in range(4)]
     cols = ["".join(row[c] for row in rows) for c in range(4)]
     boxes = ["".join(rows[r + dr][c + dc] for dr in (0, 1) for dc in (0, 1)) for r in (0, 2) for c in (0, 2)]
     return all(sorted(unit) == list("1234") for unit in rows + cols + boxes)
@@ -89,8 +102,12 @@ def test_every_sudoku_solution_is_valid_and_scores_one(task):
 
 def solve_countdown(numbers: list[int], target: int) -> str | None:
     """Brute force: every order of the 3 numbers, 4 x 4 operators, both bracketings."""
-    ops = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
-           "/": lambda a, b: a / b if b else None}
+    ops = {
+        "+": lambda a, b: a + b,
+        "-": lambda a, b: a - b,
+        "*": lambda a, b: a * b,
+        "/": lambda a, b: a / b if b else None,
+    }
     for a, b, c in itertools.permutations(numbers):
         for (o1, f1), (o2, f2) in itertools.product(ops.items(), repeat=2):
             left = f1(Fraction(a), Fraction(b))
@@ -181,15 +198,18 @@ ONE_LINE = "<reasoning>\nok\n</reasoning>\n<answer>\n72\n</answer>\n"
 GSM = {"answer": "72", "solution": "... #### 72"}
 
 
-@pytest.mark.parametrize("completion,fixed,paper", [
-    # xml 0.5 + soft 0.5 + strict 0.5 + int 0.5 + correct 2.0
-    (MULTILINE, 4.0, 3.0),        # without DOTALL neither format regex matches multi-line reasoning
-    (ONE_LINE, 4.0, 3.5),         # strict matches one line; soft still fails on the newline after <reasoning>
-    (ONE_LINE.replace("72", "73"), 2.0, 1.5),
-    (ONE_LINE.replace("\n72\n", "\n7.5\n"), 1.5, 1.0),  # not an integer: no int term either
-    (ONE_LINE + "extra", 3.49, 2.99),  # 5 trailing chars cost 0.001 twice; strict needs the text to end
-    ("The answer is 72.", 0.0, 0.0),  # no tags: d1 compares the whole text, which is not "72"
-])
+@pytest.mark.parametrize(
+    "completion,fixed,paper",
+    [
+        # xml 0.5 + soft 0.5 + strict 0.5 + int 0.5 + correct 2.0
+        (MULTILINE, 4.0, 3.0),  # without DOTALL neither format regex matches multi-line reasoning
+        (ONE_LINE, 4.0, 3.5),  # strict matches one line; soft still fails on the newline after <reasoning>
+        (ONE_LINE.replace("72", "73"), 2.0, 1.5),
+        (ONE_LINE.replace("\n72\n", "\n7.5\n"), 1.5, 1.0),  # not an integer: no int term either
+        (ONE_LINE + "extra", 3.49, 2.99),  # 5 trailing chars cost 0.001 twice; strict needs the text to end
+        ("The answer is 72.", 0.0, 0.0),  # no tags: d1 compares the whole text, which is not "72"
+    ],
+)
 def test_gsm8k_reward_by_hand(completion, fixed, paper):
     t, bug = get_task("gsm8k"), get_task("gsm8k", paper_code_bugs=True)
     assert t.reward(completion, GSM) == pytest.approx(fixed)
@@ -199,27 +219,33 @@ def test_gsm8k_reward_by_hand(completion, fixed, paper):
 MATH = {"answer": "\\frac{1}{2}", "solution": "So $x = \\boxed{\\dfrac12}$."}
 
 
-@pytest.mark.parametrize("completion,fixed,paper", [
-    # correct 2.0 + 0.5 * (tags 1 + boxed 1 / unboxed 0.5); the paper bug never sees the box
-    ("<reasoning>\nx\n</reasoning>\n<answer>\n\\boxed{\\frac{1}{2}}\n</answer>", 3.0, 2.75),
-    ("so \\boxed{1/2}", 2.5, 2.25),                       # is_equiv: 1/2 -> \frac{1}{2}; no tags
-    ("<answer>\n0.5\n</answer>", 0.75, 0.75),            # no box: whole text is compared, wrong
-    ("<answer>\\boxed{\\frac{1}{3}}</answer>", 1.0, 0.75),
-])
+@pytest.mark.parametrize(
+    "completion,fixed,paper",
+    [
+        # correct 2.0 + 0.5 * (tags 1 + boxed 1 / unboxed 0.5); the paper bug never sees the box
+        ("<reasoning>\nx\n</reasoning>\n<answer>\n\\boxed{\\frac{1}{2}}\n</answer>", 3.0, 2.75),
+        ("so \\boxed{1/2}", 2.5, 2.25),  # is_equiv: 1/2 -> \frac{1}{2}; no tags
+        ("<answer>\n0.5\n</answer>", 0.75, 0.75),  # no box: whole text is compared, wrong
+        ("<answer>\\boxed{\\frac{1}{3}}</answer>", 1.0, 0.75),
+    ],
+)
 def test_math_reward_by_hand(completion, fixed, paper):
     assert get_task("math500").reward(completion, MATH) == pytest.approx(fixed)
     assert get_task("math500", paper_code_bugs=True).reward(completion, MATH) == pytest.approx(paper)
 
 
-@pytest.mark.parametrize("completion,value", [
-    ("<answer>3*5+7</answer>", 1.0),
-    ("<answer>\n(7 + 3) * 5 - 28\n</answer>", 0.1),   # a number that is not given
-    ("<answer>3+5+7</answer>", 0.1),                   # right numbers, wrong value
-    ("<answer>3*5+7=22</answer>", 0.1),                # the target counts as an extra number
-    ("<answer>3*5</answer>", 0.1),
-    ("<answer>7**5/3</answer>", 0.1),                  # power refused
-    ("3*5+7", 0.0),                                    # no answer block
-])
+@pytest.mark.parametrize(
+    "completion,value",
+    [
+        ("<answer>3*5+7</answer>", 1.0),
+        ("<answer>\n(7 + 3) * 5 - 28\n</answer>", 0.1),  # a number that is not given
+        ("<answer>3+5+7</answer>", 0.1),  # right numbers, wrong value
+        ("<answer>3*5+7=22</answer>", 0.1),  # the target counts as an extra number
+        ("<answer>3*5</answer>", 0.1),
+        ("<answer>7**5/3</answer>", 0.1),  # power refused
+        ("3*5+7", 0.0),  # no answer block
+    ],
+)
 def test_countdown_reward_by_hand(completion, value):
     ex = {"numbers": [3, 5, 7], "target": 22}
     assert get_task("countdown").reward(completion, ex) == value
@@ -251,26 +277,31 @@ def test_effective_tokens_uses_cl100k_and_drops_endoftext():
 # ------------------------------------------------------------------ math grading
 
 
-@pytest.mark.parametrize("pred,gold,same", [
-    ("0.5", "\\frac{1}{2}", True),
-    ("\\dfrac{3}{4}", "3/4", True),
-    ("\\frac12", "\\frac{1}{2}", True),
-    ("x = 5", "5", True),                 # a short left-hand side is dropped
-    ("5\\text{ cm}", "5", True),          # units after "\text{ " are dropped
-    ("10\\%", "10", True),
-    ("\\sqrt2", "\\sqrt{2}", True),
-    ("\\left( 1, 2 \\right)", "(1,2)", True),
-    ("a/b", "\\frac{a}{b}", False),       # normalising raises in d1: raw strings compared
-    ("1\\text{ a}\\text{ b}", "1", False),  # two units: d1's assert fails, raw compare
-    ("2\\sqrt{3}", "\\sqrt{12}", False),  # a string grader, not a symbolic one
-])
+@pytest.mark.parametrize(
+    "pred,gold,same",
+    [
+        ("0.5", "\\frac{1}{2}", True),
+        ("\\dfrac{3}{4}", "3/4", True),
+        ("\\frac12", "\\frac{1}{2}", True),
+        ("x = 5", "5", True),  # a short left-hand side is dropped
+        ("5\\text{ cm}", "5", True),  # units after "\text{ " are dropped
+        ("10\\%", "10", True),
+        ("\\sqrt2", "\\sqrt{2}", True),
+        ("\\left( 1, 2 \\right)", "(1,2)", True),
+        ("a/b", "\\frac{a}{b}", False),  # normalising raises in d1: raw strings compared
+        ("1\\text{ a}\\text{ b}", "1", False),  # two units: d1's assert fails, raw compare
+        ("2\\sqrt{3}", "\\sqrt{12}", False),  # a string grader, not a symbolic one
+    ],
+)
 def test_d1_is_equiv_by_hand(pred, gold, same):
     from pipeline.tasks.grading.math_grading import d1_is_equiv
+
     assert d1_is_equiv(pred, gold) is same
 
 
 def test_justgrpo_extraction_and_math_verify():
     from pipeline.tasks.grading.math_grading import math_verify_equal, qwen_extract_answer
+
     assert qwen_extract_answer("so $\\boxed{\\frac{1}{2}}$ and \\boxed{x^{2}}") == "x^{2}"
     assert qwen_extract_answer("Hence the answer is 1,234.") == "1,234"
     assert qwen_extract_answer("first 3 then 4,500 apples") == "4500"

@@ -4,6 +4,7 @@ Reference solutions must pass (through the same sandboxed scorer a model's compl
 goes through), prompts must have JustGRPO's shape, and the reward must follow the formula
 documented in pipeline/tasks/grading/code.py on hand-made completions.
 """
+
 from __future__ import annotations
 
 import time
@@ -78,7 +79,8 @@ def test_humaneval_prompt_shape(humaneval):
     assert ex["prompt"] == (
         "You are an expert Python programmer. Your task is to complete the implementation of a "
         "function named `has_close_elements`.\n\nHere is the function to complete:\n```python\n"
-        + ex["prefix"].rstrip() + "\n```\n"
+        + ex["prefix"].rstrip()
+        + "\n```\n"
     )
     assert ex["prefix"].startswith("from typing import List\n\n\ndef has_close_elements(")
     assert ex["tests"][0].endswith("\ncheck(has_close_elements)")
@@ -117,10 +119,10 @@ def test_n_and_seed_draw_a_deterministic_subset(data_dir):
 
 # ------------------------------------------------------------------------------ rewards
 
-REMOVE_OCC = '''def remove_Occ(s, ch):
+REMOVE_OCC = """def remove_Occ(s, ch):
     s = s.replace(ch, "", 1)
     i = s.rfind(ch)
-    return s if i < 0 else s[:i] + s[i + 1:]'''
+    return s if i < 0 else s[:i] + s[i + 1:]"""
 
 
 def test_mbpp_reward_formula_on_hand_made_completions(mbpp):

@@ -1,4 +1,5 @@
 """Protocols are objects chosen once at construction; the benchmarks never branch on the protocol name."""
+
 from __future__ import annotations
 
 import re
@@ -14,15 +15,25 @@ from pipeline.tasks.benchmarks.base import Protocol
 
 PAPER_TASKS = ("gsm8k", "math500", "countdown", "sudoku", "humaneval", "mbpp")
 DECLARED = {
-    ("gsm8k", "d1"): gsm8k.D1GSM8K, ("gsm8k", "justgrpo"): gsm8k.JustGRPOGSM8K,
-    ("math500", "d1"): math500.D1MATH500, ("math500", "justgrpo"): math500.JustGRPOMATH500,
+    ("gsm8k", "d1"): gsm8k.D1GSM8K,
+    ("gsm8k", "justgrpo"): gsm8k.JustGRPOGSM8K,
+    ("math500", "d1"): math500.D1MATH500,
+    ("math500", "justgrpo"): math500.JustGRPOMATH500,
 }
 # Hand-made examples, so these tests need no data folder.
 EXAMPLES = {
-    "gsm8k": {"id": 0, "prompt": "Tom has 3 apples and buys 4. How many?", "answer": "7",
-              "solution": "3+4=<<3+4=7>>7\n#### 7"},
-    "math500": {"id": 0, "prompt": "What is $\\frac{1}{2}+\\frac{1}{4}$?", "answer": "\\frac{3}{4}",
-                "solution": "Add them: $\\boxed{\\frac{3}{4}}$."},
+    "gsm8k": {
+        "id": 0,
+        "prompt": "Tom has 3 apples and buys 4. How many?",
+        "answer": "7",
+        "solution": "3+4=<<3+4=7>>7\n#### 7",
+    },
+    "math500": {
+        "id": 0,
+        "prompt": "What is $\\frac{1}{2}+\\frac{1}{4}$?",
+        "answer": "\\frac{3}{4}",
+        "solution": "Add them: $\\boxed{\\frac{3}{4}}$.",
+    },
 }
 
 
@@ -58,8 +69,11 @@ def test_the_declared_protocol_class_is_built_once(name, protocol):
 @pytest.mark.parametrize("name,protocol", sorted(DECLARED))
 def test_prompts_rewards_and_scores_come_from_the_protocol(name, protocol):
     task, ex = get_task(name, protocol=protocol), EXAMPLES[name]
-    completions = ["<reasoning>\nok\n</reasoning>\n<answer>\n\\boxed{7}\n</answer>", "no idea",
-                   f"The answer is $\\boxed{{{ex['answer']}}}$."]
+    completions = [
+        "<reasoning>\nok\n</reasoning>\n<answer>\n\\boxed{7}\n</answer>",
+        "no idea",
+        f"The answer is $\\boxed{{{ex['answer']}}}$.",
+    ]
     for mode in ("eval", "rl"):
         assert task.system_prompt(mode) == task.protocol.system_prompt(mode)
         assert task.messages(ex, mode) == [{"role": "user", "content": task.protocol.user_content(ex, mode)}]

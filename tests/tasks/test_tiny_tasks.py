@@ -1,4 +1,5 @@
 """The tiny tasks' generators and verifiers."""
+
 import re
 
 import pytest
@@ -36,9 +37,9 @@ def test_sudoku_puzzles_unique_and_cell_accuracy():
 
 def test_countdown_reward_is_d1s():
     assert countdown_reward("3*4+5", [3, 4, 5], 17) == 1.0
-    assert countdown_reward("(5+4)+3*1", [3, 4, 5], 17) == 0.1   # uses a number twice / not given
-    assert countdown_reward("5+4+3", [3, 4, 5], 17) == 0.1        # valid numbers, wrong value
-    assert countdown_reward("4*3+5", [3, 4, 5], 17) == 1.0        # any valid expression counts
+    assert countdown_reward("(5+4)+3*1", [3, 4, 5], 17) == 0.1  # uses a number twice / not given
+    assert countdown_reward("5+4+3", [3, 4, 5], 17) == 0.1  # valid numbers, wrong value
+    assert countdown_reward("4*3+5", [3, 4, 5], 17) == 1.0  # any valid expression counts
     assert countdown_reward(None, [3, 4, 5], 17) == 0.0
     assert countdown_reward("import os", [3, 4, 5], 17) == 0.1
 

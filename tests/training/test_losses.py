@@ -1,4 +1,5 @@
 """The SFT and GRPO losses against values worked out by hand."""
+
 import math
 
 import torch
@@ -11,10 +12,12 @@ LN3 = math.log(3)
 
 def test_masked_diffusion_loss_by_hand():
     # V = 2. logits [0, 0] -> p = (1/2, 1/2); [0, ln3] -> (1/4, 3/4); [ln3, 0] -> (3/4, 1/4).
-    logits = torch.tensor([
-        [[0.0, 0.0], [5.0, 5.0], [0.0, LN3]],   # row 0
-        [[0.0, 0.0], [LN3, 0.0], [0.0, 0.0]],   # row 1
-    ])
+    logits = torch.tensor(
+        [
+            [[0.0, 0.0], [5.0, 5.0], [0.0, LN3]],  # row 0
+            [[0.0, 0.0], [LN3, 0.0], [0.0, 0.0]],  # row 1
+        ]
+    )
     x = torch.tensor([[0, 1, 1], [0, 1, 0]])
     masked = torch.tensor([[True, False, True], [False, True, False]])
     p_mask = torch.tensor([0.5, 0.25])

@@ -7,6 +7,7 @@ every output of other jobs under it. DVC cannot expand a list into deps, so wher
 list of tasks or models it depends on the whole folder; those few places are listed in COARSE and
 allowed to be a superset of Snakemake's exact inputs -- nothing else is.
 """
+
 from __future__ import annotations
 
 import json
@@ -49,22 +50,33 @@ def dvc_stages(root: Path, dvcfile: str = "dvc.yaml") -> list[dict]:
             if os.path.relpath(s.path, root) != dvcfile:  # not resolved: a profile's dvc.yaml is a link
                 continue
             wdir = Path(s.wdir).resolve()
-            rel = lambda p: _from_root(root, wdir / p)  # noqa: E731
+            rel = lambda p, wdir=wdir: _from_root(root, wdir / p)
             params = {}
             for d in s.deps:
                 if isinstance(d, ParamsDependency):
                     values = d.read_params()
                     params.update({k: values.get(k) for k in d.params})
-            stages.append({"name": s.addressing.split(":")[-1], "cmd": " ".join(s.cmd.split()),
-                           "deps": sorted(rel(d.def_path) for d in s.deps if not isinstance(d, ParamsDependency)),
-                           "params": params, "outs": sorted(rel(o.def_path) for o in s.outs)})
+            stages.append(
+                {
+                    "name": s.addressing.split(":")[-1],
+                    "cmd": " ".join(s.cmd.split()),
+                    "deps": sorted(rel(d.def_path) for d in s.deps if not isinstance(d, ParamsDependency)),
+                    "params": params,
+                    "outs": sorted(rel(o.def_path) for o in s.outs),
+                }
+            )
     return stages
 
 
 def project_files(root: Path) -> list[str]:
     """Tracked and untracked-but-not-ignored files: what a directory of code stands for."""
-    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=root,
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     return sorted(f for f in out if (root / f).is_file())
 
 
@@ -101,7 +113,8 @@ def disagreements(smk: list[dict], dvc: list[dict], files: list[str], results: s
         tracked = job["params"].get("tracked", {})
         if tracked != stage["params"]:
             keys = sorted(set(tracked) ^ set(stage["params"])) or sorted(
-                k for k in tracked if tracked[k] != stage["params"].get(k))
+                k for k in tracked if tracked[k] != stage["params"].get(k)
+            )
             msgs.append(f"{where}: params differ at {keys}")
         smk_things = set().union(*(things(i) for i in job["input"])) if job["input"] else set()
         dvc_things = set()

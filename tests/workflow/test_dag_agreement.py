@@ -1,5 +1,6 @@
 """workflow/Snakefile and dvc.yaml describe the same DAG -- same commands, outputs, dependencies and
 params keys -- for every profile; and the comparison itself catches the drift it is there for."""
+
 import ast
 import copy
 from pathlib import Path
@@ -17,8 +18,7 @@ def graphs(request):
     params_file, dvcfile = PROFILES[request.param]
     configfile = None if params_file == "params.yaml" else params_file
     results = load_params(ROOT / params_file)["paths"]["results"]
-    return (snakemake_jobs(ROOT, ["everything"], configfile), dvc_stages(ROOT, dvcfile), project_files(ROOT),
-            results)
+    return (snakemake_jobs(ROOT, ["everything"], configfile), dvc_stages(ROOT, dvcfile), project_files(ROOT), results)
 
 
 def test_snakemake_and_dvc_agree(graphs):
@@ -38,20 +38,23 @@ def test_the_comparison_fails_on_drift(graphs):
     """Each kind of drift the old test let through is now reported."""
     results = graphs[3]
     # a params key DVC does not track (old test: params never compared)
-    assert any("params differ at ['eval.batch_size']" in m
-               for m in _drift(graphs, "evaluate_table1", lambda s: s["params"].pop("eval.batch_size")))
+    assert any(
+        "params differ at ['eval.batch_size']" in m
+        for m in _drift(graphs, "evaluate_table1", lambda s: s["params"].pop("eval.batch_size"))
+    )
     # a directory dependency wider than what the stage reads (old test: any directory covered)
-    assert any("DVC dep pipeline/rl/" in m
-               for m in _drift(graphs, "table", lambda s: s["deps"].append("pipeline")))
-    assert any("DVC dep " + results + "/data/" in m
-               for m in _drift(graphs, "evaluate_table1", lambda s: s["deps"].append(results + "/data")))
+    assert any("DVC dep pipeline/rl/" in m for m in _drift(graphs, "table", lambda s: s["deps"].append("pipeline")))
+    assert any(
+        "DVC dep " + results + "/data/" in m
+        for m in _drift(graphs, "evaluate_table1", lambda s: s["deps"].append(results + "/data"))
+    )
     # a code dependency missing on the DVC side, and an output only one side knows
-    assert any("is no DVC dep" in m
-               for m in _drift(graphs, "sft", lambda s: s["deps"].remove("pipeline/training")))
+    assert any("is no DVC dep" in m for m in _drift(graphs, "sft", lambda s: s["deps"].remove("pipeline/training")))
     assert any("outputs" in m for m in _drift(graphs, "reference", lambda s: s["outs"].pop()))
 
 
 # ----------------------------------------------------------------------- code dependencies
+
 
 def _module_file(module: str) -> Path | None:
     base = ROOT / Path(*module.split("."))

@@ -1,5 +1,6 @@
 """Adding an RL method and a sampler is one module, one registry line and one params section each:
 validation, Snakemake and DVC pick them up with no other edit (shown on a copy of the project)."""
+
 import subprocess
 import sys
 import textwrap
@@ -55,8 +56,11 @@ def extended(tmp_path_factory, data_dir):
     (dst / "pipeline/rl/dummy.py").write_text(textwrap.dedent(METHOD))
     _register(dst / "pipeline/rl/__init__.py", "METHODS: dict[str, str] = {", '"dummy": "pipeline.rl.dummy:Dummy",')
     (dst / "pipeline/sampling/dummy.py").write_text(textwrap.dedent(SAMPLER))
-    _register(dst / "pipeline/sampling/__init__.py", "SAMPLERS: dict[str, str] = {",
-              '"dummy": "pipeline.sampling.dummy:dummy",')
+    _register(
+        dst / "pipeline/sampling/__init__.py",
+        "SAMPLERS: dict[str, str] = {",
+        '"dummy": "pipeline.sampling.dummy:dummy",',
+    )
     params = yaml.safe_load((dst / "params.yaml").read_text())
     params["data"]["data_dir"] = str(data_dir)  # the copy lives elsewhere: ../shared is not beside it
     params["rl"]["methods"]["dummy"] = dict(params["rl"]["methods"]["diffu_grpo"])
@@ -69,9 +73,11 @@ def extended(tmp_path_factory, data_dir):
 
 
 def test_validation_accepts_them_and_checks_their_options(extended):
-    code = ("from pipeline.core.config import load_params, ParamsError, validate_params; p = load_params();"
-            "p['sampling']['dummy']['width'] = 0\n"
-            "try: validate_params(p)\nexcept ParamsError as e: print(e)")
+    code = (
+        "from pipeline.core.config import load_params, ParamsError, validate_params; p = load_params();"
+        "p['sampling']['dummy']['width'] = 0\n"
+        "try: validate_params(p)\nexcept ParamsError as e: print(e)"
+    )
     res = subprocess.run([sys.executable, "-c", code], cwd=extended, capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     assert "sampling.dummy.width: 0 is less than the minimum of 1" in res.stdout

@@ -3,6 +3,7 @@ profile selected by --configfile (a dry run: params.yaml untouched, its own resu
 
 Runs in a copy of the tracked files so the checkout's results/ and mlflow.db are untouched.
 """
+
 import os
 import sqlite3
 import subprocess
@@ -12,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.core.config import ROOT
 from pipeline.core.checkout import copy_checkout
+from pipeline.core.config import ROOT
 
 MICRO = ROOT / ".test" / "params.yaml"
 
@@ -31,8 +32,11 @@ def _run(cmd, cwd, timeout=240):
 @pytest.fixture(scope="module")
 def project(tmp_path_factory):
     dst = copy_checkout(ROOT, tmp_path_factory.mktemp("project"), MICRO)
-    for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
-                ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "snapshot"]):
+    for cmd in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "snapshot"],
+    ):
         subprocess.run(cmd, cwd=dst, check=True, capture_output=True)
     return dst
 
@@ -67,8 +71,9 @@ def test_changing_one_rl_param_reruns_only_rl_evaluate_table(project, snakemake_
 
 def test_mlflow_has_one_run_per_stage_under_one_parent(project, snakemake_run):
     db = sqlite3.connect(project / "mlflow.db")
-    rows = db.execute("select r.run_uuid, t.value from runs r join tags t on r.run_uuid = t.run_uuid "
-                      "where t.key = 'stage'").fetchall()
+    rows = db.execute(
+        "select r.run_uuid, t.value from runs r join tags t on r.run_uuid = t.run_uuid where t.key = 'stage'"
+    ).fetchall()
     stages = sorted(v for _, v in rows)
     assert stages.count("evaluate") == 8 and stages.count("rl") == 2 and stages.count("table") == 1
     parents = {p for (p,) in db.execute("select value from tags where key = 'mlflow.parentRunId'")}
@@ -78,8 +83,9 @@ def test_mlflow_has_one_run_per_stage_under_one_parent(project, snakemake_run):
 
 
 def test_lint_is_clean(project):
-    res = subprocess.run([sys.executable, "-m", "snakemake", "--lint"], cwd=project, capture_output=True,
-                         text=True, timeout=120)
+    res = subprocess.run(
+        [sys.executable, "-m", "snakemake", "--lint"], cwd=project, capture_output=True, text=True, timeout=120
+    )
     assert res.returncode == 0 and "Congratulations" in res.stdout + res.stderr, res.stdout + res.stderr
 
 
@@ -97,7 +103,7 @@ def test_dvc_repro_runs_the_same_stages_and_second_run_is_a_no_op(tmp_path_facto
 
 def test_paper_profile_is_selected_without_touching_params_yaml(project):
     before = (project / "params.yaml").read_bytes()
-    out = _run(SMK + ["-n", "-p", "--configfile", "profiles/paper/params.yaml", "results/paper/table1.csv"], project)
+    out = _run(SMK + ["-n", "-p", "results/paper/table1.csv", "--configfile", "profiles/paper/params.yaml"], project)
     assert "--params profiles/paper/params.yaml --task gsm8k --out results/paper/data/gsm8k" in out
     assert "--params params.yaml" not in out and " results/models/" not in out  # nothing of the tiny profile
     assert (project / "params.yaml").read_bytes() == before
@@ -105,6 +111,8 @@ def test_paper_profile_is_selected_without_touching_params_yaml(project):
 
 def test_command_line_overrides_reach_the_stages(project):
     """--config values are merged into a snapshot the stages read, named by its hash."""
-    out = _run(SMK + ["-n", "-p", "--forceall", "--config", "sft={'steps': 3}", "results/models/sft"], project)
-    snapshot = next(p for p in (project / ".snakemake" / "params").glob("*.yaml") if f"--params .snakemake/params/{p.name}" in out)
+    out = _run(SMK + ["-n", "-p", "--forceall", "results/models/sft", "--config", 'sft={"steps": 3}'], project)
+    snapshot = next(
+        p for p in (project / ".snakemake" / "params").glob("*.yaml") if f"--params .snakemake/params/{p.name}" in out
+    )
     assert yaml.safe_load(snapshot.read_text())["sft"]["steps"] == 3

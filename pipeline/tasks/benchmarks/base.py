@@ -33,6 +33,7 @@ one user message. ``system_prompt(mode)`` returns that instruction block and
 chat template (:meth:`D1Protocol.generation_prefix`). Completions passed to
 ``reward``/``score`` are the generated text after that prefix, as d1 stores them.
 """
+
 from __future__ import annotations
 
 import json
@@ -185,8 +186,10 @@ class PaperTask(Task):
 
     def _hub(self, what: str, *args, **kwargs) -> list[dict]:
         """Rows from ``datasets.load_dataset(*args, **kwargs)``, or a DataUnavailable naming data_dir."""
-        hint = (f"{self.name}: no data_dir given and {what} could not be loaded; pass "
-                f"data_dir=<folder laid out like ../shared/data> to read local files")
+        hint = (
+            f"{self.name}: no data_dir given and {what} could not be loaded; pass "
+            f"data_dir=<folder laid out like ../shared/data> to read local files"
+        )
         why = hub_unavailable()  # datasets would retry for minutes offline
         if why:
             raise DataUnavailable(f"{hint} ({why})")

@@ -8,6 +8,7 @@ sandbox; formulas and deviations are documented in :mod:`pipeline.tasks.grading.
 d1 has no HumanEval/MBPP protocol (its later ``coding_reward_func`` is for KodCode and
 rewards code inside ``<answer>`` tags); only protocol "justgrpo" exists for these tasks.
 """
+
 from __future__ import annotations
 
 from typing import ClassVar

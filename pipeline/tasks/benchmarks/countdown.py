@@ -18,6 +18,7 @@ an instruction that embeds the numbers and asks for the expression inside
 ``<answer>`` tags; reward 1.0 correct, 0.1 an answer block that is wrong, 0 none
 (d1's ``compute_score``).
 """
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -27,9 +28,16 @@ from pipeline.tasks.grading import d1_eval, d1_rewards
 
 #: options of data.tasks.countdown (JSON Schema; read by the params validator without importing)
 OPTIONS = {
-    "protocol": {"enum": ['d1'], "default": "d1", "description": "whose prompts, reward and scorer (see the module docstring)"},
-    "paper_code_bugs": {"type": "boolean", "default": False,
-                        "description": "true: rewards and scorer behave as d1's released code, bugs included"},
+    "protocol": {
+        "enum": ["d1"],
+        "default": "d1",
+        "description": "whose prompts, reward and scorer (see the module docstring)",
+    },
+    "paper_code_bugs": {
+        "type": "boolean",
+        "default": False,
+        "description": "true: rewards and scorer behave as d1's released code, bugs included",
+    },
 }
 
 D1_TEST_URL = "https://raw.githubusercontent.com/dllm-reasoning/d1/main/dataset/countdown_cd3_test.jsonl"
@@ -56,8 +64,13 @@ RL_INSTRUCTION = (
 
 
 def make_example(ex_id: str, numbers: list[int], target: int) -> dict:
-    return {"id": ex_id, "prompt": f"Numbers: {numbers}\nTarget: {target}",
-            "answer": str(target), "numbers": numbers, "target": target}
+    return {
+        "id": ex_id,
+        "prompt": f"Numbers: {numbers}\nTarget: {target}",
+        "answer": str(target),
+        "numbers": numbers,
+        "target": target,
+    }
 
 
 class D1Countdown(D1Protocol):
@@ -68,8 +81,9 @@ class D1Countdown(D1Protocol):
 
     def user_content(self, example: dict, mode: str) -> str:
         if mode == "rl":
-            return D1_RL_FORMAT_PROMPT + "\n" + RL_INSTRUCTION.format(
-                numbers=example["numbers"], target=example["target"])
+            return (
+                D1_RL_FORMAT_PROMPT + "\n" + RL_INSTRUCTION.format(numbers=example["numbers"], target=example["target"])
+            )
         return super().user_content(example, mode)
 
     def extract_answer(self, completion: str) -> str | None:
@@ -91,14 +105,25 @@ class Countdown(PaperTask):
         self._check_split(split)
         if split == "test":
             path = self._local("countdown/countdown_cd3_test.jsonl")
-            rows = read_jsonl(path) if path else self._hub(
-                "d1's countdown_cd3_test.jsonl", "json", data_files=D1_TEST_URL, split="train")
-            examples = [make_example(f"test-{i}", [int(x) for x in row["input"].split(",")], int(row["output"]))
-                        for i, row in enumerate(rows)]
+            rows = (
+                read_jsonl(path)
+                if path
+                else self._hub("d1's countdown_cd3_test.jsonl", "json", data_files=D1_TEST_URL, split="train")
+            )
+            examples = [
+                make_example(f"test-{i}", [int(x) for x in row["input"].split(",")], int(row["output"]))
+                for i, row in enumerate(rows)
+            ]
         else:
             path = self._local("countdown/train.jsonl")
-            rows = read_jsonl(path) if path else self._hub(
-                "hub Jiayi-Pan/Countdown-Tasks-3to4", "Jiayi-Pan/Countdown-Tasks-3to4", split="train")
-            examples = [make_example(f"train-{i}", list(row["nums"]), int(row["target"]))
-                        for i, row in enumerate(rows) if len(row["nums"]) == 3]
+            rows = (
+                read_jsonl(path)
+                if path
+                else self._hub("hub Jiayi-Pan/Countdown-Tasks-3to4", "Jiayi-Pan/Countdown-Tasks-3to4", split="train")
+            )
+            examples = [
+                make_example(f"train-{i}", list(row["nums"]), int(row["target"]))
+                for i, row in enumerate(rows)
+                if len(row["nums"]) == 3
+            ]
         return take(examples, n, seed)

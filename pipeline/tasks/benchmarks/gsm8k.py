@@ -26,6 +26,7 @@ Training examples also carry ``completion``, the reference solution rewritten
 into d1's XML format (calculator annotations ``<<...>>`` removed). Neither paper
 trains on it (d1's SFT uses s1K); it is there for the pipeline's SFT stage.
 """
+
 from __future__ import annotations
 
 import re
@@ -44,9 +45,16 @@ from pipeline.tasks.grading.math_grading import math_verify_equal, qwen_extract_
 
 #: options of data.tasks.gsm8k (JSON Schema; read by the params validator without importing)
 OPTIONS = {
-    "protocol": {"enum": ['d1', 'justgrpo'], "default": "d1", "description": "whose prompts, reward and scorer (see the module docstring)"},
-    "paper_code_bugs": {"type": "boolean", "default": False,
-                        "description": "true: rewards and scorer behave as d1's released code, bugs included"},
+    "protocol": {
+        "enum": ["d1", "justgrpo"],
+        "default": "d1",
+        "description": "whose prompts, reward and scorer (see the module docstring)",
+    },
+    "paper_code_bugs": {
+        "type": "boolean",
+        "default": False,
+        "description": "true: rewards and scorer behave as d1's released code, bugs included",
+    },
 }
 
 # d1 eval/gsm8k.py, verbatim (the space after "\boxed{}." is d1's).
@@ -107,8 +115,12 @@ class GSM8K(PaperTask):
         rows = read_jsonl(path) if path else self._hub("hub openai/gsm8k", "openai/gsm8k", "main", split=split)
         examples = []
         for i, row in enumerate(rows):
-            ex = {"id": f"{split}-{i}", "prompt": row["question"],
-                  "answer": final_answer(row["answer"]), "solution": row["answer"]}
+            ex = {
+                "id": f"{split}-{i}",
+                "prompt": row["question"],
+                "answer": final_answer(row["answer"]),
+                "solution": row["answer"],
+            }
             if split == "train":
                 ex["completion"] = xml_completion(row["answer"])
             examples.append(ex)

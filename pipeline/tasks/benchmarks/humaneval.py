@@ -12,6 +12,7 @@ program prefix and the single test ``<test source>\\ncheck(<entry_point>)``.
 Example keys: ``id`` ("HumanEval/0" ...), ``prompt``, ``answer`` (the canonical solution,
 a function body to append to ``prefix``), ``prefix``, ``tests``, ``entry_point``.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -23,8 +24,12 @@ from pipeline.tasks.benchmarks.code import CodeTask, intro
 #: options of data.tasks.humaneval (JSON Schema; read by the params validator without importing)
 OPTIONS = {
     "protocol": {"enum": ["justgrpo"], "default": "justgrpo", "description": "JustGRPO's code protocol (the only one)"},
-    "max_workers": {"type": ["integer", "null"], "minimum": 1, "default": None,
-                    "description": "programs run in parallel when scoring (null: one per core)"},
+    "max_workers": {
+        "type": ["integer", "null"],
+        "minimum": 1,
+        "default": None,
+        "description": "programs run in parallel when scoring (null: one per core)",
+    },
 }
 
 

@@ -22,6 +22,7 @@ JustGRPO's box instruction as the only user message; reward +1/-1 from
 math-verify on the Qwen-Math-extracted answers of completion and gold solution;
 train rows with problems of 1500+ characters dropped, as JustGRPO's loader does.
 """
+
 from __future__ import annotations
 
 from typing import ClassVar
@@ -39,9 +40,16 @@ from pipeline.tasks.grading.math_grading import d1_boxed_content, math_verify_eq
 
 #: options of data.tasks.math500 (JSON Schema; read by the params validator without importing)
 OPTIONS = {
-    "protocol": {"enum": ['d1', 'justgrpo'], "default": "d1", "description": "whose prompts, reward and scorer (see the module docstring)"},
-    "paper_code_bugs": {"type": "boolean", "default": False,
-                        "description": "true: rewards and scorer behave as d1's released code, bugs included"},
+    "protocol": {
+        "enum": ["d1", "justgrpo"],
+        "default": "d1",
+        "description": "whose prompts, reward and scorer (see the module docstring)",
+    },
+    "paper_code_bugs": {
+        "type": "boolean",
+        "default": False,
+        "description": "true: rewards and scorer behave as d1's released code, bugs included",
+    },
 }
 
 # d1 eval/math500.py, verbatim: the stray '" ' before the final newline is d1's.
@@ -55,8 +63,10 @@ Your reasoning here
 </answer>" 
 """
 
-RL_PROMPT = (D1_RL_FORMAT_PROMPT + "\n\nYou are a math expert. You will be given a question to solve. "
-             "Solve it step by step. Wrap the final answer in a \\boxed{}. ")
+RL_PROMPT = (
+    D1_RL_FORMAT_PROMPT + "\n\nYou are a math expert. You will be given a question to solve. "
+    "Solve it step by step. Wrap the final answer in a \\boxed{}. "
+)
 
 # JustGRPO data/math.py collate_fn_math: appended to the problem with no separator.
 JUSTGRPO_SUFFIX = r"(Please put the final answer in \boxed{} tag, i.e. $\boxed{answer here}$)"
@@ -108,9 +118,14 @@ class MATH500(PaperTask):
         if split == "train":
             rows = self.protocol.filter_train(rows)
         examples = [
-            {"id": row.get("unique_id", f"{split}-{i}"), "prompt": row["problem"],
-             "answer": row.get("answer") or d1_boxed_content(row["solution"]),
-             "solution": row["solution"], "subject": row.get("subject"), "level": row.get("level")}
+            {
+                "id": row.get("unique_id", f"{split}-{i}"),
+                "prompt": row["problem"],
+                "answer": row.get("answer") or d1_boxed_content(row["solution"]),
+                "solution": row["solution"],
+                "subject": row.get("subject"),
+                "level": row.get("level"),
+            }
             for i, row in enumerate(rows)
         ]
         return take(examples, n, seed)

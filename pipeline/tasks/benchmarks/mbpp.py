@@ -20,6 +20,7 @@ Task 123's reference solution needs about 3 s of CPU (here), so whether it beats
 Example keys: ``id`` (the integer task id), ``prompt``, ``answer`` (the reference code),
 ``prefix`` (""), ``tests``.
 """
+
 from __future__ import annotations
 
 import ast
@@ -30,8 +31,12 @@ from pipeline.tasks.benchmarks.code import CodeTask, intro
 #: options of data.tasks.mbpp (JSON Schema; read by the params validator without importing)
 OPTIONS = {
     "protocol": {"enum": ["justgrpo"], "default": "justgrpo", "description": "JustGRPO's code protocol (the only one)"},
-    "max_workers": {"type": ["integer", "null"], "minimum": 1, "default": None,
-                    "description": "programs run in parallel when scoring (null: one per core)"},
+    "max_workers": {
+        "type": ["integer", "null"],
+        "minimum": 1,
+        "default": None,
+        "description": "programs run in parallel when scoring (null: one per core)",
+    },
 }
 
 TEST_IDS = range(11, 511)
@@ -73,8 +78,13 @@ class MBPP(CodeTask):
         else:
             rows = self._hub("hub google-research-datasets/mbpp", "google-research-datasets/mbpp", "full", split="test")
         examples = [
-            {"id": row["task_id"], "prompt": format_prompt(row), "answer": row["code"], "prefix": "",
-             "tests": list(row["test_list"])}
+            {
+                "id": row["task_id"],
+                "prompt": format_prompt(row),
+                "answer": row["code"],
+                "prefix": "",
+                "tests": list(row["test_list"]),
+            }
             for row in sorted(rows, key=lambda r: r["task_id"])
         ]
         return take(examples, n, seed)

@@ -19,6 +19,7 @@ the score over cells, not puzzles (sum correct / sum blanks); ``score_weight``
 gives each puzzle's blank count so a weighted mean of ``score`` is d1's number.
 (Every puzzle of d1's test file has 8 blanks, so there the plain mean agrees.)
 """
+
 from __future__ import annotations
 
 import csv
@@ -32,9 +33,16 @@ from pipeline.tasks.grading import d1_eval, d1_rewards
 
 #: options of data.tasks.sudoku (JSON Schema; read by the params validator without importing)
 OPTIONS = {
-    "protocol": {"enum": ['d1'], "default": "d1", "description": "whose prompts, reward and scorer (see the module docstring)"},
-    "paper_code_bugs": {"type": "boolean", "default": False,
-                        "description": "true: rewards and scorer behave as d1's released code, bugs included"},
+    "protocol": {
+        "enum": ["d1"],
+        "default": "d1",
+        "description": "whose prompts, reward and scorer (see the module docstring)",
+    },
+    "paper_code_bugs": {
+        "type": "boolean",
+        "default": False,
+        "description": "true: rewards and scorer behave as d1's released code, bugs included",
+    },
 }
 
 D1_DATASET_URL = "https://raw.githubusercontent.com/dllm-reasoning/d1/main/dataset/"
@@ -109,8 +117,12 @@ class Sudoku(PaperTask):
             rows = self._rows("4x4_sudoku_unique_puzzles.csv")
             order = range(len(rows))
         examples = [
-            {"id": i, "prompt": f"Solve the following Sudoku puzzle: {rows[i]['Puzzle']}\n",
-             "answer": rows[i]["Solution"], "puzzle": rows[i]["Puzzle"]}
+            {
+                "id": i,
+                "prompt": f"Solve the following Sudoku puzzle: {rows[i]['Puzzle']}\n",
+                "answer": rows[i]["Solution"],
+                "puzzle": rows[i]["Puzzle"],
+            }
             for i in order
         ]
         return take(examples, n, seed)

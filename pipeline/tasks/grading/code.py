@@ -39,6 +39,7 @@ by our sandbox:
 Examples carry ``prefix`` (source placed before the model's code) and ``tests`` (test
 snippets run after it); the prompts and the task class are in :mod:`pipeline.tasks.benchmarks.code`.
 """
+
 from __future__ import annotations
 
 import ast
@@ -51,8 +52,16 @@ FENCE_OPEN, FENCE = "```python\n", "```"
 
 # local_sandbox.py should_execute: code containing any of these gets pass rate 0.
 UNSAFE_SUBSTRINGS = (
-    "threading", "multiprocess", "multiprocessing", "import os", "from os", "shutil",
-    "import torch", "from torch", "import sklearn", "from sklearn",
+    "threading",
+    "multiprocess",
+    "multiprocessing",
+    "import os",
+    "from os",
+    "shutil",
+    "import torch",
+    "from torch",
+    "import sklearn",
+    "from sklearn",
 )
 
 
@@ -62,7 +71,7 @@ def first_python_block(text: str) -> str | None:
     if start < 0:
         return None
     end = text.find(FENCE, start + len(FENCE_OPEN))
-    return None if end < 0 else text[start + len(FENCE_OPEN):end]
+    return None if end < 0 else text[start + len(FENCE_OPEN) : end]
 
 
 def eval_code(completion: str) -> str:
@@ -78,7 +87,7 @@ def format_reward(completion: str) -> float:
         return 0.0  # no fence, or the first ``` does not open a python block
     body_start = opening + len(FENCE_OPEN)
     closing = completion.find(FENCE, body_start)
-    if closing < 0 or completion[closing + len(FENCE):] not in ("", "\n"):
+    if closing < 0 or completion[closing + len(FENCE) :] not in ("", "\n"):
         return 0.0
     try:
         ast.parse(completion[body_start:closing].strip())
@@ -103,8 +112,9 @@ def reward(completions: list[str], examples: list[dict], max_workers: int | None
         code = first_python_block(completion)
         if fmt == 1.0 and not any(s in code for s in UNSAFE_SUBSTRINGS):
             jobs += [(i, ex["prefix"] + code + "\n" + test) for test in ex["tests"]]
-    results = run_programs([p for _, p in jobs], Limits(timeout=TEST_TIMEOUT_S), run_as_main=False,
-                           max_workers=max_workers)
+    results = run_programs(
+        [p for _, p in jobs], Limits(timeout=TEST_TIMEOUT_S), run_as_main=False, max_workers=max_workers
+    )
     passed = [0] * len(completions)
     for (i, _), result in zip(jobs, results):
         passed[i] += result.passed

@@ -21,6 +21,7 @@ these protocol details:
 * Sudoku tries five patterns in order and counts correct cells among the blanks;
   d1 aggregates cells over all puzzles (sum correct / sum blanks).
 """
+
 from __future__ import annotations
 
 import re

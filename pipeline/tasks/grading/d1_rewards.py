@@ -16,6 +16,7 @@ Deviations from the code as released with the paper, each behind a switch
   character followed by "oxed"; it never matches, so the boxed bonus is pinned
   at 0.5. Here the test is for the literal ``\\boxed`` by default.
 """
+
 from __future__ import annotations
 
 import re

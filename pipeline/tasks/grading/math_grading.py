@@ -18,6 +18,7 @@ Two graders live here, because the two papers grade differently:
   can differ from ``math_equal`` on exotic answers; none of the published numbers
   reproduced here depend on it.
 """
+
 from __future__ import annotations
 
 import re

@@ -3,6 +3,7 @@
 The traces deliberately use natural connectives ("then", "so", "therefore") between steps:
 the Flexibility-Trap analysis measures the entropy at which a decoder commits them.
 """
+
 from __future__ import annotations
 
 import ast

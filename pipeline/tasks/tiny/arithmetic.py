@@ -1,4 +1,5 @@
 """Small multi-step arithmetic: ``a o b o c`` with standard precedence, answered as an integer."""
+
 from __future__ import annotations
 
 import random

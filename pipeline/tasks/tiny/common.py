@@ -1,4 +1,5 @@
 """Shared pieces of the tiny synthetic tasks: seeded generation into train/test splits."""
+
 from __future__ import annotations
 
 import random

@@ -4,6 +4,7 @@ Reward (d1's): 1.0 for a correct expression, 0.1 when an answer is present but w
 0 when there is none. Score: 1 only for a correct expression. Any valid expression counts,
 not just the one in the trace.
 """
+
 from __future__ import annotations
 
 import random

@@ -3,6 +3,7 @@
 Score and reward (as d1): the fraction of the blank cells filled correctly.
 The trace lists the values of the blanks in reading order, then writes the grid.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -12,8 +13,20 @@ from pipeline.tasks.tiny.common import TinyTask
 
 #: options of data.tasks.tiny_sudoku (JSON Schema; read by the params validator without importing)
 OPTIONS = {
-    "min_blanks": {"type": "integer", "minimum": 1, "maximum": 16, "default": 6, "description": "fewest blank cells per puzzle"},
-    "max_blanks": {"type": "integer", "minimum": 1, "maximum": 16, "default": 10, "description": "most blank cells per puzzle"},
+    "min_blanks": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 16,
+        "default": 6,
+        "description": "fewest blank cells per puzzle",
+    },
+    "max_blanks": {
+        "type": "integer",
+        "minimum": 1,
+        "maximum": 16,
+        "default": 10,
+        "description": "most blank cells per puzzle",
+    },
 }
 
 _BASE = "1234341221434321"  # a valid 4x4 grid; symmetries of it give all 288 solutions
