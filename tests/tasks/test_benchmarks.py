@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import time
 from fractions import Fraction
 
 import pytest
@@ -56,14 +55,13 @@ def test_sudoku_test_split_is_d1s_seed_42_draw_of_distinct_rows(task):
     assert ids != sorted(ids)  # d1's order, not file order
 
 
-def test_offline_without_data_dir_fails_fast_naming_data_dir(monkeypatch):
+def test_offline_without_data_dir_fails_fast_naming_data_dir(monkeypatch, no_downloads):
+    """Fails before any download is attempted (the hub's loaders retry for minutes offline)."""
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     for name in ("gsm8k", "math500", "countdown", "sudoku"):
-        start = time.monotonic()
         with pytest.raises(DataUnavailable, match="data_dir"):
             get_task(name).load("test")
-        assert time.monotonic() - start < 30
 
 
 @pytest.mark.parametrize(

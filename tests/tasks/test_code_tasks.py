@@ -7,8 +7,6 @@ documented in pipeline/tasks/grading/code.py on hand-made completions.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from pipeline.tasks import get_task
@@ -188,22 +186,19 @@ def test_format_reward_edge_cases():
 
 
 @pytest.mark.parametrize("name", ["humaneval", "mbpp"])
-def test_offline_without_data_dir_fails_fast_naming_data_dir(monkeypatch, name):
+def test_offline_without_data_dir_fails_fast_naming_data_dir(monkeypatch, name, no_downloads):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    start = time.monotonic()
     with pytest.raises(DataUnavailable, match="data_dir"):
         get_task(name).load("test")
-    assert time.monotonic() - start < 2
 
 
-def test_unreachable_hub_fails_fast_naming_data_dir(monkeypatch):
+def test_unreachable_hub_fails_fast_naming_data_dir(monkeypatch, no_downloads):
     for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # discard port: connection refused
-    start = time.monotonic()
+    # the probe (bounded by hub.PROBE_TIMEOUT_S) answers before any download is attempted
     with pytest.raises(DataUnavailable, match="data_dir.*127.0.0.1"):
         get_task("humaneval").load("test")
-    assert time.monotonic() - start < 10
 
 
 def test_only_the_justgrpo_protocol_and_test_split_exist():
