@@ -8,8 +8,19 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
-LAYER = {"core": 0, "model": 1, "execution": 1, "sampling": 2, "tasks": 2, "decoding": 3, "training": 3, "rl": 3,
-         "flexibility_trap": 4, "reports": 4, "stages": 5}
+LAYER = {
+    "core": 0,
+    "model": 1,
+    "execution": 1,
+    "sampling": 2,
+    "tasks": 2,
+    "decoding": 3,
+    "training": 3,
+    "rl": 3,
+    "flexibility_trap": 4,
+    "reports": 4,
+    "stages": 5,
+}
 # The params validator (core) reads the registries of rl, sampling and tasks -- their light __init__
 # modules only -- to build the schema; nothing else in core looks up.
 ALLOWED_UP = {("pipeline/core/config.py", m) for m in ("pipeline.rl", "pipeline.sampling", "pipeline.tasks")}
