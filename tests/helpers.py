@@ -15,6 +15,24 @@ class Recorder:
         return self.model(x, attention_mask=attention_mask, **kwargs)
 
 
+def tiny_rl_config(options: dict) -> dict:
+    """A ``method_config``-shaped rl dict for a few quick steps: shared keys plus the method's ``options``."""
+    shared = {
+        "steps": 2,
+        "prompts_per_step": 2,
+        "group_size": 4,
+        "lr": 1e-2,
+        "weight_decay": 0.0,
+        "grad_clip": 1.0,
+        "adam_beta2": 0.99,
+        "gen_length": 8,
+        "block_length": 4,
+        "diffusion_steps": 4,
+        "seed": 0,
+    }
+    return {**shared, "options": options}
+
+
 def run_few_rl_steps(tiny, method_name: str, rl: dict):
     """A few ``run_rl`` steps of ``method_name`` on a copy of the tiny model, tiny_arithmetic prompts.
 

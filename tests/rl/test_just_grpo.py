@@ -11,22 +11,9 @@ from pipeline.model import io
 from pipeline.rl import Rollout
 from pipeline.rl.just_grpo import JustGRPO, position_logprobs, serial_gradient
 from pipeline.sampling import Decoding, get_sampler
-from tests.helpers import Recorder, run_few_rl_steps
+from tests.helpers import Recorder, run_few_rl_steps, tiny_rl_config
 
-RL = {
-    "steps": 2,
-    "prompts_per_step": 2,
-    "group_size": 4,
-    "lr": 1e-2,
-    "weight_decay": 0.0,
-    "grad_clip": 1.0,
-    "adam_beta2": 0.99,
-    "gen_length": 8,
-    "block_length": 4,
-    "diffusion_steps": 4,
-    "seed": 0,
-    "options": {"mu": 2, "clip_eps": 0.2, "positions_per_pass": 3, "temperature": 1.0},
-}
+RL = tiny_rl_config({"mu": 2, "clip_eps": 0.2, "positions_per_pass": 3, "temperature": 1.0})
 
 
 def test_ar_order_commits_left_to_right_and_records_exact_logprobs(tiny):

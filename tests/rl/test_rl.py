@@ -3,22 +3,9 @@
 import torch
 
 from pipeline.rl.diffu_grpo import one_step_logprobs
-from tests.helpers import Recorder, run_few_rl_steps
+from tests.helpers import Recorder, run_few_rl_steps, tiny_rl_config
 
-RL = {
-    "steps": 2,
-    "prompts_per_step": 2,
-    "group_size": 4,
-    "lr": 1e-2,
-    "weight_decay": 0.0,
-    "grad_clip": 1.0,
-    "adam_beta2": 0.99,
-    "gen_length": 8,
-    "block_length": 4,
-    "diffusion_steps": 4,
-    "seed": 0,
-    "options": {"mu": 2, "beta": 0.04, "clip_eps": 0.5, "p_mask_prompt": 0.15, "temperature": 1.0},
-}
+RL = tiny_rl_config({"mu": 2, "beta": 0.04, "clip_eps": 0.5, "p_mask_prompt": 0.15, "temperature": 1.0})
 
 
 def test_one_step_estimator_masks_completion_and_some_prompt(tiny):
