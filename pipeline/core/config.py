@@ -19,6 +19,21 @@ class ParamsError(ValueError):
     """A params value is invalid; the message names the key."""
 
 
+#: the shared rl keys a method's ``overrides`` may set
+RL_SCHEDULE = (
+    "steps",
+    "prompts_per_step",
+    "group_size",
+    "lr",
+    "weight_decay",
+    "grad_clip",
+    "adam_beta2",
+    "gen_length",
+    "block_length",
+    "diffusion_steps",
+)
+
+
 def schema() -> dict:
     """The params JSON Schema: workflow/schemas/params.schema.yaml with one section per registered
     component (RL method, sampler, task) taken from that component's module (``OPTIONS``)."""
@@ -44,21 +59,6 @@ def schema() -> dict:
     props["sampling"]["properties"] = {name: options_schema(SAMPLERS, name) for name in SAMPLERS}
     props["data"]["properties"]["tasks"]["properties"] = {name: options_schema(TASKS, name) for name in TASKS}
     return full
-
-
-#: the shared rl keys a method's ``overrides`` may set
-RL_SCHEDULE = (
-    "steps",
-    "prompts_per_step",
-    "group_size",
-    "lr",
-    "weight_decay",
-    "grad_clip",
-    "adam_beta2",
-    "gen_length",
-    "block_length",
-    "diffusion_steps",
-)
 
 
 def _schema_errors(params: dict) -> list[str]:
