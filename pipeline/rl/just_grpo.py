@@ -5,7 +5,7 @@ Policy: pi(o_t | q, o_<t) = softmax(f(x_t)[P + t] / T) with x_t = [q, o_<t, MASK
 bidirectional model reads the prompt, the tokens already sampled and masks for the future, so
 each position's log-prob is exact (no one-step / ELBO estimator), at the cost of one input per
 position.
-Rollouts: the ``ar_order`` sampler at ``rl.just_grpo.temperature`` (paper 1.0), the full ``gen_length`` kept:
+Rollouts: the ``ar_order`` sampler at ``rl.methods.just_grpo.temperature`` (paper 1.0), the full ``gen_length`` kept:
 positions after the first EOS (LLaDA's EOS padding) are actions too and enter the loss, as in the
 reference. Its per-step log-probs are the old log-probs, so no forward is spent on them.
 Advantages: A_i = (r_i - mean_G) / (std_G + 1e-4) (unbiased std, as ``torch.std``).
