@@ -15,11 +15,16 @@ class Recorder:
         return self.model(x, attention_mask=attention_mask, **kwargs)
 
 
+#: runtime params of in-process test runs: one CPU process, float32
+CPU = {"threads": 1, "device": "cpu", "dtype": "float32", "launch": "python -m"}
+
+
 def tiny_rl_config(options: dict) -> dict:
     """A ``method_config``-shaped rl dict for a few quick steps: shared keys plus the method's ``options``."""
     shared = {
         "steps": 2,
         "prompts_per_step": 2,
+        "prompts_per_micro": 2,
         "group_size": 4,
         "lr": 1e-2,
         "weight_decay": 0.0,
@@ -41,13 +46,12 @@ def run_few_rl_steps(tiny, method_name: str, rl: dict):
     """
     import copy
 
-    import torch
-
     from pipeline.core.tracking import NullRun
     from pipeline.rl import get_method
     from pipeline.rl.loop import run_rl
     from pipeline.tasks import get_task
     from pipeline.training.batches import EncodedExamples
+    from pipeline.training.distributed import Processes
 
     model, tok = copy.deepcopy(tiny[0]), tiny[1]
     task = get_task("tiny_arithmetic", seed=0)
@@ -57,5 +61,5 @@ def run_few_rl_steps(tiny, method_name: str, rl: dict):
     method = get_method(method_name, rl, tok.mask_token_id, tok.eos_token_id)
     before = [p.detach().clone() for p in model.parameters()]
     task.reward = lambda completion, ex: float(len(completion) % 3)
-    run_rl(model, tok, method, enc, rl, NullRun(), torch.device("cpu"))
+    run_rl(model, tok, method, enc, rl, NullRun(), Processes(CPU))
     return method, before, model

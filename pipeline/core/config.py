@@ -23,6 +23,7 @@ class ParamsError(ValueError):
 RL_SCHEDULE = (
     "steps",
     "prompts_per_step",
+    "prompts_per_micro",
     "group_size",
     "lr",
     "weight_decay",
@@ -151,6 +152,16 @@ def _semantic_errors(p: dict) -> list[str]:
             msgs.append(
                 f"rl.diffusion_steps = {rl['diffusion_steps']} must be a multiple of the "
                 f"{rl['gen_length'] // rl['block_length']} blocks of rl.gen_length{where}"
+            )
+    for stage in ("pretrain", "sft"):
+        if p[stage]["batch_size"] % p[stage]["micro_batch"]:
+            msgs.append(f"{stage}.batch_size = {p[stage]['batch_size']} must be a multiple of {stage}.micro_batch")
+    for method in p["rl"]["methods"]:
+        rl = method_config(p["rl"], method)
+        if rl["prompts_per_step"] % rl["prompts_per_micro"]:
+            msgs.append(
+                f"rl.prompts_per_step = {rl['prompts_per_step']} must be a multiple of rl.prompts_per_micro "
+                f"(as rl.methods.{method} runs)"
             )
     if p["model"]["init"] == "pretrained" and not p["model"]["path"]:
         msgs.append("model.path: required when model.init = pretrained (local dir or hub id)")

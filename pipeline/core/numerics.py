@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import torch
 
+from pipeline.core.rng import RowGenerators, uniform
 
-def gumbel_argmax(logits: torch.Tensor, temperature: float, generator: torch.Generator | None = None) -> torch.Tensor:
+
+def gumbel_argmax(
+    logits: torch.Tensor, temperature: float, generator: torch.Generator | RowGenerators | None = None
+) -> torch.Tensor:
     """Sample argmax(logits / T + Gumbel) ~ softmax(logits / T); T = 0 is greedy argmax.
 
     Computed in float64: with float32 (or bf16) Gumbel noise the tail of the distribution is
@@ -14,7 +18,7 @@ def gumbel_argmax(logits: torch.Tensor, temperature: float, generator: torch.Gen
     if temperature == 0:
         return logits.argmax(dim=-1)
     logits = logits.to(torch.float64)
-    u = torch.rand(logits.shape, dtype=torch.float64, device=logits.device, generator=generator)
+    u = uniform(logits.shape, torch.float64, logits.device, generator)  # per-row streams allowed (core.rng)
     gumbel = -torch.log(-torch.log(u.clamp_min(1e-300)))
     return (logits / temperature + gumbel).argmax(dim=-1)
 

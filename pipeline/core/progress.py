@@ -7,15 +7,16 @@ import time
 
 
 class Progress:
-    def __init__(self, total: int, desc: str, every_s: float = 5.0, unit: str = "step"):
-        self.total, self.desc, self.every_s, self.unit = total, desc, every_s, unit
+    def __init__(self, total: int, desc: str, every_s: float = 5.0, unit: str = "step", enabled: bool = True):
+        # enabled=False: a process other than the main one of a multi-process run stays quiet
+        self.total, self.desc, self.every_s, self.unit, self.enabled = total, desc, every_s, unit, enabled
         self.start = self.last = time.time()
         self.n = 0
 
     def update(self, n: int = 1, **stats) -> None:
         self.n += n
         now = time.time()
-        if now - self.last >= self.every_s or self.n >= self.total:
+        if self.enabled and (now - self.last >= self.every_s or self.n >= self.total):
             self.last = now
             self._print(now, stats)
 

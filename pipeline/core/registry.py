@@ -52,3 +52,8 @@ def options_schema(registry: dict[str, str], name: str) -> dict:
         "required": [k for k, v in options.items() if "default" not in v],
         "properties": options,
     }
+
+
+def with_defaults(options_schema: dict, given: dict) -> dict:
+    """A component's options: ``given`` (its params section) over the ``default`` of each OPTIONS entry."""
+    return {**{k: v["default"] for k, v in options_schema.items() if "default" in v}, **given}

@@ -25,7 +25,7 @@ def setup(runtime: dict, seed: int, log_path: str | None = None) -> torch.device
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-    if log_path:
+    if log_path and int(os.environ.get("RANK", "0")) == 0:  # one log per job: the main process writes it
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
         sys.stderr = _Tee(sys.stderr, open(log_path, "w"))  # noqa: SIM115 -- open for the whole stage
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)

@@ -206,3 +206,15 @@ class NullRun:
 
     def log_artifact(self, path, artifact_path=None) -> None:
         pass
+
+    def __enter__(self) -> NullRun:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        pass
+
+
+def stage_run(enabled: bool, *args, **kwargs) -> StageRun | NullRun:
+    """A StageRun on the main process of a multi-process stage, a NullRun on the others (one MLflow
+    run per stage execution, not one per process)."""
+    return StageRun(*args, **kwargs) if enabled else NullRun()

@@ -30,6 +30,7 @@ class Rollout:
 
     completion: torch.Tensor  # [B, L] completion token ids
     extras: dict[str, torch.Tensor] = field(default_factory=dict)  # e.g. "token_logprobs" [B, L]
+    rows: torch.Tensor | None = None  # [B] global row index of each completion (keys per-row randomness)
 
 
 class RLMethod(Protocol):
@@ -59,7 +60,11 @@ class RLMethod(Protocol):
         """Everything the ``mu`` updates need that does not change between them (old / reference log-probs)."""
 
     def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict[str, float]]:
-        """Scalar loss of inner update ``k`` (its backward gives the gradient) and stats to log."""
+        """Scalar loss of inner update ``k`` on one micro-batch (its backward gives the gradient), and stats."""
+
+    def micro_scales(self, valid: torch.Tensor) -> torch.Tensor:
+        """valid [n_micro] (rows with A != 0 per micro-batch of the step) -> c [n_micro]: the step's
+        gradient is sum_m c_m grad(loss_m), which fixes how the paper combines micro-batches."""
 
 
 def method_config(rl_params: dict, name: str) -> dict:

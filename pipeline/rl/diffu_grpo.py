@@ -14,6 +14,8 @@ from __future__ import annotations
 import torch
 
 from pipeline.core.numerics import token_logprobs
+from pipeline.core.registry import with_defaults
+from pipeline.core.rng import RowGenerators, row_seed, uniform
 from pipeline.rl import Rollout
 from pipeline.rl.objectives import clipped_grpo_loss, completion_mask
 from pipeline.sampling.low_confidence import low_confidence
@@ -39,6 +41,11 @@ OPTIONS = {
         "description": "probability of masking each prompt token in the one-step estimator",
     },
     "temperature": {"type": "number", "exclusiveMinimum": 0, "description": "rollout sampling temperature (d1: 0.9)"},
+    "mask_prompt_pads": {
+        "type": "boolean",
+        "default": False,
+        "description": "true: left-padding positions are masked like prompt tokens, as d1's code does",
+    },
 }
 
 
@@ -50,11 +57,19 @@ def one_step_logprobs(
     mask_id: int,
     p_mask_prompt: float,
     seed: int,
+    rows: torch.Tensor | None = None,
+    mask_pads: bool = False,
 ) -> torch.Tensor:
-    """prompt [B, P], prompt_valid [B, P] (0 = padding), completion [B, L] -> log-probs [B, L] (d1 Eq. 4-5)."""
-    g = torch.Generator(device="cpu").manual_seed(seed)
-    u = torch.rand(prompt.shape, generator=g).to(prompt.device)  # [B, P]
-    prompt_masked = (u < p_mask_prompt) & prompt_valid.bool()  # never mask padding
+    """prompt [B, P], prompt_valid [B, P] (0 = padding), completion [B, L] -> log-probs [B, L] (d1 Eq. 4-5).
+
+    The prompt mask of row b is drawn from its own stream keyed by (seed, rows[b]) -- its global row --
+    so it does not depend on which process or micro-batch the row lands in. ``mask_pads``: d1's code
+    masks left-padding positions too; by default they stay unmasked (pads are context, not prompt).
+    """
+    rows = torch.arange(len(prompt)) if rows is None else rows
+    gens = RowGenerators([row_seed(seed, int(r)) for r in rows])
+    u = uniform(prompt.shape, torch.float32, prompt.device, gens)  # [B, P]
+    prompt_masked = (u < p_mask_prompt) & (prompt_valid.bool() | mask_pads)
     x = torch.cat([prompt.masked_fill(prompt_masked, mask_id), torch.full_like(completion, mask_id)], 1)
     logits = model(x).logits[:, prompt.shape[1] :]  # [B, L, V]; pads attended, as in LLaDA
     return token_logprobs(logits, completion)  # [B, L]
@@ -64,7 +79,7 @@ class DiffuGRPO:
     name = "diffu_grpo"
 
     def __init__(self, rl: dict, mask_id: int, eos_id: int):
-        self.rl, self.cfg = rl, rl["options"]
+        self.rl, self.cfg = rl, with_defaults(OPTIONS, rl["options"])
         self.mask_id, self.eos_id = mask_id, eos_id
         self.mu = self.cfg["mu"]
         self.needs_reference = self.cfg["beta"] > 0
@@ -109,13 +124,31 @@ class DiffuGRPO:
             mask=completion_mask(completion, self.eos_id),
         )
 
+        rows = rollout.rows if rollout.rows is not None else torch.arange(len(completion))
+        batch["rows"] = rows
+
         def logps(m, seed):
-            return one_step_logprobs(m, prompt, attn, completion, self.mask_id, self.cfg["p_mask_prompt"], seed)
+            return one_step_logprobs(
+                m,
+                prompt,
+                attn,
+                completion,
+                self.mask_id,
+                self.cfg["p_mask_prompt"],
+                seed,
+                rows,
+                self.cfg["mask_prompt_pads"],
+            )
 
         # With mu = 1 the old policy is the current one: ratio = 1 exactly, no extra forward needed.
         batch["old"] = [logps(model, s) for s in seeds] if self.mu > 1 else None
         batch["ref"] = [logps(ref_model, s) for s in seeds] if self.needs_reference else None
         return batch
+
+    @staticmethod
+    def micro_scales(valid: torch.Tensor) -> torch.Tensor:
+        """d1's trainer (TRL): token mean per micro-batch, averaged over micro-batches and processes."""
+        return torch.full_like(valid, 1.0 / len(valid))
 
     def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict[str, float]]:
         logp = one_step_logprobs(
@@ -126,6 +159,8 @@ class DiffuGRPO:
             self.mask_id,
             self.cfg["p_mask_prompt"],
             batch["seeds"][k],
+            batch["rows"],
+            self.cfg["mask_prompt_pads"],
         )
         old = batch["old"][k] if batch["old"] is not None else logp.detach()
         ref = batch["ref"][k] if batch["ref"] is not None else None

@@ -44,6 +44,7 @@ from __future__ import annotations
 import torch
 
 from pipeline.core.numerics import token_logprobs
+from pipeline.core.registry import with_defaults
 from pipeline.rl import Rollout
 from pipeline.rl.objectives import clipped_grpo_loss
 from pipeline.sampling.ar_order import ar_order
@@ -66,6 +67,12 @@ OPTIONS = {
         "type": "number",
         "exclusiveMinimum": 0,
         "description": "AR rollout sampling temperature (JustGRPO: 1.0)",
+    },
+    "reference_ranks": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 1,
+        "description": "processes the reference ran concurrently (8): sets how micro-batch losses combine",
     },
 }
 
@@ -225,7 +232,7 @@ class JustGRPO:
     needs_reference = False  # no KL term
 
     def __init__(self, rl: dict, mask_id: int, eos_id: int):
-        self.rl, self.cfg = rl, rl["options"]
+        self.rl, self.cfg = rl, with_defaults(OPTIONS, rl["options"])
         self.mask_id, self.eos_id = mask_id, eos_id
         self.mu = self.cfg["mu"]
         if self.cfg["temperature"] <= 0:
@@ -282,6 +289,17 @@ class JustGRPO:
             self.cfg["clip_eps"],
             self.cfg["positions_per_pass"],
         )
+
+    def micro_scales(self, valid: torch.Tensor) -> torch.Tensor:
+        """The reference's combination (``grpo.py`` under a plain Accelerator and DDP): each of R =
+        ``reference_ranks`` concurrent micro-batches is normalised by L * (mean valid count over those R
+        + 1e-5), DDP averages the R, and the accumulation steps are summed. Our loss_m is normalised by
+        its own L * (valid_m + 1e-5), so c_m = (valid_m + 1e-5) / (mean_R valid + 1e-5) / R."""
+        R = self.cfg["reference_ranks"]
+        if len(valid) % R:
+            raise ValueError(f"{len(valid)} micro-batches per step are not a multiple of reference_ranks = {R}")
+        group_mean = valid.view(-1, R).mean(1, keepdim=True).expand(-1, R).reshape(-1)  # [n_micro]
+        return (valid + 1e-5) / (group_mean + 1e-5) / R
 
     def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict[str, float]]:
         value, grads, stats = self.gradient(model, batch)

@@ -1,5 +1,6 @@
 """The GRPO-family training loop shared by all RL methods: sample prompts, roll out a group per
-prompt, score with the task verifiers, then ``mu`` gradient updates on the method's objective."""
+prompt, score with the task verifiers, then ``mu`` gradient updates on the method's objective,
+over any number of processes with the same result."""
 
 from __future__ import annotations
 
@@ -11,8 +12,10 @@ import torch
 
 from pipeline.core.data import decode_completions
 from pipeline.core.progress import Progress
+from pipeline.core.rng import RowGenerators, row_seed
 from pipeline.rl import RLMethod
 from pipeline.training.batches import EncodedExamples, left_pad
+from pipeline.training.distributed import Processes
 
 
 def batch_rewards(enc: EncodedExamples, picks: list[tuple[str, int]], texts: list[str]) -> list[float]:
@@ -26,54 +29,103 @@ def batch_rewards(enc: EncodedExamples, picks: list[tuple[str, int]], texts: lis
     return rewards
 
 
-def run_rl(model, tokenizer, method: RLMethod, enc: EncodedExamples, cfg: dict, run, device) -> dict:
-    """``cfg``: ``method_config(params["rl"], method.name)``; ``run``: a StageRun (or NullRun) for metrics."""
+def take_rows(batch: dict, idx: torch.Tensor) -> dict:
+    """The rows ``idx`` of a prepared batch: per-row tensors (and lists of them) are indexed, the rest kept."""
+    n = len(batch["advantages"])
+
+    def pick(v):
+        if isinstance(v, torch.Tensor) and v.dim() > 0 and v.shape[0] == n:
+            return v[idx]
+        if isinstance(v, list) and v and all(isinstance(t, torch.Tensor) for t in v):
+            return [pick(t) for t in v]
+        return v
+
+    return {k: pick(v) for k, v in batch.items()}
+
+
+def run_rl(model, tokenizer, method: RLMethod, enc: EncodedExamples, cfg: dict, run, procs: Processes) -> dict:
+    """``cfg``: ``method_config(params["rl"], method.name)``; ``run``: a StageRun (or NullRun) for metrics.
+
+    Each step draws ``prompts_per_step`` prompts (the same on every process), split into micro-batches
+    of ``prompts_per_micro`` prompts x ``group_size`` rollouts; micro-batch m is rolled out, scored and
+    trained on by process m % N, so a GRPO group never spans processes. The step's gradient is
+    sum_m c_m grad(l_m), l_m the method's loss on micro-batch m and c_m its ``micro_scales``: the same
+    for any number of processes (the equivalence test runs 1 and 2).
+    """
     rng = random.Random(cfg["seed"])
-    gen = torch.Generator().manual_seed(cfg["seed"])
+    gen = torch.Generator().manual_seed(cfg["seed"])  # shared draws (diffu-GRPO's mask seeds): same on every process
     ref_model = None
     if method.needs_reference:
         ref_model = copy.deepcopy(model).eval()
         ref_model.requires_grad_(False)
-    opt = torch.optim.AdamW(
-        model.parameters(), lr=cfg["lr"], betas=(0.9, cfg["adam_beta2"]), weight_decay=cfg["weight_decay"]
-    )
-    G = cfg["group_size"]
-    progress = Progress(cfg["steps"], f"rl/{method.name}")
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg["lr"], betas=(0.9, cfg["adam_beta2"]), weight_decay=cfg["weight_decay"])
+    G, k_micro = cfg["group_size"], cfg["prompts_per_micro"]
+    n_micro = cfg["prompts_per_step"] // k_micro
+    mine = procs.micro_batches(n_micro)
+    progress = Progress(cfg["steps"], f"rl/{method.name}", enabled=procs.is_main)
     history = []
     for step in range(cfg["steps"]):
         t0 = time.time()
         picks = enc.sample(rng, cfg["prompts_per_step"])
-        picks_g = [p for p in picks for _ in range(G)]  # each prompt repeated G times, groups contiguous
-        prompt, attn = left_pad([enc.prompt_ids(t, i) for t, i in picks_g], tokenizer.pad_token_id)
-        prompt, attn = prompt.to(device), attn.to(device)
+        rows = torch.tensor([(m * k_micro + j) * G + g for m in mine for j in range(k_micro) for g in range(G)])
+        picks_g = [picks[int(r) // G] for r in rows]  # this process's rows; groups contiguous
+        # pads are attended (LLaDA), so every process pads to the global longest prompt
+        width = max(len(enc.prompt_ids(t, i)) for t, i in picks)
+        prompt, attn = left_pad([enc.prompt_ids(t, i) for t, i in picks_g], tokenizer.pad_token_id, width)
+        prompt, attn = prompt.to(procs.device), attn.to(procs.device)
         model.eval()
-        rollout = method.rollout(model, prompt, attn, gen)
-        texts = decode_completions(tokenizer, rollout.completion.cpu())  # [P*G] texts
+        with procs.autocast():
+            rollout = method.rollout(
+                model, prompt, attn, RowGenerators([row_seed(cfg["seed"], step, int(r)) for r in rows])
+            )
+        rollout.rows = rows
+        texts = decode_completions(tokenizer, rollout.completion.cpu())  # [rows] texts
         rewards = torch.tensor(batch_rewards(enc, picks_g, texts), dtype=torch.float32)
-        adv = method.advantages(rewards.view(-1, G)).to(device)
+        adv = method.advantages(rewards.view(-1, G)).to(procs.device)
         t_roll = time.time() - t0
         model.train()
-        batch = method.prepare(model, ref_model, prompt, attn, rollout, adv, gen)
+        with procs.autocast():
+            batch = method.prepare(model, ref_model, prompt, attn, rollout, adv, gen)
+        per_micro = k_micro * G
+        valid = torch.zeros(n_micro, dtype=torch.float64, device=procs.device)
+        for j, m in enumerate(mine):
+            valid[m] = float((adv[j * per_micro : (j + 1) * per_micro] != 0).sum())
+        valid = procs.gather(valid.unsqueeze(0)).sum(0)  # [n_micro] over all processes
+        scales = method.micro_scales(valid)  # [n_micro]
         stats_k = []
         for k in range(method.mu):
-            loss, stats = method.loss(model, batch, k)
             opt.zero_grad(set_to_none=True)
-            loss.backward()
-            gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
+            step_loss, stats_m = 0.0, []
+            for j, m in enumerate(mine):
+                micro = take_rows(batch, torch.arange(j * per_micro, (j + 1) * per_micro, device=procs.device))
+                with procs.autocast():
+                    loss, stats = method.loss(model, micro, k)
+                # x world: the gradient all-reduce below averages over processes
+                (loss * float(scales[m]) * procs.world).backward()
+                step_loss += loss.item() * float(scales[m])
+                stats_m.append(stats)
+            procs.average_gradients(params)
+            gnorm = torch.nn.utils.clip_grad_norm_(params, cfg["grad_clip"])
             opt.step()
-            stats_k.append({"loss": loss.item(), "grad_norm": float(gnorm), **stats})
-        metrics = {k: sum(s[k] for s in stats_k) / len(stats_k) for k in stats_k[0]}
+            stats = {key: sum(s[key] for s in stats_m) / len(stats_m) for key in stats_m[0]}
+            stats_k.append(procs.mean({"loss": step_loss * procs.world, **stats}) | {"grad_norm": float(gnorm)})
+        metrics = {key: sum(s[key] for s in stats_k) / len(stats_k) for key in stats_k[0]}
+        grouped = rewards.view(-1, G)
         metrics.update(
-            reward=float(rewards.mean()),
-            reward_std=float(rewards.view(-1, G).std(1).mean()),
-            frac_zero_adv_groups=float((rewards.view(-1, G).std(1) == 0).float().mean()),
-            rollout_s=t_roll,
-            step_s=time.time() - t0,
+            procs.mean(
+                {
+                    "reward": float(rewards.mean()),
+                    "reward_std": float(grouped.std(1).mean()),
+                    "frac_zero_adv_groups": float((grouped.std(1) == 0).float().mean()),
+                    "rollout_s": t_roll,
+                    "step_s": time.time() - t0,
+                }
+            )
         )
-        for task in enc.tasks:
-            sel = [j for j, (t, _) in enumerate(picks_g) if t == task]
-            if sel:
-                metrics[f"reward/{task}"] = float(rewards[sel].mean())
+        by_task = {task: [j for j, (t, _) in enumerate(picks_g) if t == task] for task in enc.tasks}
+        if procs.world == 1:  # per-task rewards of a multi-process step would need a gather of counts
+            metrics.update({f"reward/{t}": float(rewards[sel].mean()) for t, sel in by_task.items() if sel})
         run.log_metrics(metrics, step)
         history.append(metrics)
         progress.update(reward=metrics["reward"], loss=metrics["loss"])

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from pipeline.core import runtime
 from pipeline.core.data import read_splits
-from pipeline.core.tracking import StageRun
+from pipeline.core.tracking import stage_run
 from pipeline.model import io
 from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
 from pipeline.training.batches import EncodedExamples
+from pipeline.training.distributed import Processes, save_trained
 from pipeline.training.trainer import train_masked_diffusion
 
 
@@ -26,23 +27,25 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     params = load_or_exit(args.params)
     cfg, mcfg = params["pretrain"], params["model"]
-    device = runtime.setup(params["runtime"], cfg["seed"], args.log)
+    runtime.setup(params["runtime"], cfg["seed"], args.log)
+    procs = Processes(params["runtime"])
     out = Path(args.out)
-    with StageRun(params, "pretrain", {"model": mcfg, **cfg}, run_name="pretrain/base") as run:
+    with stage_run(procs.is_main, params, "pretrain", {"model": mcfg, **cfg}, run_name="pretrain/base") as run:
         if mcfg["init"] == "pretrained":
-            io.write_pointer(out, mcfg["path"])
+            if procs.is_main:
+                io.write_pointer(out, mcfg["path"])
             print(f"[pretrain] base model is the pretrained checkpoint {mcfg['path']}")
             return
-        model, tok = io.build_scratch(mcfg)
-        model.to(device)
+        model, tok = io.build_scratch(mcfg)  # float32 master weights
+        model.to(procs.device)
         n_params = sum(p.numel() for p in model.parameters())
         run.log_metrics({"n_params": n_params})
         print(f"[pretrain] LLaDA from scratch: {n_params / 1e6:.2f}M parameters, {cfg['steps']} steps")
         enc = EncodedExamples(
             tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
         )
-        train_masked_diffusion(model, enc, cfg, run, "pretrain", device)
-        io.save(model, tok, out)
+        train_masked_diffusion(model, enc, cfg, run, "pretrain", procs)
+        save_trained(procs, model, tok, out, params["runtime"])
 
 
 if __name__ == "__main__":

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import torch
+
 from pipeline.core import runtime
 from pipeline.core.data import read_splits
-from pipeline.core.tracking import StageRun
+from pipeline.core.tracking import stage_run
 from pipeline.model import io
 from pipeline.rl import get_method, method_config
 from pipeline.rl.loop import run_rl
 from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
 from pipeline.training.batches import EncodedExamples
+from pipeline.training.distributed import Processes, save_trained
 
 
 def main(argv=None) -> None:
@@ -28,16 +31,19 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     params = load_or_exit(args.params)
     cfg = method_config(params["rl"], args.method)  # shared keys with this method's overrides
-    device = runtime.setup(params["runtime"], cfg["seed"], args.log)
+    runtime.setup(params["runtime"], cfg["seed"], args.log)
+    procs = Processes(params["runtime"])
     init = Path(args.init).name
-    with StageRun(
+    with stage_run(
+        procs.is_main,
         params,
         "rl",
         cfg,
         {"method": args.method, "init": init, "task": ",".join(cfg["tasks"])},
         run_name=f"rl/{args.method}_from_{init}",
     ) as run:
-        model, tok = io.load_stage_model(args.init, runtime.dtype_of(params["runtime"]), device)
+        # float32 master weights whatever runtime.dtype says: bf16 is the compute dtype (autocast)
+        model, tok = io.load_stage_model(args.init, torch.float32, procs.device)
         method = get_method(args.method, cfg, int(model.config.mask_token_id), tok.eos_token_id)
         enc = EncodedExamples(
             tok,
@@ -46,8 +52,8 @@ def main(argv=None) -> None:
             target_format=None,
             mode="rl",
         )
-        run_rl(model, tok, method, enc, cfg, run, device)
-        io.save(model, tok, args.out)
+        run_rl(model, tok, method, enc, cfg, run, procs)
+        save_trained(procs, model, tok, args.out, params["runtime"])
 
 
 if __name__ == "__main__":

@@ -5,13 +5,16 @@ python -m pipeline sft --params params.yaml --init results/models/base --data re
 
 from __future__ import annotations
 
+import torch
+
 from pipeline.core import runtime
 from pipeline.core.data import read_splits
-from pipeline.core.tracking import StageRun
+from pipeline.core.tracking import stage_run
 from pipeline.model import io
 from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
 from pipeline.training.batches import EncodedExamples
+from pipeline.training.distributed import Processes, save_trained
 from pipeline.training.trainer import train_masked_diffusion
 
 
@@ -23,14 +26,16 @@ def main(argv=None) -> None:
     args = ap.parse_args(argv)
     params = load_or_exit(args.params)
     cfg = params["sft"]
-    device = runtime.setup(params["runtime"], cfg["seed"], args.log)
-    with StageRun(params, "sft", cfg, {"init": args.init}, run_name="sft") as run:
-        model, tok = io.load_stage_model(args.init, runtime.dtype_of(params["runtime"]), device)
+    runtime.setup(params["runtime"], cfg["seed"], args.log)
+    procs = Processes(params["runtime"])
+    with stage_run(procs.is_main, params, "sft", cfg, {"init": args.init}, run_name="sft") as run:
+        # float32 master weights whatever runtime.dtype says: bf16 is the compute dtype (autocast)
+        model, tok = io.load_stage_model(args.init, torch.float32, procs.device)
         enc = EncodedExamples(
             tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
         )
-        train_masked_diffusion(model, enc, cfg, run, "sft", device)
-        io.save(model, tok, args.out)
+        train_masked_diffusion(model, enc, cfg, run, "sft", procs)
+        save_trained(procs, model, tok, args.out, params["runtime"])
 
 
 if __name__ == "__main__":

@@ -45,7 +45,7 @@ class EncodedExamples:
         return picks
 
 
-def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+def left_pad(rows: list[list[int]], pad_id: int, width: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """ids [B, P] and a validity mask [B, P], left-padded so completions share a start column.
 
     Pads are EOS tokens that the model *attends to*, as in LLaDA (its SFT and ``generate`` pad with
@@ -53,7 +53,7 @@ def left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Te
     masking. Passing it to the model as an attention bias would also send PyTorch's CPU SDPA down
     a ~3x slower path.
     """
-    P = max(len(r) for r in rows)
+    P = width or max(len(r) for r in rows)
     ids = torch.full((len(rows), P), pad_id, dtype=torch.long)
     mask = torch.zeros(len(rows), P, dtype=torch.long)
     for i, r in enumerate(rows):

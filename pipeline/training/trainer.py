@@ -8,6 +8,7 @@ import torch
 
 from pipeline.core.progress import Progress
 from pipeline.training.batches import EncodedExamples, sft_batch
+from pipeline.training.distributed import Processes
 from pipeline.training.losses import forward_process, masked_diffusion_loss
 
 
@@ -18,32 +19,45 @@ def make_optimizer(model, lr: float, weight_decay: float, warmup_steps: int = 0)
     return opt, sched
 
 
-def train_masked_diffusion(model, enc: EncodedExamples, cfg: dict, run, desc: str, device) -> dict:
+def train_masked_diffusion(model, enc: EncodedExamples, cfg: dict, run, desc: str, procs: Processes) -> dict:
     """Run ``cfg['steps']`` steps of the LLaDA SFT loss on batches drawn from ``enc``.
 
-    Logs loss, learning rate and grad norm to ``run`` every step; returns final stats.
+    Every process draws the same global batch of ``batch_size`` sequences (and the same masks),
+    split into micro-batches of ``micro_batch`` rows; each process runs its share, and the step's
+    gradient is the mean over micro-batches of the per-micro-batch loss -- the mean over the batch,
+    whatever the number of processes. Logs loss, learning rate and grad norm to ``run`` every step.
     """
     rng = random.Random(cfg["seed"])
     gen = torch.Generator(device="cpu").manual_seed(cfg["seed"])
     mask_id = int(model.config.mask_token_id)
     opt, sched = make_optimizer(model, cfg["lr"], cfg["weight_decay"], cfg["warmup_steps"])
+    model, opt = procs.accelerator.prepare(model, opt)
+    n_micro = cfg["batch_size"] // cfg["micro_batch"]
+    mine = procs.micro_batches(n_micro)
     model.train()
-    progress = Progress(cfg["steps"], desc)
+    progress = Progress(cfg["steps"], desc, enabled=procs.is_main)
     ema = None
     for step in range(cfg["steps"]):
         picks = enc.sample(rng, cfg["batch_size"])
         x, completion, P = sft_batch(enc, picks, cfg["train_lengths"], rng)
         noisy, masked, p_mask = forward_process(x, completion, mask_id, cfg["eps"], gen)
-        x, noisy, masked, p_mask = (t.to(device) for t in (x, noisy, masked, p_mask))
-        logits = model(noisy).logits  # pads attended, as LLaDA (see batches.left_pad)
-        loss = masked_diffusion_loss(logits, x, masked, p_mask, completion_len=torch.full_like(p_mask, x.shape[1] - P))
         opt.zero_grad(set_to_none=True)
-        loss.backward()
-        gnorm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
+        total = 0.0
+        for j, m in enumerate(mine):
+            rows = slice(m * cfg["micro_batch"], (m + 1) * cfg["micro_batch"])
+            xb, nb, mb, pb = (t[rows].to(procs.device) for t in (x, noisy, masked, p_mask))
+            with procs.no_sync(model, last=j == len(mine) - 1), procs.autocast():
+                logits = model(nb).logits  # pads attended, as LLaDA (see batches.left_pad)
+                loss = masked_diffusion_loss(logits, xb, mb, pb, completion_len=torch.full_like(pb, x.shape[1] - P))
+            # DDP averages over processes; dividing by this process's share makes it a mean over micro-batches
+            procs.accelerator.backward(loss / len(mine))
+            total += loss.item() / len(mine)
+        gnorm = procs.accelerator.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
         opt.step()
         sched.step()
-        ema = loss.item() if ema is None else 0.98 * ema + 0.02 * loss.item()
-        run.log_metrics({"loss": loss.item(), "grad_norm": float(gnorm), "lr": sched.get_last_lr()[0]}, step)
+        stats = procs.mean({"loss": total})
+        ema = stats["loss"] if ema is None else 0.98 * ema + 0.02 * stats["loss"]
+        run.log_metrics({"loss": stats["loss"], "grad_norm": float(gnorm), "lr": sched.get_last_lr()[0]}, step)
         progress.update(loss=ema)
     model.eval()
     return {"final_loss_ema": ema or float("nan")}

@@ -14,7 +14,8 @@ rule pretrain:
     threads: config["runtime"]["threads"]
     params:
         file=PARAMS,
+        launch=config["runtime"]["launch"],
         tracked=tracked("model", "pretrain", "data.tasks"),
         data=lambda wc, input: data_root(input.data),
     shell:
-        "python -m pipeline pretrain --params {params.file} --data {params.data} --out {output} --log {log}"
+        "{params.launch} pipeline pretrain --params {params.file} --data {params.data} --out {output} --log {log}"

@@ -15,8 +15,9 @@ rule rl:
     threads: config["runtime"]["threads"]
     params:
         file=PARAMS,
+        launch=config["runtime"]["launch"],
         tracked=lambda wc: tracked(*RL_SHARED, f"rl.methods.{wc.method}", "data.tasks"),
         data=lambda wc, input: data_root(input.data),
     shell:
-        "python -m pipeline rl --params {params.file} --method {wildcards.method} --init {input.init} "
+        "{params.launch} pipeline rl --params {params.file} --method {wildcards.method} --init {input.init} "
         "--data {params.data} --out {output} --log {log}"

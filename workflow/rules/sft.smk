@@ -15,7 +15,8 @@ rule sft:
     threads: config["runtime"]["threads"]
     params:
         file=PARAMS,
+        launch=config["runtime"]["launch"],
         tracked=tracked("sft", "data.tasks"),
         data=lambda wc, input: data_root(input.data),
     shell:
-        "python -m pipeline sft --params {params.file} --init {input.init} --data {params.data} --out {output} --log {log}"
+        "{params.launch} pipeline sft --params {params.file} --init {input.init} --data {params.data} --out {output} --log {log}"

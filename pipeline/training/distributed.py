@@ -1,0 +1,95 @@
+"""accelerate as the training runtime: processes, device placement, mixed precision, gradient averaging.
+
+One process is the default (``python -m pipeline <stage>``); ``accelerate launch --num_processes N
+-m pipeline <stage>`` (``runtime.launch``) runs N. The training loops keep three promises:
+
+* **Results do not depend on the number of processes.** Every process draws the same *global*
+  batch (same seeds), keeps its share of the micro-batches (micro-batch ``m`` goes to process
+  ``m % N``), and the optimizer step sees the gradient a single process would compute over all
+  micro-batches. Rollout randomness is keyed by global row (:mod:`pipeline.core.rng`).
+* **The optimizer never steps bf16 weights.** Trainable weights stay float32 (the master copy);
+  with ``runtime.dtype: bfloat16`` the forward runs under bf16 autocast, so a 3e-6 step is not
+  rounded away (bf16 has 8 significant bits: a step below 2^-8 of a weight is lost).
+* **Only the main process writes** outputs and MLflow runs; metrics are averaged over processes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import torch
+from accelerate import Accelerator
+from accelerate.state import AcceleratorState
+
+
+class Processes:
+    """This process's place among the training processes, and the collective operations the loops use."""
+
+    def __init__(self, runtime: dict):
+        cpu = runtime["device"] == "cpu" or (runtime["device"] == "auto" and not torch.cuda.is_available())
+        mixed = "bf16" if runtime["dtype"] == "bfloat16" else "no"
+        state = AcceleratorState._shared_state
+        if state and state.get("_mixed_precision") not in (None, mixed):
+            # one process normally builds one Accelerator; tests build several with other precisions
+            AcceleratorState._reset_state()
+        self.accelerator = Accelerator(cpu=cpu, mixed_precision=mixed)
+        self.world = self.accelerator.num_processes
+        self.rank = self.accelerator.process_index
+        self.is_main = self.accelerator.is_main_process
+        self.device = self.accelerator.device
+
+    def micro_batches(self, n_micro: int) -> list[int]:
+        """Indices of the micro-batches of one optimizer step that this process computes."""
+        if n_micro % self.world:
+            raise ValueError(f"{n_micro} micro-batches per step do not split over {self.world} processes")
+        return list(range(self.rank, n_micro, self.world))
+
+    def autocast(self):
+        """bf16 compute over float32 weights when runtime.dtype is bfloat16 (a no-op otherwise)."""
+        return self.accelerator.autocast()
+
+    def no_sync(self, model, last: bool):
+        """Skip DDP's gradient all-reduce on all but the last micro-batch of a step."""
+        return contextlib.nullcontext() if last or self.world == 1 else self.accelerator.no_sync(model)
+
+    def average_gradients(self, params: list[torch.Tensor]) -> None:
+        """All-reduce-mean of ``.grad`` over processes: what DDP does, for loops that do not wrap the model
+        (RL: JustGRPO computes its gradient pass by pass with autograd.grad, which DDP cannot see)."""
+        if self.world == 1:
+            return
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
+        flat = torch.cat([g.reshape(-1) for g in grads])
+        torch.distributed.all_reduce(flat)
+        flat /= self.world
+        offset = 0
+        for p, g in zip(params, grads):
+            p.grad = flat[offset : offset + g.numel()].view_as(g).clone()
+            offset += g.numel()
+
+    def mean(self, values: dict[str, float]) -> dict[str, float]:
+        """Average scalar metrics over processes (every process must call it)."""
+        if self.world == 1 or not values:
+            return values
+        keys = sorted(values)
+        t = torch.tensor([float(values[k]) for k in keys], dtype=torch.float64, device=self.device)
+        t = self.accelerator.reduce(t, reduction="mean")
+        return dict(zip(keys, t.tolist()))
+
+    def gather(self, t: torch.Tensor) -> torch.Tensor:
+        """Concatenate a tensor over processes along dim 0, in rank order."""
+        return t if self.world == 1 else self.accelerator.gather(t.contiguous())
+
+    def wait(self) -> None:
+        self.accelerator.wait_for_everyone()
+
+
+def save_trained(procs: Processes, model, tokenizer, out_dir, runtime: dict) -> None:
+    """Save the trained model once (main process), in the run's dtype: float32 master weights are cast
+    to bf16 for a bf16 run, as LLaDA's own checkpoints are stored."""
+    from pipeline.core.runtime import dtype_of
+    from pipeline.model import io
+
+    procs.wait()
+    if procs.is_main:
+        io.save(procs.accelerator.unwrap_model(model).to(dtype_of(runtime)), tokenizer, out_dir)
+    procs.wait()
