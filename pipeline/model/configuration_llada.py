@@ -2,6 +2,9 @@
 
 Keeping LLaDA's names (d_model, n_layers, mlp_hidden_size, ...) is what lets the paper
 profile load the released 8B checkpoint into the same class the tiny profile trains.
+
+This file and modeling_llada.py import nothing from ``pipeline``: ``io.save`` copies both beside
+the weights so a saved model loads with ``trust_remote_code=True`` where the project is absent.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ class LLaDAConfig(PretrainedConfig):
         embedding_size: int | None = None,  # rows of wte / ff_out; LLaDA pads to 126464
         max_sequence_length: int = 4096,
         rope_theta: float = 500000.0,
+        rope_full_precision: bool = True,  # rotate q/k in float32 under bf16/fp16, as LLaDA-8B's config asks
         rms_norm_eps: float = 1e-5,
         include_bias: bool = False,
         include_qkv_bias: bool = False,
@@ -45,6 +49,7 @@ class LLaDAConfig(PretrainedConfig):
         self.embedding_size = embedding_size or vocab_size
         self.max_sequence_length = max_sequence_length
         self.rope_theta = rope_theta
+        self.rope_full_precision = rope_full_precision
         self.rms_norm_eps = rms_norm_eps
         self.include_bias = include_bias
         self.include_qkv_bias = include_qkv_bias
@@ -63,6 +68,12 @@ class LLaDAConfig(PretrainedConfig):
             ("block_type", block_type, "llama"),
             ("layer_norm_type", layer_norm_type, "rms"),
             ("activation_type", activation_type, "silu"),
+            # LLaDA/OLMo switches that change the computation without changing any tensor name (those
+            # that add or drop tensors, e.g. attention_layer_norm, fail the strict load in io.load)
+            ("alibi", kwargs.get("alibi", False), False),
+            ("rope", kwargs.get("rope", True), True),
+            ("scale_logits", kwargs.get("scale_logits", False), False),
+            ("clip_qkv", kwargs.get("clip_qkv"), None),
         ):
             if value != supported:
                 raise ValueError(f"LLaDAConfig.{unsupported}={value!r}: only {supported!r} is implemented")

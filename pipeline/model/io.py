@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import torch
+from transformers import GenerationConfig
 
 from pipeline.core.hub import hub_unavailable
 from pipeline.model.configuration_llada import LLaDAConfig
@@ -44,7 +46,11 @@ def load(path: str | Path, dtype: torch.dtype = torch.float32, device: str | tor
             f"download it elsewhere (huggingface-cli download {path}) and set model.path to the local directory"
         )
     tok = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-    model = LLaDAModelLM.from_pretrained(path, dtype=dtype)
+    model, info = LLaDAModelLM.from_pretrained(path, dtype=dtype, output_loading_info=True)
+    # transformers only warns about these; a tensor left at its random init would go unnoticed
+    unmatched = {k: sorted(map(str, v)) for k, v in info.items() if v}
+    if unmatched:
+        raise ValueError(f"{path}: the checkpoint does not match LLaDAModelLM's tensors: {unmatched}")
     return model.to(device), tok
 
 
@@ -71,10 +77,34 @@ def load_stage_model(model_dir: str | Path, dtype: torch.dtype, device):
     return load(path, dtype=dtype, device=device)
 
 
-def save(model, tokenizer, out_dir: str | Path) -> None:
+#: the modeling code saved beside the weights, and the auto_map (LLaDA-8B's) that points at it
+CODE_FILES = ("configuration_llada.py", "modeling_llada.py")
+AUTO_MAP = {
+    "AutoConfig": "configuration_llada.LLaDAConfig",
+    "AutoModel": "modeling_llada.LLaDAModelLM",
+    "AutoModelForCausalLM": "modeling_llada.LLaDAModelLM",
+}
+
+
+def save(model: LLaDAModelLM, tokenizer, out_dir: str | Path) -> None:
+    """Weights, config, tokenizer, generation ids and the modeling code (as register_for_auto_class saves it).
+
+    The directory loads without the project: ``AutoModel.from_pretrained(out_dir, trust_remote_code=True)``;
+    in the project (``pipeline.model`` registers the classes) it loads without trust_remote_code.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    model.config.auto_map = dict(AUTO_MAP)
     model.save_pretrained(out_dir)
+    for name in CODE_FILES:
+        shutil.copyfile(Path(__file__).with_name(name), out_dir / name)
+    # ids only: LLaDA decodes by iterative unmasking (pipeline.sampling), not with model.generate
+    GenerationConfig(
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=model.config.eos_token_id,
+        pad_token_id=model.config.pad_token_id,
+        mask_token_id=model.config.mask_token_id,
+    ).save_pretrained(out_dir)
     tokenizer.save_pretrained(out_dir)
 
 

@@ -4,6 +4,9 @@ Module names follow LLaDA's OLMo-derived modeling code (``model.transformer.wte`
 ``blocks.{i}.q_proj/k_proj/v_proj/attn_out/ff_proj/up_proj/ff_out``, ``attn_norm``,
 ``ff_norm``, ``ln_f``, ``transformer.ff_out``) so an LLaDA-8B-Instruct state dict loads
 with ``LLaDAModelLM.from_pretrained(path)`` without renaming.
+
+Imports are relative or third-party only: ``io.save`` copies this file and configuration_llada.py
+into every saved model directory, where transformers loads them as remote code.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from torch import nn
 from transformers import PreTrainedModel
 from transformers.modeling_outputs import MaskedLMOutput
 
-from pipeline.model.configuration_llada import LLaDAConfig
+from .configuration_llada import LLaDAConfig
 
 
 class RMSNorm(nn.Module):
@@ -38,12 +41,17 @@ class RotaryEmbedding(nn.Module):
     models on the meta device when loading, which leaves non-persistent buffers garbage.
     """
 
-    def __init__(self, head_dim: int, theta: float):
+    def __init__(self, head_dim: int, theta: float, full_precision: bool = True):
         super().__init__()
-        self.head_dim, self.theta = head_dim, theta
+        self.head_dim, self.theta, self.full_precision = head_dim, theta, full_precision
 
     def forward(self, q: torch.Tensor, k: torch.Tensor, q_pos: torch.Tensor | None = None):
         """q [B, H, Q, hd], k [B, H, L, hd]; query i sits at position q_pos[b, i] ([B, Q]; None: i = 0..L-1)."""
+        # rope_full_precision (LLaDA-8B sets it): LLaDA rotates bf16/fp16 q, k in float32 and casts back;
+        # rotating in bf16 instead moves the logits away from LLaDA's. float32 and float64 are left as they are.
+        upcast = self.full_precision and k.dtype in (torch.float16, torch.bfloat16)
+        if upcast:
+            dtype, q, k = k.dtype, q.float(), k.float()
         seq_len = k.shape[-2]
         exponent = torch.arange(0, self.head_dim, 2, device=k.device, dtype=torch.float32) / self.head_dim
         inv_freq = 1.0 / (self.theta**exponent)
@@ -57,7 +65,8 @@ class RotaryEmbedding(nn.Module):
             return x * cos + torch.cat((-x2, x1), dim=-1) * sin
 
         q_cos, q_sin = (cos, sin) if q_pos is None else (cos[q_pos][:, None], sin[q_pos][:, None])  # [B, 1, Q, hd]
-        return rotate(q, q_cos, q_sin), rotate(k, cos, sin)
+        q, k = rotate(q, q_cos, q_sin), rotate(k, cos, sin)
+        return (q.to(dtype), k.to(dtype)) if upcast else (q, k)
 
 
 class LLaDALlamaBlock(nn.Module):
@@ -76,7 +85,7 @@ class LLaDALlamaBlock(nn.Module):
         self.ff_proj = nn.Linear(d, config.mlp_hidden_size, bias=config.include_bias)  # SwiGLU gate
         self.up_proj = nn.Linear(d, config.mlp_hidden_size, bias=config.include_bias)
         self.ff_out = nn.Linear(config.mlp_hidden_size, d, bias=config.include_bias)
-        self.rotary_emb = RotaryEmbedding(self.head_dim, config.rope_theta)
+        self.rotary_emb = RotaryEmbedding(self.head_dim, config.rope_theta, config.rope_full_precision)
 
     def forward(
         self, x: torch.Tensor, attention_bias: torch.Tensor | None, query_index: torch.Tensor | None = None
