@@ -32,6 +32,8 @@ RL_SCHEDULE = (
     "gen_length",
     "block_length",
     "diffusion_steps",
+    "lora",
+    "gradient_checkpointing",
 )
 
 
@@ -153,6 +155,8 @@ def _semantic_errors(p: dict) -> list[str]:
                 f"rl.diffusion_steps = {rl['diffusion_steps']} must be a multiple of the "
                 f"{rl['gen_length'] // rl['block_length']} blocks of rl.gen_length{where}"
             )
+    if p["pretrain"]["lora"]:
+        msgs.append("pretrain.lora must be null: a model trained from scratch has no base to adapt")
     for stage in ("pretrain", "sft"):
         if p[stage]["batch_size"] % p[stage]["micro_batch"]:
             msgs.append(f"{stage}.batch_size = {p[stage]['batch_size']} must be a multiple of {stage}.micro_batch")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint
 from torch import nn
 from transformers import PreTrainedModel
 from transformers.modeling_outputs import MaskedLMOutput
@@ -135,6 +136,7 @@ class LLaDAModel(nn.Module):
         if not config.weight_tying:
             self.transformer["ff_out"] = nn.Linear(config.d_model, config.embedding_size, bias=False)
         self.weight_tying = config.weight_tying
+        self.gradient_checkpointing = False  # recompute each block's activations in the backward (memory)
 
     def forward(
         self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, logits_at: torch.Tensor | None = None
@@ -147,7 +149,10 @@ class LLaDAModel(nn.Module):
             bias = bias[:, None, None, :]
         *body, last = self.transformer.blocks
         for block in body:
-            x = block(x, bias)
+            if self.gradient_checkpointing and torch.is_grad_enabled():
+                x = torch.utils.checkpoint.checkpoint(block, x, bias, use_reentrant=False)
+            else:
+                x = block(x, bias)
         x = self.transformer.ln_f(last(x, bias, logits_at))  # [B, L or Q, D]
         head = self.transformer.wte.weight if self.weight_tying else self.transformer.ff_out.weight
         return F.linear(x, head)  # [B, L or Q, V]
@@ -158,6 +163,7 @@ class LLaDAModelLM(PreTrainedModel):
     base_model_prefix = "model"
     _no_split_modules = ["LLaDALlamaBlock"]  # noqa: RUF012 -- transformers reads this class attribute
     _supports_sdpa = True
+    supports_gradient_checkpointing = True
 
     def __init__(self, config: LLaDAConfig):
         super().__init__(config)
@@ -172,6 +178,13 @@ class LLaDAModelLM(PreTrainedModel):
                 nn.init.zeros_(module.bias)
         elif isinstance(module, RMSNorm):
             nn.init.ones_(module.weight)
+
+    def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None) -> None:
+        """Recompute block activations in the backward instead of keeping them (training.gradient_checkpointing)."""
+        self.model.gradient_checkpointing = True
+
+    def gradient_checkpointing_disable(self) -> None:
+        self.model.gradient_checkpointing = False
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.model.transformer.wte

@@ -4,7 +4,6 @@ over any number of processes with the same result."""
 
 from __future__ import annotations
 
-import copy
 import random
 import time
 
@@ -14,6 +13,7 @@ from pipeline.core.data import decode_completions
 from pipeline.core.progress import Progress
 from pipeline.core.rng import RowGenerators, row_seed
 from pipeline.rl import RLMethod
+from pipeline.training.adapters import reference_of
 from pipeline.training.batches import EncodedExamples, left_pad
 from pipeline.training.distributed import Processes
 
@@ -54,10 +54,7 @@ def run_rl(model, tokenizer, method: RLMethod, enc: EncodedExamples, cfg: dict, 
     """
     rng = random.Random(cfg["seed"])
     gen = torch.Generator().manual_seed(cfg["seed"])  # shared draws (diffu-GRPO's mask seeds): same on every process
-    ref_model = None
-    if method.needs_reference:
-        ref_model = copy.deepcopy(model).eval()
-        ref_model.requires_grad_(False)
+    ref_model = reference_of(model) if method.needs_reference else None  # LoRA: adapters disabled, no copy
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg["lr"], betas=(0.9, cfg["adam_beta2"]), weight_decay=cfg["weight_decay"])
     G, k_micro = cfg["group_size"], cfg["prompts_per_micro"]

@@ -15,6 +15,7 @@ from pipeline.core.tracking import stage_run
 from pipeline.model import io
 from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
+from pipeline.training.adapters import prepare_trainable
 from pipeline.training.batches import EncodedExamples
 from pipeline.training.distributed import Processes, save_trained
 from pipeline.training.trainer import train_masked_diffusion
@@ -37,6 +38,7 @@ def main(argv=None) -> None:
             print(f"[pretrain] base model is the pretrained checkpoint {mcfg['path']}")
             return
         model, tok = io.build_scratch(mcfg)  # float32 master weights
+        model = prepare_trainable(model, cfg)  # gradient checkpointing if asked (lora must be null here)
         model.to(procs.device)
         n_params = sum(p.numel() for p in model.parameters())
         run.log_metrics({"n_params": n_params})

@@ -18,6 +18,7 @@ from pipeline.rl import get_method, method_config
 from pipeline.rl.loop import run_rl
 from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
+from pipeline.training.adapters import prepare_trainable
 from pipeline.training.batches import EncodedExamples
 from pipeline.training.distributed import Processes, save_trained
 
@@ -44,6 +45,7 @@ def main(argv=None) -> None:
     ) as run:
         # float32 master weights whatever runtime.dtype says: bf16 is the compute dtype (autocast)
         model, tok = io.load_stage_model(args.init, torch.float32, procs.device)
+        model = prepare_trainable(model, cfg)  # LoRA adapters or the whole model (rl.lora)
         method = get_method(args.method, cfg, int(model.config.mask_token_id), tok.eos_token_id)
         enc = EncodedExamples(
             tok,

@@ -85,11 +85,14 @@ class Processes:
 
 def save_trained(procs: Processes, model, tokenizer, out_dir, runtime: dict) -> None:
     """Save the trained model once (main process), in the run's dtype: float32 master weights are cast
-    to bf16 for a bf16 run, as LLaDA's own checkpoints are stored."""
+    to bf16 for a bf16 run, as LLaDA's own checkpoints are stored. A LoRA run saves its adapter and
+    the merged weights (``adapters.for_saving``)."""
     from pipeline.core.runtime import dtype_of
     from pipeline.model import io
+    from pipeline.training.adapters import for_saving
 
     procs.wait()
     if procs.is_main:
-        io.save(procs.accelerator.unwrap_model(model).to(dtype_of(runtime)), tokenizer, out_dir)
+        plain = for_saving(procs.accelerator.unwrap_model(model), out_dir)
+        io.save(plain.to(dtype_of(runtime)), tokenizer, out_dir)
     procs.wait()

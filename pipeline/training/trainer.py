@@ -14,7 +14,8 @@ from pipeline.training.losses import forward_process, masked_diffusion_loss
 
 def make_optimizer(model, lr: float, weight_decay: float, warmup_steps: int = 0):
     """AdamW (betas 0.9/0.98 as LLaDA) with linear warmup then a constant rate."""
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.98), weight_decay=weight_decay)
+    trainable = [p for p in model.parameters() if p.requires_grad]  # LoRA: the adapters only
+    opt = torch.optim.AdamW(trainable, lr=lr, betas=(0.9, 0.98), weight_decay=weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(warmup_steps, 1)))
     return opt, sched
 
@@ -52,7 +53,7 @@ def train_masked_diffusion(model, enc: EncodedExamples, cfg: dict, run, desc: st
             # DDP averages over processes; dividing by this process's share makes it a mean over micro-batches
             procs.accelerator.backward(loss / len(mine))
             total += loss.item() / len(mine)
-        gnorm = procs.accelerator.clip_grad_norm_(model.parameters(), cfg["grad_clip"])
+        gnorm = procs.accelerator.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg["grad_clip"])
         opt.step()
         sched.step()
         stats = procs.mean({"loss": total})

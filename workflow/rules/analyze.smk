@@ -13,6 +13,11 @@ rule analyze:
         f"{R}/benchmarks/analyze/{{name}}.tsv"
     wildcard_constraints:
         name="|".join(config["analysis"]),
+    resources:
+        gpu=job_resources("analyze")["gpu"],
+        cpus_per_task=job_resources("analyze")["cpus_per_task"],
+        mem_mb=job_resources("analyze")["mem_mb"],
+        runtime=job_resources("analyze")["runtime"],
     conda:
         "../envs/pipeline.yaml"
     threads: config["runtime"]["threads"]

@@ -137,6 +137,12 @@ def tracked(*keys):
     return out
 
 
+def job_resources(stage):
+    """A stage's resources.<stage> over resources.default, as Snakemake resources (SLURM reads them)."""
+    res = {**config["resources"]["default"], **config["resources"].get(stage, {})}
+    return {"gpu": res["gpus"], "cpus_per_task": res["cpus"], "mem_mb": res["mem_mb"], "runtime": res["runtime"]}
+
+
 def data_root(files):
     """The prepared-data folder holding ``files`` (<results>/data/<task>/<split>.jsonl)."""
     first = files if isinstance(files, str) else files[0]

@@ -11,6 +11,11 @@ rule evaluate:
         f"{R}/logs/evaluate/{{protocol}}/{{model}}/{{task}}.log",
     benchmark:
         f"{R}/benchmarks/evaluate/{{protocol}}/{{model}}/{{task}}.tsv"
+    resources:
+        gpu=job_resources("evaluate")["gpu"],
+        cpus_per_task=job_resources("evaluate")["cpus_per_task"],
+        mem_mb=job_resources("evaluate")["mem_mb"],
+        runtime=job_resources("evaluate")["runtime"],
     conda:
         "../envs/pipeline.yaml"
     # One thread: evaluation jobs are independent, so running them side by side beats threading one.

@@ -9,6 +9,11 @@ rule prepare:
         f"{R}/logs/prepare/{{task}}.log",
     benchmark:
         f"{R}/benchmarks/prepare/{{task}}.tsv"
+    resources:
+        gpu=job_resources("prepare")["gpu"],
+        cpus_per_task=job_resources("prepare")["cpus_per_task"],
+        mem_mb=job_resources("prepare")["mem_mb"],
+        runtime=job_resources("prepare")["runtime"],
     conda:
         "../envs/pipeline.yaml"
     params:

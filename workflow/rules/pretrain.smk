@@ -9,6 +9,11 @@ rule pretrain:
         f"{R}/logs/pretrain.log",
     benchmark:
         f"{R}/benchmarks/pretrain.tsv"
+    resources:
+        gpu=job_resources("pretrain")["gpu"],
+        cpus_per_task=job_resources("pretrain")["cpus_per_task"],
+        mem_mb=job_resources("pretrain")["mem_mb"],
+        runtime=job_resources("pretrain")["runtime"],
     conda:
         "../envs/pipeline.yaml"
     threads: config["runtime"]["threads"]

@@ -10,6 +10,11 @@ rule rl:
         f"{R}/logs/rl/{{method}}_from_{{init}}.log",
     benchmark:
         f"{R}/benchmarks/rl/{{method}}_from_{{init}}.tsv"
+    resources:
+        gpu=job_resources("rl")["gpu"],
+        cpus_per_task=job_resources("rl")["cpus_per_task"],
+        mem_mb=job_resources("rl")["mem_mb"],
+        runtime=job_resources("rl")["runtime"],
     conda:
         "../envs/pipeline.yaml"
     threads: config["runtime"]["threads"]
