@@ -57,7 +57,18 @@ def schema() -> dict:
     rl["methods"]["properties"] = {}
     for name in METHODS:
         section = options_schema(METHODS, name)
+        per_run = {
+            "type": "object",
+            "additionalProperties": False,
+            "description": "one run's settings: shared rl keys or this method's options",
+            "properties": {**overrides["properties"], **section["properties"]},
+        }
         section["properties"]["overrides"] = overrides
+        section["properties"]["per_task"] = {
+            "type": "object",
+            "additionalProperties": per_run,
+            "description": "run (an rl.runs entry) -> its own settings, e.g. d1's mu and steps per task",
+        }
         rl["methods"]["properties"][name] = section
     props["sampling"]["properties"] = {name: options_schema(SAMPLERS, name) for name in SAMPLERS}
     props["data"]["properties"]["tasks"]["properties"] = {name: options_schema(TASKS, name) for name in TASKS}
@@ -83,7 +94,7 @@ def _schema_errors(params: dict) -> list[str]:
 
 
 def _semantic_errors(p: dict) -> list[str]:
-    from pipeline.rl import method_config
+    from pipeline.rl import ALL_TASKS, method_config
 
     msgs = []
     prepared = set(p["data"]["tasks"])
@@ -140,6 +151,24 @@ def _semantic_errors(p: dict) -> list[str]:
                 msgs.append(f"analysis.{a}.tasks: {name!r} is not prepared; add it to data.tasks")
         if cfg["gen_length"] % cfg["block_length"]:
             msgs.append(f"analysis.{a}.gen_length must be a multiple of its block_length")
+    runs = p["rl"]["runs"]
+    for run in runs:
+        if run != ALL_TASKS and run not in p["rl"]["tasks"]:
+            msgs.append(
+                f"rl.runs: {run!r} is neither {ALL_TASKS!r} nor one of rl.tasks ({', '.join(p['rl']['tasks'])})"
+            )
+    for method, section in p["rl"]["methods"].items():
+        for run in section.get("per_task", {}):
+            if run not in runs:
+                msgs.append(f"rl.methods.{method}.per_task.{run}: not an entry of rl.runs ({', '.join(runs)})")
+    rl_rows = {m for t in p["tables"].values() for m in t["models"] if "_from_" in m}
+    if ALL_TASKS not in runs and rl_rows:
+        for task in p["eval"]["tasks"]:
+            if task not in runs:
+                msgs.append(
+                    f"eval.tasks: {task!r} has no RL model to evaluate (rl.runs trains one model per task: "
+                    f"{', '.join(runs)}); add it to rl.runs or 'all'"
+                )
     for method in p["rl"]["methods"]:
         rl = method_config(p["rl"], method)
         where = (

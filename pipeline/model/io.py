@@ -65,6 +65,16 @@ def write_pointer(out_dir: str | Path, path: str) -> None:
     (out_dir / POINTER).write_text(json.dumps({"path": path}) + "\n")
 
 
+def model_for_task(model_dir: str | Path, task: str) -> Path:
+    """The model of ``model_dir`` that answers ``task``: an RL model directory holds one run per task
+    (or one ``all`` run trained on every task, see rl.runs); any other model directory is the model."""
+    model_dir = Path(model_dir)
+    for run in (task, "all"):
+        if (model_dir / run / "config.json").exists() or (model_dir / run / POINTER).exists():
+            return model_dir / run
+    return model_dir
+
+
 def load_stage_model(model_dir: str | Path, dtype: torch.dtype, device):
     """Model and tokenizer saved by an earlier stage, following a ``source.json`` pointer."""
     model_dir = Path(model_dir)

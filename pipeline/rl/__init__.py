@@ -67,9 +67,15 @@ class RLMethod(Protocol):
         gradient is sum_m c_m grad(loss_m), which fixes how the paper combines micro-batches."""
 
 
-def method_config(rl_params: dict, name: str) -> dict:
-    """The ``rl`` section as method ``name`` runs it: the shared keys with ``rl.methods.<name>.overrides``
-    on top, and the method's own options under ``options``. Imports nothing (params validation uses it)."""
+#: the run that trains on all of rl.tasks at once (rl.runs); any other run trains on one task
+ALL_TASKS = "all"
+
+
+def method_config(rl_params: dict, name: str, run: str = ALL_TASKS) -> dict:
+    """The ``rl`` section as method ``name`` runs it for one ``run`` (an entry of ``rl.runs``): the shared
+    keys, then ``rl.methods.<name>.overrides``, then that run's ``per_task.<run>`` entry (shared keys or
+    the method's options). The method's own options end up under ``options`` and ``tasks`` is the run's.
+    Imports nothing (params validation uses it)."""
     check(METHODS, name, "RL method")
     if name not in rl_params["methods"]:
         raise KeyError(
@@ -78,8 +84,12 @@ def method_config(rl_params: dict, name: str) -> dict:
         )
     section = dict(rl_params["methods"][name])
     overrides = section.pop("overrides", {})
-    shared = {k: v for k, v in rl_params.items() if k != "methods"}
-    return {**shared, **overrides, "options": section}
+    per_task = section.pop("per_task", {}).get(run, {})
+    shared = {k: v for k, v in rl_params.items() if k not in ("methods", "runs")}
+    own = {k: v for k, v in per_task.items() if k not in shared}
+    schedule = {k: v for k, v in per_task.items() if k in shared}
+    tasks = shared["tasks"] if run == ALL_TASKS else [run]
+    return {**shared, **overrides, **schedule, "tasks": tasks, "options": {**section, **own}}
 
 
 def get_method(name: str, rl: dict, mask_id: int, eos_id: int) -> RLMethod:

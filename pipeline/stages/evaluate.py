@@ -54,7 +54,8 @@ def main(argv=None) -> None:
         {"model": model_name, "task": args.task, "protocol": args.protocol},
         run_name=f"evaluate/{args.protocol}/{model_name}/{args.task}",
     ) as run:
-        model, tok = io.load_stage_model(args.model, runtime.dtype_of(params["runtime"]), device)
+        model_dir = io.model_for_task(args.model, args.task)  # an RL model's run for this task
+        model, tok = io.load_stage_model(model_dir, runtime.dtype_of(params["runtime"]), device)
         model.eval()
         for L in cfg["gen_lengths"]:
             spec = Decoding(io.mask_id(model), L, cfg["block_length"], steps=round(ratio * L))  # greedy

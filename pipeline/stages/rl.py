@@ -1,7 +1,7 @@
 """Stage ``rl``: GRPO-family RL of a model with one registered method.
 
-    python -m pipeline rl --params params.yaml --method diffu_grpo --init results/models/sft \
-        --data results/data --out results/models/diffu_grpo_from_sft
+    python -m pipeline rl --params params.yaml --method diffu_grpo --init results/models/sft --run all \
+        --data results/data --out results/models/diffu_grpo_from_sft/all
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pipeline.core import runtime
 from pipeline.core.data import read_splits
 from pipeline.core.tracking import stage_run
 from pipeline.model import io
-from pipeline.rl import get_method, method_config
+from pipeline.rl import ALL_TASKS, get_method, method_config
 from pipeline.rl.loop import run_rl
 from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
@@ -27,11 +27,12 @@ def main(argv=None) -> None:
     ap = parser(__doc__)
     ap.add_argument("--method", required=True)
     ap.add_argument("--init", required=True, help="model directory to start from")
+    ap.add_argument("--run", default=ALL_TASKS, help="an entry of rl.runs: 'all' or the one task to train on")
     ap.add_argument("--data", required=True, help="directory of prepared tasks")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     params = load_or_exit(args.params)
-    cfg = method_config(params["rl"], args.method)  # shared keys with this method's overrides
+    cfg = method_config(params["rl"], args.method, args.run)  # shared keys, overrides, this run's settings
     runtime.setup(params["runtime"], cfg["seed"], args.log)
     procs = Processes(params["runtime"])
     init = Path(args.init).name
@@ -40,8 +41,8 @@ def main(argv=None) -> None:
         params,
         "rl",
         cfg,
-        {"method": args.method, "init": init, "task": ",".join(cfg["tasks"])},
-        run_name=f"rl/{args.method}_from_{init}",
+        {"method": args.method, "init": init, "run": args.run, "task": ",".join(cfg["tasks"])},
+        run_name=f"rl/{args.method}_from_{init}/{args.run}",
     ) as run:
         # float32 master weights whatever runtime.dtype says: bf16 is the compute dtype (autocast)
         model, tok = io.load_stage_model(args.init, torch.float32, procs.device)

@@ -10,6 +10,7 @@ allowed to be a superset of Snakemake's exact inputs -- nothing else is.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import subprocess
@@ -18,8 +19,15 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-#: (rule, dep under the results root) where DVC may depend on a whole folder (see module docstring)
-COARSE = {("pretrain", "data"), ("sft", "data"), ("rl", "data"), ("analyze", "data"), ("analyze", "models")}
+#: (rule, dep under the results root, as a glob) where DVC may depend on a whole folder (module docstring)
+COARSE = {
+    ("pretrain", "data"),
+    ("sft", "data"),
+    ("rl", "data"),
+    ("analyze", "data"),
+    ("analyze", "models"),
+    ("evaluate", "models/*_from_*"),
+}
 
 
 def snakemake_jobs(root: Path, targets: list[str], configfile: str | None = None) -> list[dict]:
@@ -120,7 +128,8 @@ def disagreements(smk: list[dict], dvc: list[dict], files: list[str], results: s
         dvc_things = set()
         for dep in stage["deps"]:
             got = things(dep)
-            if (job["rule"], dep.removeprefix(results + "/")) in COARSE:
+            rel = dep.removeprefix(results + "/")
+            if any(rule == job["rule"] and fnmatch.fnmatch(rel, pattern) for rule, pattern in COARSE):
                 wanted = {x for x in smk_things if _under(x, dep)}
                 if not wanted <= got:
                     msgs.append(f"{where}: coarse dep {dep} misses {sorted(wanted - got)}")

@@ -26,7 +26,7 @@ def test_slurm_dry_run_lists_every_paper_job_with_its_resources():
     jobs = re.findall(r"^rule (\w+):\n(?:.*\n)*?\s+resources: (.*)$", out, re.M)
     stats = out.split("Job stats:")[1].split("total")[0]
     counts = {line.split()[0]: int(line.split()[1]) for line in stats.splitlines()[3:] if line.strip()}
-    assert len(jobs) == sum(counts.values()) and counts["rl"] == 2 and counts["evaluate"] == 16
+    assert len(jobs) == sum(counts.values()) and counts["rl"] == 8 and counts["evaluate"] == 16
     resources = load_params(ROOT / "profiles" / "paper" / "params.yaml")["resources"]
     for rule, line in jobs:
         got = dict(kv.split("=", 1) for kv in line.split(", "))

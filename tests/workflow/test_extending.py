@@ -91,5 +91,7 @@ def test_snakemake_and_dvc_plan_them(extended):
     evaluate = next(j for j in smk if j["rule"] == "evaluate")
     assert evaluate["params"]["tracked"]["sampling.dummy"] == {"width": 2}
     dvc = dvc_stages(extended)
-    assert {"rl@dummy-base", "rl@dummy-sft", "evaluate_table1@dummy_from_base-tiny_sudoku"} <= {s["name"] for s in dvc}
+    assert {"rl@dummy-base-all", "rl@dummy-sft-all", "evaluate_table1@dummy_from_base-tiny_sudoku"} <= {
+        s["name"] for s in dvc
+    }
     assert disagreements(smk, dvc, project_files(extended), "results") == []

@@ -13,14 +13,14 @@ rule analyze:
         f"{R}/benchmarks/analyze/{{name}}.tsv"
     wildcard_constraints:
         name="|".join(config["analysis"]),
+    conda:
+        "../envs/pipeline.yaml"
+    threads: config["runtime"]["threads"]
     resources:
         gpu=job_resources("analyze")["gpu"],
         cpus_per_task=job_resources("analyze")["cpus_per_task"],
         mem_mb=job_resources("analyze")["mem_mb"],
         runtime=job_resources("analyze")["runtime"],
-    conda:
-        "../envs/pipeline.yaml"
-    threads: config["runtime"]["threads"]
     params:
         file=PARAMS,
         tracked=lambda wc: tracked(f"analysis.{wc.name}", "sampling", "data.tasks"),

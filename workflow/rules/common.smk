@@ -149,14 +149,27 @@ def data_root(files):
     return os.path.dirname(os.path.dirname(first))
 
 
-def models(*names):
-    return [f"{R}/models/{m}" for m in names]
+RUNS = config["rl"]["runs"]
+
+
+def run_tasks(run):
+    """The tasks an RL run trains on: all of rl.tasks for 'all', else that one task."""
+    return config["rl"]["tasks"] if run == "all" else [run]
+
+
+def model_for_task(model, task):
+    """The model directory that answers ``task``: an RL model is one run per task (or one 'all' run)
+    under <results>/models/<method>_from_<init>/; base and sft are single directories."""
+    if "_from_" not in model:
+        return f"{R}/models/{model}"
+    return f"{R}/models/{model}/{task if task in RUNS else 'all'}"
 
 
 def analysis_models(name):
-    """Model directories an analysis reads (analysis.<name>.model or .models)."""
+    """Model directories an analysis reads (analysis.<name>.model or .models, for each of its tasks)."""
     cfg = config["analysis"][name]
-    return models(*cfg.get("models", [cfg.get("model")]))
+    names = cfg.get("models", [cfg.get("model")])
+    return sorted({model_for_task(m, t) for m in names for t in cfg["tasks"]})
 
 
 def baselines_dir():
@@ -165,13 +178,14 @@ def baselines_dir():
 
 
 # the shared rl keys (everything but the per-method sections and the list of start models)
-RL_SHARED = [f"rl.{k}" for k in config["rl"] if k not in ("methods", "start_from")]
+RL_SHARED = [f"rl.{k}" for k in config["rl"] if k not in ("methods", "start_from", "runs")]
 
 
 wildcard_constraints:
     task="|".join(config["data"]["tasks"]),
     method="|".join(RL_METHODS),
     init="|".join(config["rl"]["start_from"]),
+    run="|".join(RUNS),
     protocol="|".join(config["eval"]["protocols"]),
 
 

@@ -9,13 +9,13 @@ rule prepare:
         f"{R}/logs/prepare/{{task}}.log",
     benchmark:
         f"{R}/benchmarks/prepare/{{task}}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     resources:
         gpu=job_resources("prepare")["gpu"],
         cpus_per_task=job_resources("prepare")["cpus_per_task"],
         mem_mb=job_resources("prepare")["mem_mb"],
         runtime=job_resources("prepare")["runtime"],
-    conda:
-        "../envs/pipeline.yaml"
     params:
         file=PARAMS,
         tracked=lambda wc: tracked("data.data_dir", "data.seed", "data.n_train", "data.n_test", f"data.tasks.{wc.task}"),

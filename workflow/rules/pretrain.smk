@@ -9,14 +9,14 @@ rule pretrain:
         f"{R}/logs/pretrain.log",
     benchmark:
         f"{R}/benchmarks/pretrain.tsv"
+    conda:
+        "../envs/pipeline.yaml"
+    threads: config["runtime"]["threads"]
     resources:
         gpu=job_resources("pretrain")["gpu"],
         cpus_per_task=job_resources("pretrain")["cpus_per_task"],
         mem_mb=job_resources("pretrain")["mem_mb"],
         runtime=job_resources("pretrain")["runtime"],
-    conda:
-        "../envs/pipeline.yaml"
-    threads: config["runtime"]["threads"]
     params:
         file=PARAMS,
         launch=config["runtime"]["launch"],

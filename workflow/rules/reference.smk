@@ -10,13 +10,13 @@ rule reference:
         f"{R}/logs/reference.log",
     benchmark:
         f"{R}/benchmarks/reference.tsv"
+    conda:
+        "../envs/pipeline.yaml"
     resources:
         gpu=job_resources("reference")["gpu"],
         cpus_per_task=job_resources("reference")["cpus_per_task"],
         mem_mb=job_resources("reference")["mem_mb"],
         runtime=job_resources("reference")["runtime"],
-    conda:
-        "../envs/pipeline.yaml"
     params:
         file=PARAMS,
         tracked=tracked("data.data_dir"),

@@ -1,23 +1,24 @@
 rule rl:
-    """GRPO-family RL with method {method} (a key of rl.methods) starting from {init} (rl.start_from)."""
+    """GRPO-family RL with method {method} (a key of rl.methods) from {init} (rl.start_from), one run
+    {run} of rl.runs: 'all' trains on every rl.tasks task, a task name on that task alone."""
     input:
         init=f"{R}/models/{{init}}",
-        data=expand(f"{R}/data/{{task}}/train.jsonl", task=config["rl"]["tasks"]),
+        data=lambda wc: expand(f"{R}/data/{{task}}/train.jsonl", task=run_tasks(wc.run)),
         code=code("rl"),
     output:
-        directory(f"{R}/models/{{method}}_from_{{init}}"),
+        directory(f"{R}/models/{{method}}_from_{{init}}/{{run}}"),
     log:
-        f"{R}/logs/rl/{{method}}_from_{{init}}.log",
+        f"{R}/logs/rl/{{method}}_from_{{init}}/{{run}}.log",
     benchmark:
-        f"{R}/benchmarks/rl/{{method}}_from_{{init}}.tsv"
+        f"{R}/benchmarks/rl/{{method}}_from_{{init}}/{{run}}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
+    threads: config["runtime"]["threads"]
     resources:
         gpu=job_resources("rl")["gpu"],
         cpus_per_task=job_resources("rl")["cpus_per_task"],
         mem_mb=job_resources("rl")["mem_mb"],
         runtime=job_resources("rl")["runtime"],
-    conda:
-        "../envs/pipeline.yaml"
-    threads: config["runtime"]["threads"]
     params:
         file=PARAMS,
         launch=config["runtime"]["launch"],
@@ -25,4 +26,4 @@ rule rl:
         data=lambda wc, input: data_root(input.data),
     shell:
         "{params.launch} pipeline rl --params {params.file} --method {wildcards.method} --init {input.init} "
-        "--data {params.data} --out {output} --log {log}"
+        "--run {wildcards.run} --data {params.data} --out {output} --log {log}"

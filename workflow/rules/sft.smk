@@ -10,14 +10,14 @@ rule sft:
         f"{R}/logs/sft.log",
     benchmark:
         f"{R}/benchmarks/sft.tsv"
+    conda:
+        "../envs/pipeline.yaml"
+    threads: config["runtime"]["threads"]
     resources:
         gpu=job_resources("sft")["gpu"],
         cpus_per_task=job_resources("sft")["cpus_per_task"],
         mem_mb=job_resources("sft")["mem_mb"],
         runtime=job_resources("sft")["runtime"],
-    conda:
-        "../envs/pipeline.yaml"
-    threads: config["runtime"]["threads"]
     params:
         file=PARAMS,
         launch=config["runtime"]["launch"],

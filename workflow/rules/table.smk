@@ -17,13 +17,13 @@ rule table:
         f"{R}/benchmarks/{{name}}.tsv"
     wildcard_constraints:
         name="|".join(config["tables"]),
+    conda:
+        "../envs/pipeline.yaml"
     resources:
         gpu=job_resources("table")["gpu"],
         cpus_per_task=job_resources("table")["cpus_per_task"],
         mem_mb=job_resources("table")["mem_mb"],
         runtime=job_resources("table")["runtime"],
-    conda:
-        "../envs/pipeline.yaml"
     params:
         file=PARAMS,
         tracked=lambda wc: tracked(
