@@ -34,6 +34,7 @@ RL_SCHEDULE = (
     "diffusion_steps",
     "lora",
     "gradient_checkpointing",
+    "select",
 )
 
 
@@ -184,6 +185,13 @@ def _semantic_errors(p: dict) -> list[str]:
                 f"rl.diffusion_steps = {rl['diffusion_steps']} must be a multiple of the "
                 f"{rl['gen_length'] // rl['block_length']} blocks of rl.gen_length{where}"
             )
+    selects = [("sft", p["sft"]["select"]), ("pretrain", p["pretrain"]["select"])]
+    selects += [(f"rl (as rl.methods.{m} runs)", method_config(p["rl"], m)["select"]) for m in p["rl"]["methods"]]
+    for where, select in selects:
+        if select and not p["data"]["n_validation"]:
+            msgs.append(f"{where}: select needs a validation split; set data.n_validation > 0")
+        if select and select["gen_length"] % select["block_length"]:
+            msgs.append(f"{where}: select.gen_length must be a multiple of select.block_length")
     if p["pretrain"]["lora"]:
         msgs.append("pretrain.lora must be null: a model trained from scratch has no base to adapt")
     for stage in ("pretrain", "sft"):

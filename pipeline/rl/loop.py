@@ -16,6 +16,7 @@ from pipeline.rl import RLMethod
 from pipeline.training.adapters import reference_of
 from pipeline.training.batches import EncodedExamples, left_pad
 from pipeline.training.distributed import Processes
+from pipeline.training.selection import CheckpointSelection
 
 
 def batch_rewards(enc: EncodedExamples, picks: list[tuple[str, int]], texts: list[str]) -> list[float]:
@@ -43,7 +44,16 @@ def take_rows(batch: dict, idx: torch.Tensor) -> dict:
     return {k: pick(v) for k, v in batch.items()}
 
 
-def run_rl(model, tokenizer, method: RLMethod, enc: EncodedExamples, cfg: dict, run, procs: Processes) -> dict:
+def run_rl(
+    model,
+    tokenizer,
+    method: RLMethod,
+    enc: EncodedExamples,
+    cfg: dict,
+    run,
+    procs: Processes,
+    selection: CheckpointSelection | None = None,
+) -> dict:
     """``cfg``: ``method_config(params["rl"], method.name)``; ``run``: a StageRun (or NullRun) for metrics.
 
     Each step draws ``prompts_per_step`` prompts (the same on every process), split into micro-batches
@@ -126,5 +136,9 @@ def run_rl(model, tokenizer, method: RLMethod, enc: EncodedExamples, cfg: dict, 
         run.log_metrics(metrics, step)
         history.append(metrics)
         progress.update(reward=metrics["reward"], loss=metrics["loss"])
+        if selection is not None:
+            selection.maybe(step, model, run)
+    if selection is not None:
+        selection.finish(model)
     model.eval()
     return {"final_reward": history[-1]["reward"] if history else float("nan")}

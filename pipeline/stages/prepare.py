@@ -1,4 +1,4 @@
-"""Stage ``prepare``: write a task's splits to ``<out>/{train,test}.jsonl``.
+"""Stage ``prepare``: write a task's splits to ``<out>/{train,validation,test}.jsonl``.
 
 python -m pipeline prepare --params params.yaml --task tiny_sudoku --out results/data/tiny_sudoku
 """
@@ -11,7 +11,8 @@ from pipeline.core import runtime
 from pipeline.core.data import write_jsonl
 from pipeline.core.tracking import StageRun
 from pipeline.stages import load_or_exit, parser
-from pipeline.tasks import build_tasks, split_examples
+from pipeline.tasks import build_tasks
+from pipeline.tasks.splits import prepared_splits
 
 
 def main(argv=None) -> None:
@@ -22,12 +23,12 @@ def main(argv=None) -> None:
     params = load_or_exit(args.params)
     runtime.setup(params["runtime"], params["data"]["seed"], args.log)
     task = build_tasks(params, [args.task])[args.task]
-    sizes = {"train": params["data"]["n_train"], "test": params["data"]["n_test"]}
+    d = params["data"]
     with StageRun(
         params, "prepare", {"task": args.task, **params["data"]}, {"task": args.task}, run_name=f"prepare/{args.task}"
     ) as run:
-        for split in ("train", "test"):
-            rows = split_examples(task, split, sizes[split])
+        splits = prepared_splits(task, d["n_train"], d["n_test"], d["n_validation"], d["seed"])
+        for split, rows in splits.items():
             write_jsonl(Path(args.out) / f"{split}.jsonl", rows)
             run.log_metrics({f"n_{split}": len(rows)})
             print(f"[prepare] {args.task}/{split}: {len(rows)} examples -> {args.out}/{split}.jsonl")

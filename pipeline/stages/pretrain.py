@@ -18,6 +18,7 @@ from pipeline.tasks import build_tasks
 from pipeline.training.adapters import prepare_trainable
 from pipeline.training.batches import EncodedExamples
 from pipeline.training.distributed import Processes, save_trained
+from pipeline.training.selection import CheckpointSelection
 from pipeline.training.trainer import train_masked_diffusion
 
 
@@ -46,7 +47,9 @@ def main(argv=None) -> None:
         enc = EncodedExamples(
             tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
         )
-        train_masked_diffusion(model, enc, cfg, run, "pretrain", procs)
+        validation = read_splits(args.data, cfg["tasks"], "validation") if cfg["select"] else {}
+        selection = CheckpointSelection(cfg["select"], enc.tasks, validation, tok, out, procs)
+        train_masked_diffusion(model, enc, cfg, run, "pretrain", procs, selection)
         save_trained(procs, model, tok, out, params["runtime"])
 
 

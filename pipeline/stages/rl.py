@@ -21,6 +21,7 @@ from pipeline.tasks import build_tasks
 from pipeline.training.adapters import prepare_trainable
 from pipeline.training.batches import EncodedExamples
 from pipeline.training.distributed import Processes, save_trained
+from pipeline.training.selection import CheckpointSelection
 
 
 def main(argv=None) -> None:
@@ -55,7 +56,15 @@ def main(argv=None) -> None:
             target_format=None,
             mode="rl",
         )
-        run_rl(model, tok, method, enc, cfg, run, procs)
+        selection = CheckpointSelection(
+            cfg["select"],
+            enc.tasks,
+            read_splits(args.data, cfg["tasks"], "validation") if cfg["select"] else {},
+            tok,
+            args.out,
+            procs,
+        )
+        run_rl(model, tok, method, enc, cfg, run, procs, selection)
         save_trained(procs, model, tok, args.out, params["runtime"])
 
 

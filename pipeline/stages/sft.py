@@ -16,6 +16,7 @@ from pipeline.tasks import build_tasks
 from pipeline.training.adapters import prepare_trainable
 from pipeline.training.batches import EncodedExamples
 from pipeline.training.distributed import Processes, save_trained
+from pipeline.training.selection import CheckpointSelection
 from pipeline.training.trainer import train_masked_diffusion
 
 
@@ -36,7 +37,15 @@ def main(argv=None) -> None:
         enc = EncodedExamples(
             tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
         )
-        train_masked_diffusion(model, enc, cfg, run, "sft", procs)
+        selection = CheckpointSelection(
+            cfg["select"],
+            enc.tasks,
+            read_splits(args.data, cfg["tasks"], "validation") if cfg["select"] else {},
+            tok,
+            args.out,
+            procs,
+        )
+        train_masked_diffusion(model, enc, cfg, run, "sft", procs, selection)
         save_trained(procs, model, tok, args.out, params["runtime"])
 
 

@@ -10,6 +10,7 @@ from pipeline.core.progress import Progress
 from pipeline.training.batches import EncodedExamples, sft_batch
 from pipeline.training.distributed import Processes
 from pipeline.training.losses import forward_process, masked_diffusion_loss
+from pipeline.training.selection import CheckpointSelection
 
 
 def make_optimizer(model, lr: float, weight_decay: float, warmup_steps: int = 0):
@@ -20,7 +21,15 @@ def make_optimizer(model, lr: float, weight_decay: float, warmup_steps: int = 0)
     return opt, sched
 
 
-def train_masked_diffusion(model, enc: EncodedExamples, cfg: dict, run, desc: str, procs: Processes) -> dict:
+def train_masked_diffusion(
+    model,
+    enc: EncodedExamples,
+    cfg: dict,
+    run,
+    desc: str,
+    procs: Processes,
+    selection: CheckpointSelection | None = None,
+) -> dict:
     """Run ``cfg['steps']`` steps of the LLaDA SFT loss on batches drawn from ``enc``.
 
     Every process draws the same global batch of ``batch_size`` sequences (and the same masks),
@@ -60,5 +69,9 @@ def train_masked_diffusion(model, enc: EncodedExamples, cfg: dict, run, desc: st
         ema = stats["loss"] if ema is None else 0.98 * ema + 0.02 * stats["loss"]
         run.log_metrics({"loss": stats["loss"], "grad_norm": float(gnorm), "lr": sched.get_last_lr()[0]}, step)
         progress.update(loss=ema)
+        if selection is not None:
+            selection.maybe(step, model, run)
+    if selection is not None:
+        selection.finish(model)
     model.eval()
     return {"final_loss_ema": ema or float("nan")}

@@ -4,6 +4,7 @@ rule prepare:
         code=code("prepare"),
     output:
         train=f"{R}/data/{{task}}/train.jsonl",
+        validation=f"{R}/data/{{task}}/validation.jsonl",
         test=f"{R}/data/{{task}}/test.jsonl",
     log:
         f"{R}/logs/prepare/{{task}}.log",
@@ -18,7 +19,7 @@ rule prepare:
         runtime=job_resources("prepare")["runtime"],
     params:
         file=PARAMS,
-        tracked=lambda wc: tracked("data.data_dir", "data.seed", "data.n_train", "data.n_test", f"data.tasks.{wc.task}"),
+        tracked=lambda wc: tracked("data.data_dir", "data.seed", "data.n_train", "data.n_test", "data.n_validation", f"data.tasks.{wc.task}"),
         out=lambda wc, output: os.path.dirname(output.train),
     shell:
         "python -m pipeline prepare --params {params.file} --task {wildcards.task} --out {params.out} --log {log}"

@@ -1,0 +1,99 @@
+"""Checkpoints every N steps and the choice of one, declared in params (``<stage>.select``) and made on
+the validation split held out of training (``pipeline.tasks.splits``) -- never on the test set.
+
+d1 reports, per task, the best checkpoint by test accuracy (evaluated every 100 steps from step 600);
+choosing on the test set inflates the number it reports. Here each checkpoint is scored by greedy
+decoding of ``n_problems`` validation problems per task (LLaDA's low-confidence sampler, the eval
+settings given in ``select``); the best one's weights are kept on disk and become the stage's output,
+and ``<out>/selection.json`` records every score. The main process scores; the others wait.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from pipeline.decoding.problems import evaluate_length
+from pipeline.sampling import Decoding, get_sampler
+
+
+class CheckpointSelection:
+    """``maybe(step, model)`` after every optimizer step; ``finish(model)`` loads the chosen weights."""
+
+    def __init__(
+        self, select: dict | None, tasks: dict, validation: dict[str, list[dict]], tokenizer, out_dir: str | Path, procs
+    ):
+        self.select, self.tasks, self.tokenizer, self.procs = select, tasks, tokenizer, procs
+        self.validation = {t: rows[: select["n_problems"]] for t, rows in validation.items()} if select else {}
+        self.dir = Path(out_dir)
+        self.scores: list[dict] = []
+        self.best: tuple[float, int] | None = None
+
+    def _trainable(self, model) -> dict[str, torch.Tensor]:
+        return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+    def score(self, model) -> dict[str, float]:
+        """Mean validation accuracy (%) per task at the selection's decoding settings."""
+        s = self.select
+        spec = Decoding(
+            int(model.config.mask_token_id),
+            s["gen_length"],
+            s["block_length"],
+            steps=round(s["steps_ratio"] * s["gen_length"]),
+        )
+        was_training = model.training
+        model.eval()
+        out = {}
+        for name, rows in self.validation.items():
+            metrics, _ = evaluate_length(
+                model,
+                self.tokenizer,
+                self.tasks[name],
+                rows,
+                get_sampler("low_confidence"),
+                spec,
+                s["batch_size"],
+                desc=f"select/{name}",
+            )
+            out[name] = metrics["accuracy"]
+        model.train(was_training)
+        return out
+
+    def maybe(self, step: int, model, run) -> None:
+        if not self.select or (step + 1) % self.select["every"]:
+            return
+        if self.procs.is_main:
+            per_task = self.score(self.procs.accelerator.unwrap_model(model))
+            value = sum(per_task.values()) / len(per_task)
+            self.scores.append({"step": step + 1, "validation_accuracy": value, **per_task})
+            run.log_metrics({"validation_accuracy": value}, step)
+            if self.best is None or value > self.best[0]:
+                self.best = (value, step + 1)
+                self.dir.mkdir(parents=True, exist_ok=True)
+                torch.save(self._trainable(model), self.dir / "best_checkpoint.pt")
+        self.procs.wait()
+
+    def finish(self, model) -> None:
+        """Load the best checkpoint's weights into ``model`` (main process) and record the choice."""
+        if not self.select or not self.procs.is_main or self.best is None:
+            return
+        state = torch.load(self.dir / "best_checkpoint.pt")
+        params = dict(model.named_parameters())
+        with torch.no_grad():
+            for name, value in state.items():
+                params[name].copy_(value)
+        (self.dir / "best_checkpoint.pt").unlink()
+        (self.dir / "selection.json").write_text(
+            json.dumps(
+                {
+                    "chosen_step": self.best[1],
+                    "validation_accuracy": self.best[0],
+                    "on": "validation split",
+                    "checkpoints": self.scores,
+                },
+                indent=2,
+            )
+            + "\n"
+        )

@@ -1,0 +1,63 @@
+"""Checkpoint selection on the validation split held out of train, never on the test split."""
+
+import json
+
+import torch
+
+from pipeline.core.tracking import NullRun
+from pipeline.model import io
+from pipeline.tasks import get_task, split_examples
+from pipeline.tasks.splits import prepared_splits
+from pipeline.training.batches import EncodedExamples
+from pipeline.training.distributed import Processes
+from pipeline.training.selection import CheckpointSelection
+from pipeline.training.trainer import train_masked_diffusion
+from tests.helpers import CPU
+
+SELECT = {"every": 1, "n_problems": 4, "gen_length": 16, "block_length": 16, "steps_ratio": 0.5, "batch_size": 4}
+SFT = {
+    "steps": 3,
+    "batch_size": 4,
+    "micro_batch": 4,
+    "lr": 1e-2,
+    "warmup_steps": 1,
+    "weight_decay": 0.0,
+    "grad_clip": 1.0,
+    "eps": 1e-3,
+    "train_lengths": [16],
+    "seed": 0,
+    "lora": None,
+    "gradient_checkpointing": False,
+}
+
+
+def test_validation_is_held_out_of_train_and_none_leaves_train_as_it_was():
+    task = get_task("tiny_arithmetic", seed=0, n_test=8)
+    splits = prepared_splits(task, 40, 8, 5, seed=0)
+    train_prompts = {ex["prompt"] for ex in splits["train"]}
+    assert len(splits["validation"]) == 5 and len(splits["train"]) == 35
+    assert not train_prompts & {ex["prompt"] for ex in splits["validation"]}
+    assert not train_prompts & {ex["prompt"] for ex in splits["test"]}
+    assert prepared_splits(task, 40, 8, 0, seed=0)["train"] == split_examples(task, "train", 40)
+
+
+def test_the_best_validation_checkpoint_becomes_the_output(tmp_path):
+    torch.manual_seed(0)
+    model, tok = io.build_scratch({"d_model": 32, "n_layers": 2, "n_heads": 4, "mlp_hidden_size": 64})
+    task = get_task("tiny_arithmetic", seed=0)
+    enc = EncodedExamples(tok, {"t": task}, {"t": task.load("train", 16)}, target_format="answer")
+    selection = CheckpointSelection(SELECT, {"t": task}, {"t": task.load("test", 4)}, tok, tmp_path, Processes(CPU))
+    real = selection.score(model)  # the real scorer decodes validation problems: accuracy in %
+    assert set(real) == {"t"} and 0.0 <= real["t"] <= 100.0
+    scripted, snapshots = iter([10.0, 30.0, 20.0]), []
+
+    def score(m):
+        snapshots.append({n: p.detach().clone() for n, p in m.named_parameters()})
+        return {"t": next(scripted)}
+
+    selection.score = score
+    train_masked_diffusion(model, enc, SFT, NullRun(), "sft", Processes(CPU), selection)
+    assert all(torch.equal(p, snapshots[1][n]) for n, p in model.named_parameters())  # step 2 scored best
+    assert not all(torch.equal(p, snapshots[2][n]) for n, p in model.named_parameters())
+    record = json.loads((tmp_path / "selection.json").read_text())
+    assert record["chosen_step"] == 2 and record["on"] == "validation split" and len(record["checkpoints"]) == 3
