@@ -192,6 +192,12 @@ def _semantic_errors(p: dict) -> list[str]:
             msgs.append(f"{where}: select needs a validation split; set data.n_validation > 0")
         if select and select["gen_length"] % select["block_length"]:
             msgs.append(f"{where}: select.gen_length must be a multiple of select.block_length")
+    lora_sections = [("sft", p["sft"]["lora"])] + [
+        (f"rl (as rl.methods.{m} runs)", method_config(p["rl"], m)["lora"]) for m in p["rl"]["methods"]
+    ]
+    for where, lora in lora_sections:
+        if lora and lora.get("quantize_base") and p["runtime"]["device"] == "cpu":
+            msgs.append(f"{where}: lora.quantize_base needs a CUDA device (bitsandbytes); set runtime.device: cuda")
     if p["pretrain"]["lora"]:
         msgs.append("pretrain.lora must be null: a model trained from scratch has no base to adapt")
     for stage in ("pretrain", "sft"):

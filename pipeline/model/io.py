@@ -31,10 +31,16 @@ def build_scratch(model_params: dict):
     return LLaDAModelLM(cfg), tok
 
 
-def load(path: str | Path, dtype: torch.dtype = torch.float32, device: str | torch.device = "cpu"):
+def load(
+    path: str | Path,
+    dtype: torch.dtype = torch.float32,
+    device: str | torch.device = "cpu",
+    quantize_4bit: bool = False,
+):
     """Model and tokenizer from a local directory, or a hub id when the hub is reachable.
 
     Offline with a hub id fails at once with what to do, instead of hanging in retries.
+    ``quantize_4bit``: d1's NF4 base (double quantisation, bf16 compute; bitsandbytes, CUDA only).
     """
     from transformers import AutoTokenizer
 
@@ -46,12 +52,31 @@ def load(path: str | Path, dtype: torch.dtype = torch.float32, device: str | tor
             f"download it elsewhere (huggingface-cli download {path}) and set model.path to the local directory"
         )
     tok = AutoTokenizer.from_pretrained(path, trust_remote_code=False)
-    model, info = LLaDAModelLM.from_pretrained(path, dtype=dtype, output_loading_info=True)
+    extra = {}
+    if quantize_4bit:
+        try:
+            import bitsandbytes  # noqa: F401
+        except ImportError as err:
+            raise RuntimeError(
+                "lora.quantize_base needs bitsandbytes on a CUDA machine: pip install bitsandbytes"
+            ) from err
+        from transformers import BitsAndBytesConfig
+
+        extra = {
+            "quantization_config": BitsAndBytesConfig(
+                load_in_4bit=True,
+                bnb_4bit_quant_type="nf4",
+                bnb_4bit_use_double_quant=True,
+                bnb_4bit_compute_dtype=torch.bfloat16,
+            ),
+            "device_map": {"": str(device)},
+        }
+    model, info = LLaDAModelLM.from_pretrained(path, dtype=dtype, output_loading_info=True, **extra)
     # transformers only warns about these; a tensor left at its random init would go unnoticed
     unmatched = {k: sorted(map(str, v)) for k, v in info.items() if v}
     if unmatched:
         raise ValueError(f"{path}: the checkpoint does not match LLaDAModelLM's tensors: {unmatched}")
-    return model.to(device), tok
+    return (model if quantize_4bit else model.to(device)), tok
 
 
 #: a model directory holding only this file points at a checkpoint elsewhere (paper profile's base)
@@ -75,7 +100,7 @@ def model_for_task(model_dir: str | Path, task: str) -> Path:
     return model_dir
 
 
-def load_stage_model(model_dir: str | Path, dtype: torch.dtype, device):
+def load_stage_model(model_dir: str | Path, dtype: torch.dtype, device, quantize_4bit: bool = False):
     """Model and tokenizer saved by an earlier stage, following a ``source.json`` pointer."""
     model_dir = Path(model_dir)
     if not model_dir.exists():
@@ -84,7 +109,7 @@ def load_stage_model(model_dir: str | Path, dtype: torch.dtype, device):
         )
     pointer = model_dir / POINTER
     path = json.loads(pointer.read_text())["path"] if pointer.exists() else model_dir
-    return load(path, dtype=dtype, device=device)
+    return load(path, dtype=dtype, device=device, quantize_4bit=quantize_4bit)
 
 
 #: the modeling code saved beside the weights, and the auto_map (LLaDA-8B's) that points at it

@@ -8,17 +8,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from pipeline.core import runtime
 from pipeline.core.data import read_splits
 from pipeline.core.tracking import stage_run
-from pipeline.model import io
 from pipeline.rl import ALL_TASKS, get_method, method_config
 from pipeline.rl.loop import run_rl
 from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
-from pipeline.training.adapters import prepare_trainable
+from pipeline.training.adapters import load_trainable
 from pipeline.training.batches import EncodedExamples
 from pipeline.training.distributed import Processes, save_trained
 from pipeline.training.selection import CheckpointSelection
@@ -45,9 +42,7 @@ def main(argv=None) -> None:
         {"method": args.method, "init": init, "run": args.run, "task": ",".join(cfg["tasks"])},
         run_name=f"rl/{args.method}_from_{init}/{args.run}",
     ) as run:
-        # float32 master weights whatever runtime.dtype says: bf16 is the compute dtype (autocast)
-        model, tok = io.load_stage_model(args.init, torch.float32, procs.device)
-        model = prepare_trainable(model, cfg)  # LoRA adapters or the whole model (rl.lora)
+        model, tok = load_trainable(args.init, cfg, procs.device)  # LoRA adapters or the whole model (rl.lora)
         method = get_method(args.method, cfg, int(model.config.mask_token_id), tok.eos_token_id)
         enc = EncodedExamples(
             tok,

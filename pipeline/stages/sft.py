@@ -5,15 +5,12 @@ python -m pipeline sft --params params.yaml --init results/models/base --data re
 
 from __future__ import annotations
 
-import torch
-
 from pipeline.core import runtime
 from pipeline.core.data import read_splits
 from pipeline.core.tracking import stage_run
-from pipeline.model import io
 from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
-from pipeline.training.adapters import prepare_trainable
+from pipeline.training.adapters import load_trainable
 from pipeline.training.batches import EncodedExamples
 from pipeline.training.distributed import Processes, save_trained
 from pipeline.training.selection import CheckpointSelection
@@ -31,9 +28,7 @@ def main(argv=None) -> None:
     runtime.setup(params["runtime"], cfg["seed"], args.log)
     procs = Processes(params["runtime"])
     with stage_run(procs.is_main, params, "sft", cfg, {"init": args.init}, run_name="sft") as run:
-        # float32 master weights whatever runtime.dtype says: bf16 is the compute dtype (autocast)
-        model, tok = io.load_stage_model(args.init, torch.float32, procs.device)
-        model = prepare_trainable(model, cfg)  # LoRA adapters or the whole model (sft.lora)
+        model, tok = load_trainable(args.init, cfg, procs.device)  # LoRA adapters or the whole model (sft.lora)
         enc = EncodedExamples(
             tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
         )

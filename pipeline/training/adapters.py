@@ -15,6 +15,22 @@ from pathlib import Path
 import torch
 
 
+def load_trainable(model_dir, cfg: dict, device):
+    """The starting model of a training stage: float32 master weights (bf16 is the compute dtype, under
+    autocast), or d1's 4-bit NF4 base under LoRA (``lora.quantize_base``, CUDA only); then LoRA-wrapped."""
+    from pipeline.model import io
+
+    quantize = bool((cfg.get("lora") or {}).get("quantize_base"))
+    model, tok = io.load_stage_model(model_dir, torch.bfloat16 if quantize else torch.float32, device, quantize)
+    if quantize:
+        from peft import prepare_model_for_kbit_training
+
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=bool(cfg.get("gradient_checkpointing"))
+        )
+    return prepare_trainable(model, cfg), tok
+
+
 def prepare_trainable(model, cfg: dict):
     """The model as a stage trains it: LoRA-wrapped when ``cfg["lora"]`` is set, checkpointed if asked."""
     if cfg.get("gradient_checkpointing"):

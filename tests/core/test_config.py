@@ -193,3 +193,10 @@ def test_profile_paths_point_at_their_own_file_and_root(path):
     if path != "params.yaml":
         assert (ROOT / path).with_name("dvc.yaml").resolve() == ROOT / "dvc.yaml"  # a link, not a copy
         assert params["results"] != load_params(ROOT / "params.yaml")["paths"]["results"]
+
+
+def test_4bit_base_is_refused_on_cpu(params):
+    bad = copy.deepcopy(params)
+    bad["sft"]["lora"] = {"r": 8, "alpha": 16, "dropout": 0.0, "targets": ["q_proj"], "quantize_base": True}
+    with pytest.raises(ParamsError, match="sft: lora.quantize_base needs a CUDA device"):
+        validate_params(bad)
