@@ -76,9 +76,9 @@ def d1_gold(task: str, example: dict):
     return example["answer"]
 
 
-def score_cell(task_name: str, length: int, data_dir: Path) -> Cell:
-    as_d1 = get_task(task_name, data_dir=data_dir, paper_code_bugs=True)
-    default = get_task(task_name, data_dir=data_dir)
+def score_cell(task_name: str, length: int, data_dir: Path, cache_dir: str | None = None) -> Cell:
+    as_d1 = get_task(task_name, data_dir=data_dir, paper_code_bugs=True, cache_dir=cache_dir)
+    default = get_task(task_name, data_dir=data_dir, cache_dir=cache_dir)
     by_question = {ex["prompt"]: ex for ex in default.load("test")}
     weight = getattr(default, "score_weight", lambda ex: 1)  # Sudoku: pooled over cells
     total = right_d1 = right_default = tokens = 0.0
@@ -138,11 +138,12 @@ def annotate(cell: Cell, test_size: int) -> Cell:
     return cell
 
 
-def build(data_dir: Path) -> list[Cell]:
+def build(data_dir: Path, cache_dir: str | None = None) -> list[Cell]:
+    """Every cell; ``cache_dir`` is where ``datasets`` caches the test files (None: its default)."""
     cells = []
     for task_name in TASKS:
-        test_size = len(get_task(task_name, data_dir=data_dir).load("test"))
-        cells += [annotate(score_cell(task_name, length, data_dir), test_size) for length in LENGTHS]
+        test_size = len(get_task(task_name, data_dir=data_dir, cache_dir=cache_dir).load("test"))
+        cells += [annotate(score_cell(task_name, length, data_dir, cache_dir), test_size) for length in LENGTHS]
     return cells
 
 

@@ -14,6 +14,7 @@ from pipeline.core import runtime
 from pipeline.core.tracking import StageRun
 from pipeline.reports.d1_rescoring import build, to_markdown, write_csv
 from pipeline.stages import load_or_exit, parser
+from pipeline.tasks import datasets_cache
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -29,7 +30,7 @@ def main(argv: list[str] | None = None) -> None:
             "(d1's published generations; see ../shared/data/SOURCES.md)"
         )
     with StageRun(params, "reference", {"data_dir": data_dir}, run_name="reference/d1_llada_instruct") as run:
-        cells = build(Path(data_dir))
+        cells = build(Path(data_dir), datasets_cache(params))
         args.out.parent.mkdir(parents=True, exist_ok=True)
         write_csv(cells, args.out)
         args.out.with_suffix(".md").write_text(to_markdown(cells), encoding="utf-8")

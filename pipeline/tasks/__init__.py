@@ -2,11 +2,14 @@
 
 Tiny tasks (:mod:`pipeline.tasks.tiny`) are generated (seeded) so the whole DAG runs on a
 laptop; the papers' benchmarks (:mod:`pipeline.tasks.benchmarks`) read files from
-``data_dir`` laid out like ``../shared/data/``; their graders and rewards are in
+``data_dir`` laid out like ``../shared/data/`` (or the hub) through ``datasets``, cached under
+``<paths.results>/cache/datasets`` (:func:`datasets_cache`); their graders and rewards are in
 :mod:`pipeline.tasks.grading`. Each registered module holds its task's ``OPTIONS`` literal.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from pipeline.core.registry import resolve
 from pipeline.tasks.base import Task
@@ -23,6 +26,8 @@ TASKS: dict[str, str] = {
     "sudoku": "pipeline.tasks.benchmarks.sudoku:Sudoku",
     "humaneval": "pipeline.tasks.benchmarks.humaneval:HumanEval",
     "mbpp": "pipeline.tasks.benchmarks.mbpp:MBPP",
+    # SFT data
+    "s1k": "pipeline.tasks.benchmarks.s1k:S1K",
 }
 
 
@@ -31,10 +36,17 @@ def get_task(name: str, **options) -> Task:
     return resolve(TASKS, name, "task")(**options)
 
 
+def datasets_cache(params: dict) -> str:
+    """Where ``datasets`` keeps its Arrow copies: under the profile's results root, so they go with
+    (and are removed with) that profile's results, not into ~/.cache."""
+    return str(Path(params["paths"]["results"]) / "cache" / "datasets")
+
+
 def task_options(params: dict, name: str) -> dict:
     """Constructor options of a task: its ``data.tasks.<name>`` entry plus the shared data settings."""
     d = params["data"]
-    return {"data_dir": d["data_dir"], "seed": d["seed"], "n_test": d["n_test"], **(d["tasks"].get(name) or {})}
+    shared = {"data_dir": d["data_dir"], "seed": d["seed"], "n_test": d["n_test"], "cache_dir": datasets_cache(params)}
+    return {**shared, **(d["tasks"].get(name) or {})}
 
 
 def build_tasks(params: dict, names: list[str]) -> dict[str, Task]:
@@ -47,12 +59,13 @@ def split_examples(task: Task, split: str, n: int | None) -> list[dict]:
 
     A benchmark without a train split here (HumanEval/MBPP have none; MATH, d1's Countdown and
     Sudoku train files are not in ../shared/data) gets an empty train list, so evaluation still
-    runs; training stages then refuse the task with a message saying so (``read_splits``).
+    runs; training stages then refuse the task with a message saying so (``read_splits``). An
+    SFT-only set (s1K) likewise gets an empty test list.
     """
     from pipeline.tasks.benchmarks.base import DataUnavailable
 
-    if split == "train" and split not in task.splits:
-        print(f"[prepare] {task.name} has no train split: writing an empty train.jsonl")
+    if split not in task.splits:
+        print(f"[prepare] {task.name} has no {split} split: writing an empty {split}.jsonl")
         return []
     try:
         return task.load(split, n, seed=0)

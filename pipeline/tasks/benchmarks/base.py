@@ -1,13 +1,15 @@
-"""What the paper benchmarks share (GSM8K, MATH-500, Countdown, Sudoku; HumanEval and MBPP
-add :mod:`pipeline.tasks.benchmarks.code`).
+"""What the paper benchmarks share (GSM8K, MATH-500, Countdown, Sudoku, s1K; HumanEval and
+MBPP add :mod:`pipeline.tasks.benchmarks.code`).
 
 Options every benchmark takes (task params, e.g. ``get_task("math500", protocol=...)``):
 
 ``data_dir``
     A folder laid out like ``../shared/data`` (``gsm8k/test.jsonl`` ...). When None
-    the data come from the sources the papers load (HF hub via ``datasets``, or
-    d1's GitHub files); without a network that fails at once with an error that
-    names ``data_dir``.
+    the data come from the sources the papers load (HF hub, or d1's GitHub files);
+    without a network that fails at once with an error that names ``data.data_dir``.
+``cache_dir``
+    Where ``datasets`` keeps its Arrow copies (the stages pass
+    ``<paths.results>/cache/datasets``; None: ``datasets``' own default).
 ``protocol``
     ``"d1"`` (default) or ``"justgrpo"``: which paper's prompts, rewards and
     scorer to use. JustGRPO only covers GSM8K and MATH-500 (and the code
@@ -17,6 +19,11 @@ Options every benchmark takes (task params, e.g. ``get_task("math500", protocol=
 ``paper_code_bugs``
     False (default): d1's reward bugs fixed (see :mod:`pipeline.tasks.grading.d1_rewards`).
     True: the rewards behave as the released d1 code does.
+
+Loading. Local files and hub sources both go through ``datasets.load_dataset``
+(:meth:`PaperTask._read`, :meth:`PaperTask._hub`): one reader and one cache for
+both, so a local copy in the hub's row format is parsed the way the hub copy is.
+Rows come back as plain Python dicts (``Dataset.to_list``), in file order.
 
 Protocols. Each benchmark declares ``protocols = {name: Protocol subclass}``; the
 constructor builds the chosen one once (``task.protocol``, its name in
@@ -36,7 +43,6 @@ chat template (:meth:`D1Protocol.generation_prefix`). Completions passed to
 
 from __future__ import annotations
 
-import json
 import random
 from pathlib import Path
 from typing import ClassVar
@@ -128,8 +134,9 @@ class PaperTask(Task):
     #: protocol name -> class; the constructor's ``protocol`` default picks one when none is given
     protocols: ClassVar[dict[str, type[Protocol]]] = {}
 
-    def __init__(self, data_dir=None, protocol: str = "d1", paper_code_bugs: bool = False, **options):
+    def __init__(self, data_dir=None, protocol: str = "d1", paper_code_bugs: bool = False, cache_dir=None, **options):
         super().__init__(data_dir, **options)
+        self.cache_dir = str(cache_dir) if cache_dir else None
         if protocol not in self.protocols:
             raise ValueError(f"{self.name}: protocol {protocol!r} not supported; use one of {tuple(self.protocols)}")
         self.protocol_name = protocol
@@ -175,32 +182,41 @@ class PaperTask(Task):
 
     # ------------------------------------------------------------------- data
 
-    def _local(self, relpath: str) -> Path | None:
-        """Path of ``relpath`` under ``data_dir``; None when no data_dir was given."""
+    def _local(self, *relpaths: str) -> Path | None:
+        """The first of ``relpaths`` that exists under ``data_dir``; None when no data_dir was given."""
         if self.data_dir is None:
             return None
-        path = self.data_dir / relpath
-        if not path.exists():
-            raise FileNotFoundError(f"{self.name}: {path} not found (data_dir={self.data_dir})")
-        return path
+        for relpath in relpaths:
+            if (self.data_dir / relpath).exists():
+                return self.data_dir / relpath
+        missing = " or ".join(str(self.data_dir / r) for r in relpaths)
+        raise FileNotFoundError(f"{self.name}: {missing} not found (data_dir={self.data_dir})")
+
+    def _read(self, path: Path, **kwargs) -> list[dict]:
+        """Rows of a local data file, read by ``datasets``' builder for its format."""
+        return self._load_dataset(builder_for(path), data_files=str(path), split="train", **kwargs)
 
     def _hub(self, what: str, *args, **kwargs) -> list[dict]:
-        """Rows from ``datasets.load_dataset(*args, **kwargs)``, or a DataUnavailable naming data_dir."""
+        """Rows from ``datasets.load_dataset(*args, **kwargs)``, or a DataUnavailable naming data.data_dir."""
         hint = (
-            f"{self.name}: no data_dir given and {what} could not be loaded; pass "
-            f"data_dir=<folder laid out like ../shared/data> to read local files"
+            f"{self.name}: no data_dir given and {what} could not be loaded; set data.data_dir "
+            f"(task option data_dir) to a folder laid out like ../shared/data to read local files"
         )
-        why = hub_unavailable()  # datasets would retry for minutes offline
+        why = hub_unavailable()  # asked first: datasets would retry for minutes offline
         if why:
             raise DataUnavailable(f"{hint} ({why})")
         try:
-            from datasets import load_dataset
+            return self._load_dataset(*args, **kwargs)
         except ImportError as err:
             raise DataUnavailable(hint + " (the `datasets` package is not installed)") from err
-        try:
-            return [dict(row) for row in load_dataset(*args, **kwargs)]
         except Exception as err:  # offline, unknown repo, ...: one clear message
             raise DataUnavailable(f"{hint} ({type(err).__name__}: {err})") from err
+
+    def _load_dataset(self, *args, **kwargs) -> list[dict]:
+        # looked up on the module at call time, so tests can watch (or forbid) every load
+        import datasets
+
+        return datasets.load_dataset(*args, cache_dir=self.cache_dir, **kwargs).to_list()
 
     def _check_split(self, split: str) -> None:
         if split not in self.splits:
@@ -212,9 +228,15 @@ def _check_mode(mode: str) -> None:
         raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
 
 
-def read_jsonl(path: Path) -> list[dict]:
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
+#: ``datasets`` builder per file suffix (compressed files: the suffix before ``.gz``)
+BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+
+
+def builder_for(path: Path) -> str:
+    suffix = Path(path.name.removesuffix(".gz")).suffix
+    if suffix not in BUILDERS:
+        raise ValueError(f"{path}: no datasets builder for {suffix!r} files; known: {', '.join(BUILDERS)}")
+    return BUILDERS[suffix]
 
 
 def take(examples: list[dict], n: int | None, seed: int) -> list[dict]:

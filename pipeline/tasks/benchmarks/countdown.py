@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pipeline.tasks.benchmarks.base import D1_RL_FORMAT_PROMPT, D1Protocol, PaperTask, read_jsonl, take
+from pipeline.tasks.benchmarks.base import D1_RL_FORMAT_PROMPT, D1Protocol, PaperTask, take
 from pipeline.tasks.grading import d1_eval, d1_rewards
 
 #: options of data.tasks.countdown (JSON Schema; read by the params validator without importing)
@@ -106,7 +106,7 @@ class Countdown(PaperTask):
         if split == "test":
             path = self._local("countdown/countdown_cd3_test.jsonl")
             rows = (
-                read_jsonl(path)
+                self._read(path)
                 if path
                 else self._hub("d1's countdown_cd3_test.jsonl", "json", data_files=D1_TEST_URL, split="train")
             )
@@ -117,7 +117,7 @@ class Countdown(PaperTask):
         else:
             path = self._local("countdown/train.jsonl")
             rows = (
-                read_jsonl(path)
+                self._read(path)
                 if path
                 else self._hub("hub Jiayi-Pan/Countdown-Tasks-3to4", "Jiayi-Pan/Countdown-Tasks-3to4", split="train")
             )

@@ -24,7 +24,7 @@ the reward is +1.
 
 Training examples also carry ``completion``, the reference solution rewritten
 into d1's XML format (calculator annotations ``<<...>>`` removed). Neither paper
-trains on it (d1's SFT uses s1K); it is there for the pipeline's SFT stage.
+trains on it (d1's SFT uses s1K, task ``s1k``); it is there for the pipeline's SFT stage.
 """
 
 from __future__ import annotations
@@ -37,7 +37,6 @@ from pipeline.tasks.benchmarks.base import (
     D1Protocol,
     JustGRPOProtocol,
     PaperTask,
-    read_jsonl,
     take,
 )
 from pipeline.tasks.grading import d1_eval, d1_rewards
@@ -112,7 +111,7 @@ class GSM8K(PaperTask):
     def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
         self._check_split(split)
         path = self._local(f"gsm8k/{split}.jsonl")
-        rows = read_jsonl(path) if path else self._hub("hub openai/gsm8k", "openai/gsm8k", "main", split=split)
+        rows = self._read(path) if path else self._hub("hub openai/gsm8k", "openai/gsm8k", "main", split=split)
         examples = []
         for i, row in enumerate(rows):
             ex = {

@@ -15,9 +15,6 @@ a function body to append to ``prefix``), ``prefix``, ``tests``, ``entry_point``
 
 from __future__ import annotations
 
-import gzip
-import json
-
 from pipeline.tasks.benchmarks.base import take
 from pipeline.tasks.benchmarks.code import CodeTask, intro
 
@@ -46,11 +43,11 @@ class HumanEval(CodeTask):
     def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
         self._check_split(split)
         path = self._local("humaneval/HumanEval.jsonl.gz")
-        if path:
-            with gzip.open(path, "rt", encoding="utf-8") as f:
-                rows = [json.loads(line) for line in f if line.strip()]
-        else:
-            rows = self._hub("hub openai/openai_humaneval", "openai/openai_humaneval", split="test")
+        rows = (
+            self._read(path)  # the json builder decompresses .gz itself
+            if path
+            else self._hub("hub openai/openai_humaneval", "openai/openai_humaneval", split="test")
+        )
         examples = [
             {
                 "id": row["task_id"],

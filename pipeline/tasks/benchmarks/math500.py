@@ -32,7 +32,6 @@ from pipeline.tasks.benchmarks.base import (
     D1Protocol,
     JustGRPOProtocol,
     PaperTask,
-    read_jsonl,
     take,
 )
 from pipeline.tasks.grading import d1_eval, d1_rewards
@@ -110,7 +109,7 @@ class MATH500(PaperTask):
         self._check_split(split)
         path = self._local(f"math500/{split}.jsonl")
         if path:
-            rows = read_jsonl(path)
+            rows = self._read(path)
         elif split == "test":
             rows = self._hub("hub HuggingFaceH4/MATH-500", "HuggingFaceH4/MATH-500", split="test")
         else:
@@ -119,7 +118,7 @@ class MATH500(PaperTask):
             rows = self.protocol.filter_train(rows)
         examples = [
             {
-                "id": row.get("unique_id", f"{split}-{i}"),
+                "id": row.get("unique_id") or f"{split}-{i}",  # datasets fills absent keys with None
                 "prompt": row["problem"],
                 "answer": row.get("answer") or d1_boxed_content(row["solution"]),
                 "solution": row["solution"],

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import ast
 
-from pipeline.tasks.benchmarks.base import read_jsonl, take
+from pipeline.tasks.benchmarks.base import take
 from pipeline.tasks.benchmarks.code import CodeTask, intro
 
 #: options of data.tasks.mbpp (JSON Schema; read by the params validator without importing)
@@ -74,7 +74,7 @@ class MBPP(CodeTask):
         self._check_split(split)
         path = self._local("mbpp/mbpp.jsonl")
         if path:
-            rows = [r for r in read_jsonl(path) if r["task_id"] in TEST_IDS]
+            rows = [r for r in self._read(path) if r["task_id"] in TEST_IDS]
         else:
             rows = self._hub("hub google-research-datasets/mbpp", "google-research-datasets/mbpp", "full", split="test")
         examples = [

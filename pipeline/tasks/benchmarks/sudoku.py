@@ -22,8 +22,6 @@ gives each puzzle's blank count so a weighted mean of ``score`` is d1's number.
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import ClassVar
 
 import numpy as np
@@ -100,13 +98,14 @@ class Sudoku(PaperTask):
     protocols: ClassVar = {"d1": D1Sudoku}
 
     def _rows(self, filename: str) -> list[dict]:
+        # the grids are read as strings: as integers their leading zeros would be lost
+        from datasets import Features, Value
+
+        grids = Features({"Puzzle": Value("string"), "Solution": Value("string")})
         path = self._local(f"sudoku/{filename}")
         if path:
-            with open(path, newline="", encoding="utf-8") as f:
-                return list(csv.DictReader(io.StringIO(f.read())))
-        rows = self._hub(f"d1's {filename}", "csv", data_files=D1_DATASET_URL + filename, split="train")
-        # the csv loader may read the grids as integers and drop leading zeros
-        return [{k: str(row[k]).zfill(16) for k in ("Puzzle", "Solution")} for row in rows]
+            return self._read(path, features=grids)
+        return self._hub(f"d1's {filename}", "csv", data_files=D1_DATASET_URL + filename, split="train", features=grids)
 
     def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
         self._check_split(split)
