@@ -62,20 +62,32 @@ RL_METHODS = list(config["rl"]["methods"])
 # that every pipeline module a stage imports is covered).
 STAGE_CODE = {
     "prepare": ["pipeline/stages/prepare.py", "pipeline/tasks", "pipeline/execution"],
+    # training stages score checkpoints (training/selection.py) by decoding: decoding/ and sampling/
     "pretrain": [
         "pipeline/stages/pretrain.py",
         "pipeline/model",
         "pipeline/training",
+        "pipeline/decoding",
+        "pipeline/sampling",
         "pipeline/tasks",
         "pipeline/execution",
     ],
-    "sft": ["pipeline/stages/sft.py", "pipeline/model", "pipeline/training", "pipeline/tasks", "pipeline/execution"],
+    "sft": [
+        "pipeline/stages/sft.py",
+        "pipeline/model",
+        "pipeline/training",
+        "pipeline/decoding",
+        "pipeline/sampling",
+        "pipeline/tasks",
+        "pipeline/execution",
+    ],
     "rl": [
         "pipeline/stages/rl.py",
         "pipeline/rl",
         "pipeline/sampling",
         "pipeline/model",
         "pipeline/training",
+        "pipeline/decoding",
         "pipeline/tasks",
         "pipeline/execution",
     ],

@@ -19,7 +19,9 @@ rule prepare:
         runtime=job_resources("prepare")["runtime"],
     params:
         file=PARAMS,
-        tracked=lambda wc: tracked("data.data_dir", "data.seed", "data.n_train", "data.n_test", "data.n_validation", f"data.tasks.{wc.task}"),
+        tracked=lambda wc: tracked(
+            "data.data_dir", "data.seed", "data.n_train", "data.n_test", "data.n_validation", f"data.tasks.{wc.task}"
+        ),
         out=lambda wc, output: os.path.dirname(output.train),
     shell:
         "python -m pipeline prepare --params {params.file} --task {wildcards.task} --out {params.out} --log {log}"
