@@ -1,11 +1,16 @@
-"""A results table from ``metrics.json`` files: rows are models, columns task x generation length,
-cells accuracy in %, written as CSV and as Markdown (library half of the ``table`` stage)."""
+"""A results table from the evaluate outputs: rows are models, columns task x generation length, cells
+accuracy in % (from ``metrics.json``) with a 95% interval and, for a trained row, the paired
+difference to the model it started from (from the per-problem scores in ``generations.jsonl``).
+Written as CSV (accuracies), a long-format ``<name>_stats.csv`` and Markdown (library half of the
+``table`` stage)."""
 
 from __future__ import annotations
 
 import csv
 import json
 from pathlib import Path
+
+from pipeline.reports.stats import mean_ci, paired_diff_ci, verdict
 
 #: row labels in the papers' naming; other models are labelled by their directory name
 LABELS = {
@@ -34,6 +39,64 @@ def collect(eval_dir: Path, models: list[str], tasks: list[str], lengths: list[i
     return table
 
 
+def parent_of(model: str) -> str | None:
+    """The model a row was trained from: sft from base, <method>_from_<x> from x; base from none."""
+    if "_from_" in model:
+        return model.split("_from_")[1]
+    return "base" if model == "sft" else None
+
+
+def per_problem_scores(eval_dir: Path, model: str, task: str, L: int) -> dict:
+    """{problem id: score} of one cell (``generations.jsonl``)."""
+    path = eval_dir / model / task / f"L{L}" / "generations.jsonl"
+    with path.open() as f:
+        return {rec["id"]: float(rec["score"]) for rec in map(json.loads, f)}
+
+
+def cell_stats(eval_dir: Path, models: list[str], tasks: list[str], lengths: list[int]) -> list[dict]:
+    """One row per (model, task, length): accuracy with its interval, and the paired difference to the
+    row's parent (when the parent is a row of the table) with its interval and verdict."""
+    rows = []
+    for model in models:
+        parent = parent_of(model)
+        for task in tasks:
+            for L in lengths:
+                scores = per_problem_scores(eval_dir, model, task, L)
+                acc, lo, hi = mean_ci(list(scores.values()))
+                row = {
+                    "model": model,
+                    "task": task,
+                    "gen_length": L,
+                    "n": len(scores),
+                    "accuracy": round(acc, 2),
+                    "ci_lo": round(lo, 2),
+                    "ci_hi": round(hi, 2),
+                    "vs": "",
+                    "diff": "",
+                    "diff_lo": "",
+                    "diff_hi": "",
+                    "verdict": "",
+                }
+                if parent in models:
+                    base = per_problem_scores(eval_dir, parent, task, L)
+                    ids = sorted(scores.keys() & base.keys(), key=str)
+                    d, dlo, dhi = paired_diff_ci([([base[i] for i in ids], [scores[i] for i in ids])])
+                    row.update(
+                        vs=parent,
+                        diff=round(d, 2),
+                        diff_lo=round(dlo, 2),
+                        diff_hi=round(dhi, 2),
+                        verdict=verdict(dlo, dhi),
+                    )
+                rows.append(row)
+    return rows
+
+
+def stats_path(csv_path: Path) -> Path:
+    """``<name>_stats.csv`` beside ``<name>.csv``."""
+    return csv_path.with_name(csv_path.stem + "_stats.csv")
+
+
 def write_csv(table: list[dict], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", newline="") as f:
@@ -42,8 +105,39 @@ def write_csv(table: list[dict], path: Path) -> None:
         w.writerows(table)
 
 
-def to_markdown(table: list[dict], title: str, notes: list[str]) -> str:
+MARK = {"better": " ▲", "worse": " ▼", "undecided": ""}
+
+
+def to_markdown(table: list[dict], title: str, notes: list[str], stats: list[dict] | None = None) -> str:
+    """The table; with ``stats``, each cell as 'acc [lo, hi]' marked ▲/▼ where the paired difference to
+    the row's parent excludes 0, and a second table of those differences."""
     cols = list(table[0])
     lines = [f"# {title}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    lines += ["| " + " | ".join(str(r[c]) for c in cols) + " |" for r in table]
+    by_cell = {(LABELS.get(r["model"], r["model"]), f"{r['task']}@{r['gen_length']}"): r for r in stats or []}
+
+    def cell(row, col):
+        r = by_cell.get((row["model"], col))
+        if col == "model" or r is None:
+            return str(row[col])
+        return f"{row[col]} [{r['ci_lo']:.1f}, {r['ci_hi']:.1f}]{MARK.get(r['verdict'], '')}"
+
+    lines += ["| " + " | ".join(cell(r, c) for c in cols) + " |" for r in table]
+    if stats and any(r["vs"] for r in stats):
+        lines += [
+            "",
+            "Paired difference to the model each row was trained from (points, 95% interval):",
+            "",
+            "| " + " | ".join(cols) + " |",
+            "|" + "---|" * len(cols),
+        ]
+        for row in table:
+            cells = [by_cell.get((row["model"], c)) for c in cols[1:]]
+            if not any(r and r["vs"] for r in cells):
+                continue
+            vs = LABELS.get(next(r["vs"] for r in cells if r and r["vs"]), "")
+            shown = [
+                f"{r['diff']:+.1f} [{r['diff_lo']:+.1f}, {r['diff_hi']:+.1f}]{MARK[r['verdict']]}" if r else ""
+                for r in cells
+            ]
+            lines.append(f"| {row['model']} vs {vs} | " + " | ".join(shown) + " |")
     return "\n".join(lines + [""] + [f"- {n}" for n in notes]) + "\n"

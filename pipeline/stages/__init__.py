@@ -19,6 +19,7 @@ STAGES: dict[str, str] = {
     "rl": "pipeline.stages.rl",
     "evaluate": "pipeline.stages.evaluate",
     "table": "pipeline.stages.table",
+    "claims": "pipeline.stages.claims",
     "analyze": "pipeline.stages.analyze",
     "reference": "pipeline.stages.reference",
 }

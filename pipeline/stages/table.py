@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pipeline.core import runtime
 from pipeline.core.tracking import StageRun
-from pipeline.reports.results_table import collect, to_markdown, write_csv
+from pipeline.reports.results_table import cell_stats, collect, stats_path, to_markdown, write_csv
 from pipeline.stages import load_or_exit, parser
 
 
@@ -31,16 +31,23 @@ def main(argv=None) -> None:
     out = Path(args.out)
     with StageRun(params, "table", {**spec, "eval": ev}, {"table": args.name}, run_name=f"table/{args.name}") as run:
         table = collect(Path(args.eval) / proto, spec["models"], ev["tasks"], ev["gen_lengths"])
+        stats = cell_stats(Path(args.eval) / proto, spec["models"], ev["tasks"], ev["gen_lengths"])
         write_csv(table, out)
+        write_csv(stats, stats_path(out))
         notes = [
             f"Accuracy (%) on {params['data']['n_test']} test problems per task "
             f"({params['profile']} profile); column = task@generation length.",
             f"Decoding ({proto} protocol): {ev['sampler']} sampler, blocks of {ev['block_length']}, "
             f"steps = {ev['protocols'][proto]} x length, greedy.",
-            f"Every cell is read from results/eval/{proto}/<model>/<task>/L<length>/metrics.json.",
+            "[lo, hi]: 95% bootstrap interval over problems. ▲ / ▼: the paired difference to the model the "
+            "row was trained from (same problems, bootstrap) excludes 0.",
+            f"Every cell is read from results/eval/{proto}/<model>/<task>/L<length>/ (metrics.json, "
+            f"generations.jsonl); the numbers behind the marks are in {stats_path(out).name}.",
         ]
-        out.with_suffix(".md").write_text(to_markdown(table, f"{args.name}: accuracy (%) by task and length", notes))
+        md = to_markdown(table, f"{args.name}: accuracy (%) by task and length", notes, stats)
+        out.with_suffix(".md").write_text(md)
         run.log_artifact(out)
+        run.log_artifact(stats_path(out))
         run.log_artifact(out.with_suffix(".md"))
         print(out.with_suffix(".md").read_text())
 

@@ -101,6 +101,7 @@ STAGE_CODE = {
         "pipeline/execution",
     ],
     "table": ["pipeline/stages/table.py", "pipeline/reports"],
+    "claims": ["pipeline/stages/claims.py", "pipeline/reports"],
     "reference": [
         "pipeline/stages/reference.py",
         "pipeline/reports",

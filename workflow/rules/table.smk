@@ -11,6 +11,7 @@ rule table:
     output:
         csv=f"{R}/{{name}}.csv",
         md=f"{R}/{{name}}.md",
+        stats=f"{R}/{{name}}_stats.csv",
     log:
         f"{R}/logs/{{name}}.log",
     benchmark:

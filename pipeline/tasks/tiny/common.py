@@ -30,10 +30,12 @@ class TinyTask(Task):
             raise ValueError(f"{self.name}: generated tasks need an explicit number of examples")
         base = int(self.options.get("seed", 0)) + 1000 * seed
         n_test = int(self.options.get("n_test", 0)) if split == "train" else 0
+        self.split = "test"  # make() may keep some problems for one split only (see TinySudoku)
         test = self._draw(random.Random(f"{self.name}-test-{base}"), n_test or (n if split == "test" else 0), set())
         if split == "test":
             return test
         held_out = {ex["prompt"] for ex in test}
+        self.split = "train"
         return self._draw(random.Random(f"{self.name}-train-{base}"), n, held_out)
 
     def _draw(self, rng: random.Random, n: int, exclude: set[str]) -> list[dict]:

@@ -1,0 +1,37 @@
+"""Stage ``claims``: ``<results>/claims.md`` (and ``.csv``), each of the two papers' claims with its
+measured effect, interval and verdict, from the evaluate outputs of the tables in ``claims.tables``.
+
+    python -m pipeline claims --params params.yaml --eval results/eval --out results/claims.csv
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.core import runtime
+from pipeline.core.tracking import StageRun
+from pipeline.reports.claims import CLAIMS, decide, to_markdown
+from pipeline.reports.results_table import write_csv
+from pipeline.stages import load_or_exit, parser
+
+
+def main(argv=None) -> None:
+    ap = parser(__doc__)
+    ap.add_argument("--eval", required=True, help="directory of evaluate outputs")
+    ap.add_argument("--out", required=True, help="CSV path; the .md is written beside it")
+    args = ap.parse_args(argv)
+    params = load_or_exit(args.params)
+    runtime.setup(params["runtime"], 0, args.log)
+    ev, out = params["eval"], Path(args.out)
+    eval_dirs = {t: Path(args.eval) / params["tables"][t]["protocol"] for t in params["claims"]["tables"]}
+    with StageRun(params, "claims", params["claims"], run_name="claims") as run:
+        rows = [decide(c, eval_dirs, ev["tasks"], ev["gen_lengths"]) for c in CLAIMS]
+        write_csv(rows, out)
+        out.with_suffix(".md").write_text(to_markdown(rows, params["profile"], params["data"]["n_test"]))
+        run.log_artifact(out)
+        run.log_artifact(out.with_suffix(".md"))
+        print(out.with_suffix(".md").read_text())
+
+
+if __name__ == "__main__":
+    main()

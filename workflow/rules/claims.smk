@@ -1,0 +1,32 @@
+rule claims:
+    """The papers' claims, each decided by a paired interval from the evaluations of claims.tables."""
+    input:
+        evaluations=lambda wc: sorted(
+            {
+                f"{R}/eval/{config['tables'][t]['protocol']}/{m}/{task}"
+                for t in config["claims"]["tables"]
+                for m in config["tables"][t]["models"]
+                for task in config["eval"]["tasks"]
+            }
+        ),
+        code=code("claims"),
+    output:
+        csv=f"{R}/claims.csv",
+        md=f"{R}/claims.md",
+    log:
+        f"{R}/logs/claims.log",
+    benchmark:
+        f"{R}/benchmarks/claims.tsv"
+    conda:
+        "../envs/pipeline.yaml"
+    resources:
+        gpu=job_resources("claims")["gpu"],
+        cpus_per_task=job_resources("claims")["cpus_per_task"],
+        mem_mb=job_resources("claims")["mem_mb"],
+        runtime=job_resources("claims")["runtime"],
+    params:
+        file=PARAMS,
+        tracked=tracked("claims", "tables", "eval.tasks", "eval.gen_lengths", "data.n_test", "profile"),
+        eval_dir=f"{R}/eval",
+    shell:
+        "python -m pipeline claims --params {params.file} --eval {params.eval_dir} --out {output.csv} --log {log}"
