@@ -134,6 +134,7 @@ def _semantic_errors(p: dict) -> list[str]:
     ]
     models += [("analysis.parallel_decoding.models", m) for m in p["analysis"]["parallel_decoding"]["models"]]
     rl_models = {f"{m}_from_{s}" for m in p["rl"]["methods"] for s in p["rl"]["start_from"]}
+    rl_models |= {f"more_sft_for_{m}" for m in rl_models}  # their equal-compute controls
     for key, m in models:
         if m not in {"base", "sft"} | rl_models:
             msgs.append(

@@ -37,6 +37,20 @@ CLAIMS = [
     Claim(
         "d1", "d1 (SFT + diffu-GRPO) beats diffu-GRPO alone", "table1", "diffu_grpo_from_sft", "diffu_grpo_from_base"
     ),
+    Claim(
+        "control",
+        "diffu-GRPO beats equal-compute more SFT (from base)",
+        "table1",
+        "diffu_grpo_from_base",
+        "more_sft_for_diffu_grpo_from_base",
+    ),
+    Claim(
+        "control",
+        "d1's RL step beats equal-compute more SFT (from SFT)",
+        "table1",
+        "diffu_grpo_from_sft",
+        "more_sft_for_diffu_grpo_from_sft",
+    ),
     Claim("JustGRPO", "JustGRPO beats diffu-GRPO (from base)", "table2", "just_grpo_from_base", "diffu_grpo_from_base"),
     Claim("JustGRPO", "JustGRPO beats diffu-GRPO (from SFT)", "table2", "just_grpo_from_sft", "diffu_grpo_from_sft"),
     Claim(

@@ -20,6 +20,10 @@ LABELS = {
     "diffu_grpo_from_sft": "d1 (SFT + diffu-GRPO)",
     "just_grpo_from_base": "+JustGRPO",
     "just_grpo_from_sft": "SFT + JustGRPO",
+    "more_sft_for_diffu_grpo_from_base": "more SFT (= +diffu-GRPO compute)",
+    "more_sft_for_diffu_grpo_from_sft": "more SFT (= d1 compute)",
+    "more_sft_for_just_grpo_from_base": "more SFT (= +JustGRPO compute)",
+    "more_sft_for_just_grpo_from_sft": "more SFT (= SFT + JustGRPO compute)",
 }
 
 

@@ -15,6 +15,7 @@ from pipeline.core.rng import RowGenerators, row_seed
 from pipeline.rl import RLMethod
 from pipeline.training.adapters import reference_of
 from pipeline.training.batches import EncodedExamples, left_pad
+from pipeline.training.compute import TokenRows
 from pipeline.training.distributed import Processes
 from pipeline.training.selection import CheckpointSelection
 
@@ -70,6 +71,7 @@ def run_rl(
     G, k_micro = cfg["group_size"], cfg["prompts_per_micro"]
     n_micro = cfg["prompts_per_step"] // k_micro
     mine = procs.micro_batches(n_micro)
+    counter = TokenRows(model)  # training compute, for the equal-compute control
     progress = Progress(cfg["steps"], f"rl/{method.name}", enabled=procs.is_main)
     history = []
     for step in range(cfg["steps"]):
@@ -140,5 +142,7 @@ def run_rl(
             selection.maybe(step, model, run)
     if selection is not None:
         selection.finish(model)
+    counter.close()
     model.eval()
-    return {"final_reward": history[-1]["reward"] if history else float("nan")}
+    token_rows = procs.mean({"n": counter.count})["n"] * procs.world
+    return {"final_reward": history[-1]["reward"] if history else float("nan"), "token_rows": int(token_rows)}

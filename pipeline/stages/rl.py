@@ -15,6 +15,7 @@ from pipeline.rl import ALL_TASKS, get_method, method_config
 from pipeline.rl.loop import run_rl
 from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
+from pipeline.training import compute
 from pipeline.training.adapters import load_trainable
 from pipeline.training.batches import EncodedExamples
 from pipeline.training.distributed import Processes, save_trained
@@ -59,8 +60,10 @@ def main(argv=None) -> None:
             args.out,
             procs,
         )
-        run_rl(model, tok, method, enc, cfg, run, procs, selection)
+        result = run_rl(model, tok, method, enc, cfg, run, procs, selection)
         save_trained(procs, model, tok, args.out, params["runtime"])
+        if procs.is_main:
+            compute.write(args.out, result["token_rows"])  # what the equal-compute control matches
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""Stage ``sft``: d1's supervised fine-tuning with the masked-diffusion loss on reasoning traces.
+"""Stage ``sft``: d1's supervised fine-tuning with the masked-diffusion loss on reasoning traces; with
+``--match-compute``, the equal-compute "more SFT" control of an RL row.
 
 python -m pipeline sft --params params.yaml --init results/models/base --data results/data --out results/models/sft
 """
@@ -10,6 +11,7 @@ from pipeline.core.data import read_splits
 from pipeline.core.tracking import stage_run
 from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
+from pipeline.training import compute
 from pipeline.training.adapters import load_trainable
 from pipeline.training.batches import EncodedExamples
 from pipeline.training.distributed import Processes, save_trained
@@ -22,9 +24,18 @@ def main(argv=None) -> None:
     ap.add_argument("--init", required=True, help="model directory to start from")
     ap.add_argument("--data", required=True, help="directory of prepared tasks")
     ap.add_argument("--out", required=True)
+    ap.add_argument(
+        "--match-compute",
+        default=None,
+        metavar="RL_MODEL",
+        help="equal-compute control: train until the token-rows this RL model spent (compute.json)",
+    )
+    ap.add_argument("--run", default="all", help="with --match-compute: the RL run's task ('all': every sft task)")
     args = ap.parse_args(argv)
     params = load_or_exit(args.params)
     cfg = params["sft"]
+    if args.match_compute and args.run != "all":
+        cfg = {**cfg, "tasks": [args.run]}
     runtime.setup(params["runtime"], cfg["seed"], args.log)
     procs = Processes(params["runtime"])
     with stage_run(procs.is_main, params, "sft", cfg, {"init": args.init}, run_name="sft") as run:
@@ -40,7 +51,8 @@ def main(argv=None) -> None:
             args.out,
             procs,
         )
-        train_masked_diffusion(model, enc, cfg, run, "sft", procs, selection)
+        budget = compute.read(args.match_compute) if args.match_compute else None
+        train_masked_diffusion(model, enc, cfg, run, "sft", procs, selection, token_rows=budget)
         save_trained(procs, model, tok, args.out, params["runtime"])
 
 

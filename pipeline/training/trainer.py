@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 
 import torch
 
 from pipeline.core.progress import Progress
 from pipeline.training.batches import EncodedExamples, sft_batch
+from pipeline.training.compute import TokenRows
 from pipeline.training.distributed import Processes
 from pipeline.training.losses import forward_process, masked_diffusion_loss
 from pipeline.training.selection import CheckpointSelection
@@ -29,6 +31,7 @@ def train_masked_diffusion(
     desc: str,
     procs: Processes,
     selection: CheckpointSelection | None = None,
+    token_rows: int | None = None,
 ) -> dict:
     """Run ``cfg['steps']`` steps of the LLaDA SFT loss on batches drawn from ``enc``.
 
@@ -36,6 +39,7 @@ def train_masked_diffusion(
     split into micro-batches of ``micro_batch`` rows; each process runs its share, and the step's
     gradient is the mean over micro-batches of the per-micro-batch loss -- the mean over the batch,
     whatever the number of processes. Logs loss, learning rate and grad norm to ``run`` every step.
+    ``token_rows``: train until this much compute is spent (the equal-compute control), not ``steps``.
     """
     rng = random.Random(cfg["seed"])
     gen = torch.Generator(device="cpu").manual_seed(cfg["seed"])
@@ -45,9 +49,14 @@ def train_masked_diffusion(
     n_micro = cfg["batch_size"] // cfg["micro_batch"]
     mine = procs.micro_batches(n_micro)
     model.train()
+    counter = TokenRows(model)
     progress = Progress(cfg["steps"], desc, enabled=procs.is_main)
     ema = None
-    for step in range(cfg["steps"]):
+    for step in itertools.count():
+        if token_rows is None and step >= cfg["steps"]:
+            break
+        if token_rows is not None and procs.mean({"n": counter.count})["n"] * procs.world >= token_rows:
+            break
         picks = enc.sample(rng, cfg["batch_size"])
         x, completion, P = sft_batch(enc, picks, cfg["train_lengths"], rng)
         noisy, masked, p_mask = forward_process(x, completion, mask_id, cfg["eps"], gen)
@@ -73,5 +82,6 @@ def train_masked_diffusion(
             selection.maybe(step, model, run)
     if selection is not None:
         selection.finish(model)
+    counter.close()
     model.eval()
-    return {"final_loss_ema": ema or float("nan")}
+    return {"final_loss_ema": ema or float("nan"), "steps": step, "token_rows": counter.count}

@@ -24,9 +24,11 @@ COARSE = {
     ("pretrain", "data"),
     ("sft", "data"),
     ("rl", "data"),
+    ("more_sft", "data"),
     ("analyze", "data"),
     ("analyze", "models"),
     ("evaluate", "models/*_from_*"),
+    ("claims", "eval"),
 }
 
 

@@ -43,14 +43,25 @@ def project(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def snakemake_run(project):
-    return _run(SMK + ["results/table1.csv"], project)
+    return _run(SMK + ["results/table1.csv", "results/claims.csv"], project)
 
 
 def test_dag_runs_end_to_end(project, snakemake_run):
     # its wall time is a measurement (benchmarks/stage_times.py), not an assertion
     table = (project / "results" / "table1.csv").read_text().splitlines()
     assert table[0] == "model,tiny_sudoku@16,tiny_sudoku@32,tiny_arithmetic@16,tiny_arithmetic@32"
-    assert [r.split(",")[0] for r in table[1:]] == ["base", "+SFT", "+diffu-GRPO", "d1 (SFT + diffu-GRPO)"]
+    assert [r.split(",")[0] for r in table[1:]] == [
+        "base",
+        "+SFT",
+        "+diffu-GRPO",
+        "d1 (SFT + diffu-GRPO)",
+        "more SFT (= +diffu-GRPO compute)",
+        "more SFT (= d1 compute)",
+    ]
+    assert (
+        "holds" in (project / "results" / "claims.md").read_text()
+        or "undecided" in (project / "results" / "claims.md").read_text()
+    )
     assert (project / "results" / "eval" / "d1" / "sft" / "tiny_sudoku" / "L32" / "generations.jsonl").exists()
 
 
@@ -63,10 +74,11 @@ def test_changing_one_rl_param_reruns_only_rl_evaluate_table(project, snakemake_
     params = yaml.safe_load((project / "params.yaml").read_text())
     params["rl"]["methods"]["diffu_grpo"]["beta"] = 0.0
     (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    out = _run(SMK + ["-n", "results/table1.csv"], project)
+    out = _run(SMK + ["-n", "results/table1.csv", "results/claims.csv"], project)
     stats = out.split("Job stats:")[1].split("total")[0]
     counts = {line.split()[0]: int(line.split()[1]) for line in stats.splitlines()[3:] if line.strip()}
-    assert counts == {"rl": 2, "evaluate": 4, "table": 1}  # 2 diffu-GRPO models x 2 tasks
+    # 2 diffu-GRPO models, their 2 equal-compute controls, x 2 tasks; the table and the claims
+    assert counts == {"rl": 2, "more_sft": 2, "evaluate": 8, "table": 1, "claims": 1}
 
 
 def test_mlflow_has_one_run_per_stage_under_one_parent(project, snakemake_run):
@@ -75,7 +87,7 @@ def test_mlflow_has_one_run_per_stage_under_one_parent(project, snakemake_run):
         "select r.run_uuid, t.value from runs r join tags t on r.run_uuid = t.run_uuid where t.key = 'stage'"
     ).fetchall()
     stages = sorted(v for _, v in rows)
-    assert stages.count("evaluate") == 8 and stages.count("rl") == 2 and stages.count("table") == 1
+    assert stages.count("evaluate") == 12 and stages.count("rl") == 2 and stages.count("table") == 1
     parents = {p for (p,) in db.execute("select value from tags where key = 'mlflow.parentRunId'")}
     assert len(parents) == 1
     metrics = {k for (k,) in db.execute("select distinct key from metrics")}

@@ -1,0 +1,32 @@
+rule more_sft:
+    """The equal-compute control of RL row {method}_from_{init}, run {run}: SFT from the same start until
+    it has spent the training token-rows the RL run spent (its compute.json)."""
+    input:
+        init=f"{R}/models/{{init}}",
+        rl=f"{R}/models/{{method}}_from_{{init}}/{{run}}",
+        data=lambda wc: expand(
+            f"{R}/data/{{task}}/train.jsonl", task=config["sft"]["tasks"] if wc.run == "all" else [wc.run]
+        ),
+        code=code("sft"),
+    output:
+        directory(f"{R}/models/more_sft_for_{{method}}_from_{{init}}/{{run}}"),
+    log:
+        f"{R}/logs/more_sft/{{method}}_from_{{init}}/{{run}}.log",
+    benchmark:
+        f"{R}/benchmarks/more_sft/{{method}}_from_{{init}}/{{run}}.tsv"
+    conda:
+        "../envs/pipeline.yaml"
+    threads: config["runtime"]["threads"]
+    resources:
+        gpu=job_resources("sft")["gpu"],
+        cpus_per_task=job_resources("sft")["cpus_per_task"],
+        mem_mb=job_resources("sft")["mem_mb"],
+        runtime=job_resources("sft")["runtime"],
+    params:
+        file=PARAMS,
+        launch=config["runtime"]["launch"],
+        tracked=tracked("sft", "data.tasks"),
+        data=lambda wc, input: data_root(input.data),
+    shell:
+        "{params.launch} pipeline sft --params {params.file} --init {input.init} --match-compute {input.rl} "
+        "--run {wildcards.run} --data {params.data} --out {output} --log {log}"
