@@ -20,15 +20,19 @@ from pipeline.training.distributed import Processes
 from pipeline.training.selection import CheckpointSelection
 
 
-def batch_rewards(enc: EncodedExamples, picks: list[tuple[str, int]], texts: list[str]) -> list[float]:
-    """Reward of each completion, one ``reward_batch`` call per task (code tasks run in parallel)."""
-    rewards = [0.0] * len(texts)
+def batch_rewards(
+    enc: EncodedExamples, picks: list[tuple[str, int]], texts: list[str], kind: str = "reward"
+) -> list[float]:
+    """Reward (or, ``kind="score"``, evaluation score) of each completion, one batch call per task
+    (code tasks run their programs in parallel)."""
+    out = [0.0] * len(texts)
     for task in {t for t, _ in picks}:
         idx = [j for j, (t, _) in enumerate(picks) if t == task]
-        got = enc.tasks[task].reward_batch([texts[j] for j in idx], [enc.examples[task][picks[j][1]] for j in idx])
+        fn = getattr(enc.tasks[task], f"{kind}_batch")
+        got = fn([texts[j] for j in idx], [enc.examples[task][picks[j][1]] for j in idx])
         for j, r in zip(idx, got):
-            rewards[j] = r
-    return rewards
+            out[j] = r
+    return out
 
 
 def take_rows(batch: dict, idx: torch.Tensor) -> dict:
@@ -125,6 +129,8 @@ def run_rl(
             procs.mean(
                 {
                     "reward": float(rewards.mean()),
+                    # the rollouts' own accuracy (sampled at the rollout temperature), beside eval's greedy one
+                    "sampled_accuracy": 100.0 * sum(batch_rewards(enc, picks_g, texts, "score")) / len(texts),
                     "reward_std": float(grouped.std(1).mean()),
                     "frac_zero_adv_groups": float((grouped.std(1) == 0).float().mean()),
                     "rollout_s": t_roll,
