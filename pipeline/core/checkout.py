@@ -8,16 +8,21 @@ import subprocess
 from pathlib import Path
 
 
-def copy_checkout(src: Path, dst: Path, params: Path | None = None) -> Path:
-    """Copy the project's files from ``src`` to ``dst``; optionally swap in another params.yaml."""
-    files = subprocess.run(
+def project_files(root: Path) -> list[str]:
+    """Tracked and untracked-but-not-ignored files of the checkout at ``root``, relative to it."""
+    out = subprocess.run(
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=src,
+        cwd=root,
         capture_output=True,
         text=True,
         check=True,
     ).stdout.split()
-    for f in files:
+    return sorted(f for f in out if (root / f).is_file() or (root / f).is_symlink())
+
+
+def copy_checkout(src: Path, dst: Path, params: Path | None = None) -> Path:
+    """Copy the project's files from ``src`` to ``dst``; optionally swap in another params.yaml."""
+    for f in project_files(src):
         path = src / f
         (dst / f).parent.mkdir(parents=True, exist_ok=True)
         if path.is_symlink():  # profiles/<name>/dvc.yaml link to the project's dvc.yaml

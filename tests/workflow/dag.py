@@ -78,18 +78,6 @@ def dvc_stages(root: Path, dvcfile: str = "dvc.yaml") -> list[dict]:
     return stages
 
 
-def project_files(root: Path) -> list[str]:
-    """Tracked and untracked-but-not-ignored files: what a directory of code stands for."""
-    out = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.split()
-    return sorted(f for f in out if (root / f).is_file())
-
-
 def _under(path: str, folder: str) -> bool:
     return path == folder or path.startswith(folder.rstrip("/") + "/")
 

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.core.checkout import project_files
 from pipeline.core.config import ROOT, load_params
-from tests.workflow.dag import disagreements, dvc_stages, project_files, snakemake_jobs
+from tests.workflow.dag import disagreements, dvc_stages, snakemake_jobs
 
 PROFILES = {"tiny": ("params.yaml", "dvc.yaml"), "paper": ("profiles/paper/params.yaml", "profiles/paper/dvc.yaml")}
 

@@ -8,9 +8,9 @@ import textwrap
 import pytest
 import yaml
 
-from pipeline.core.checkout import copy_checkout
+from pipeline.core.checkout import copy_checkout, project_files
 from pipeline.core.config import ROOT
-from tests.workflow.dag import disagreements, dvc_stages, project_files, snakemake_jobs
+from tests.workflow.dag import disagreements, dvc_stages, snakemake_jobs
 
 METHOD = '''
 """diffu-GRPO under another name: the extension test's new method."""
