@@ -22,7 +22,7 @@ def prepared_splits(task: Task, n_train: int, n_test: int | None, n_validation: 
     test = split_examples(task, "test", n_test)
     # held out by prompt: generated train splits repeat problems, and no copy may stay in train
     prompts = sorted({ex["prompt"] for ex in train})
-    if n_validation and len(prompts) <= n_validation:
+    if n_validation and prompts and len(prompts) <= n_validation:  # no train data at all: nothing to hold out
         raise ValueError(f"{task.name}: data.n_validation = {n_validation} leaves no train problem of {len(prompts)}")
     held = set(random.Random(f"validation-{task.name}-{seed}").sample(prompts, n_validation)) if prompts else set()
     validation, seen = [], set()

@@ -41,6 +41,12 @@ def test_validation_is_held_out_of_train_and_none_leaves_train_as_it_was():
     assert prepared_splits(task, 40, 8, 0, seed=0)["train"] == split_examples(task, "train", 40)
 
 
+def test_a_task_without_train_data_gets_an_empty_validation_split(data_dir):
+    humaneval = get_task("humaneval", data_dir=data_dir)  # evaluation only: no train split
+    splits = prepared_splits(humaneval, 10, 3, 5, seed=0)
+    assert splits["train"] == [] and splits["validation"] == [] and len(splits["test"]) == 3
+
+
 def test_the_best_validation_checkpoint_becomes_the_output(tmp_path):
     torch.manual_seed(0)
     model, tok = io.build_scratch({"d_model": 32, "n_layers": 2, "n_heads": 4, "mlp_hidden_size": 64})
