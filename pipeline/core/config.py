@@ -19,23 +19,8 @@ class ParamsError(ValueError):
     """A params value is invalid; the message names the key."""
 
 
-#: the shared rl keys a method's ``overrides`` may set
-RL_SCHEDULE = (
-    "steps",
-    "prompts_per_step",
-    "prompts_per_micro",
-    "group_size",
-    "lr",
-    "weight_decay",
-    "grad_clip",
-    "adam_beta2",
-    "gen_length",
-    "block_length",
-    "diffusion_steps",
-    "lora",
-    "gradient_checkpointing",
-    "select",
-)
+#: rl keys that belong to the whole section; every other shared rl key may be set per method (``overrides``)
+RL_SECTION_ONLY = ("tasks", "seed", "start_from", "runs", "methods")
 
 
 def schema() -> dict:
@@ -52,7 +37,7 @@ def schema() -> dict:
     overrides = {
         "type": "object",
         "additionalProperties": False,
-        "properties": {k: rl[k] for k in RL_SCHEDULE},
+        "properties": {k: v for k, v in rl.items() if k not in RL_SECTION_ONLY},
         "description": "shared rl keys set for this method only (e.g. each paper's own batch and lr)",
     }
     rl["methods"]["properties"] = {}

@@ -47,8 +47,7 @@ def main(argv=None) -> None:
         enc = EncodedExamples(
             tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
         )
-        validation = read_splits(args.data, cfg["tasks"], "validation") if cfg["select"] else {}
-        selection = CheckpointSelection(cfg["select"], enc.tasks, validation, tok, out, procs)
+        selection = CheckpointSelection.for_stage(cfg["select"], enc.tasks, args.data, tok, out, procs)
         train_masked_diffusion(model, enc, cfg, run, "pretrain", procs, selection)
         save_trained(procs, model, tok, out, params["runtime"])
 

@@ -52,14 +52,7 @@ def main(argv=None) -> None:
             target_format=None,
             mode="rl",
         )
-        selection = CheckpointSelection(
-            cfg["select"],
-            enc.tasks,
-            read_splits(args.data, cfg["tasks"], "validation") if cfg["select"] else {},
-            tok,
-            args.out,
-            procs,
-        )
+        selection = CheckpointSelection.for_stage(cfg["select"], enc.tasks, args.data, tok, args.out, procs)
         result = run_rl(model, tok, method, enc, cfg, run, procs, selection)
         save_trained(procs, model, tok, args.out, params["runtime"])
         if procs.is_main:

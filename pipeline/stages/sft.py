@@ -43,14 +43,7 @@ def main(argv=None) -> None:
         enc = EncodedExamples(
             tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
         )
-        selection = CheckpointSelection(
-            cfg["select"],
-            enc.tasks,
-            read_splits(args.data, cfg["tasks"], "validation") if cfg["select"] else {},
-            tok,
-            args.out,
-            procs,
-        )
+        selection = CheckpointSelection.for_stage(cfg["select"], enc.tasks, args.data, tok, args.out, procs)
         budget = compute.read(args.match_compute) if args.match_compute else None
         train_masked_diffusion(model, enc, cfg, run, "sft", procs, selection, token_rows=budget)
         save_trained(procs, model, tok, args.out, params["runtime"])

@@ -15,12 +15,19 @@ from pathlib import Path
 
 import torch
 
+from pipeline.core.data import read_splits
 from pipeline.decoding.problems import evaluate_length
 from pipeline.sampling import Decoding, get_sampler
 
 
 class CheckpointSelection:
     """``maybe(step, model)`` after every optimizer step; ``finish(model)`` loads the chosen weights."""
+
+    @classmethod
+    def for_stage(cls, select: dict | None, tasks: dict, data_dir, tokenizer, out_dir, procs) -> CheckpointSelection:
+        """The selection a stage declares: its validation split is read only when ``select`` is set."""
+        validation = read_splits(data_dir, list(tasks), "validation") if select else {}
+        return cls(select, tasks, validation, tokenizer, out_dir, procs)
 
     def __init__(
         self, select: dict | None, tasks: dict, validation: dict[str, list[dict]], tokenizer, out_dir: str | Path, procs

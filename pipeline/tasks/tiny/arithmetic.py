@@ -25,7 +25,7 @@ class TinyArithmetic(TinyTask):
 
     name = "tiny_arithmetic"
 
-    def make(self, rng: random.Random) -> dict | None:
+    def make(self, rng: random.Random, split: str) -> dict | None:
         hi = int(self.options.get("max_operand", 9))
         nums = [rng.randint(1, hi) for _ in range(3)]
         ops = [rng.choice("+-*") for _ in range(2)]

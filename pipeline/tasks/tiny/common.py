@@ -19,8 +19,9 @@ class TinyTask(Task):
     #: how many attempts per requested example before giving up (generators reject some draws)
     max_tries_per_example = 50
 
-    def make(self, rng: random.Random) -> dict | None:
-        """Draw one example (with ``prompt``, ``answer``, ``completion``) or None to reject."""
+    def make(self, rng: random.Random, split: str) -> dict | None:
+        """Draw one example of ``split`` (with ``prompt``, ``answer``, ``completion``) or None to reject;
+        a task may keep some problems for one split only (see TinySudoku)."""
         raise NotImplementedError
 
     def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
@@ -30,22 +31,22 @@ class TinyTask(Task):
             raise ValueError(f"{self.name}: generated tasks need an explicit number of examples")
         base = int(self.options.get("seed", 0)) + 1000 * seed
         n_test = int(self.options.get("n_test", 0)) if split == "train" else 0
-        self.split = "test"  # make() may keep some problems for one split only (see TinySudoku)
-        test = self._draw(random.Random(f"{self.name}-test-{base}"), n_test or (n if split == "test" else 0), set())
+        test = self._draw(
+            random.Random(f"{self.name}-test-{base}"), n_test or (n if split == "test" else 0), set(), "test"
+        )
         if split == "test":
             return test
         held_out = {ex["prompt"] for ex in test}
-        self.split = "train"
-        return self._draw(random.Random(f"{self.name}-train-{base}"), n, held_out)
+        return self._draw(random.Random(f"{self.name}-train-{base}"), n, held_out, "train")
 
-    def _draw(self, rng: random.Random, n: int, exclude: set[str]) -> list[dict]:
+    def _draw(self, rng: random.Random, n: int, exclude: set[str], split: str) -> list[dict]:
         out: list[dict] = []
         tries = 0
         while len(out) < n:
             tries += 1
             if tries > self.max_tries_per_example * max(n, 1):
                 raise RuntimeError(f"{self.name}: could not draw {n} distinct examples; widen the ranges")
-            ex = self.make(rng)
+            ex = self.make(rng, split)
             if ex is None or ex["prompt"] in exclude:
                 continue
             ex["id"] = len(out)

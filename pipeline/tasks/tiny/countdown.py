@@ -47,7 +47,7 @@ class TinyCountdown(TinyTask):
 
     name = "tiny_countdown"
 
-    def make(self, rng: random.Random) -> dict | None:
+    def make(self, rng: random.Random, split: str) -> dict | None:
         hi = int(self.options.get("max_number", 12))
         nums = [rng.randint(1, hi) for _ in range(3)]
         ops = [rng.choice("+-*") for _ in range(2)]
