@@ -20,7 +20,7 @@ class ParamsError(ValueError):
 
 
 #: rl keys that belong to the whole section; every other shared rl key may be set per method (``overrides``)
-RL_SECTION_ONLY = ("tasks", "seed", "start_from", "runs", "methods")
+RL_SECTION_ONLY = ("tasks", "seed", "start_from", "runs", "run_for_eval", "methods")
 
 
 def schema() -> dict:
@@ -80,11 +80,11 @@ def _schema_errors(params: dict) -> list[str]:
 
 
 def _semantic_errors(p: dict) -> list[str]:
-    from pipeline.rl import ALL_TASKS, method_config
+    from pipeline.rl import ALL_TASKS, method_config, run_for_task
 
     msgs = []
     prepared = set(p["data"]["tasks"])
-    for section in ("pretrain", "sft", "rl", "eval"):
+    for section in ("pretrain", "sft", "rl"):
         for name in p[section]["tasks"]:
             if name not in prepared:
                 msgs.append(
@@ -151,13 +151,17 @@ def _semantic_errors(p: dict) -> list[str]:
         for run in section.get("per_task", {}):
             if run not in runs:
                 msgs.append(f"rl.methods.{method}.per_task.{run}: not an entry of rl.runs ({', '.join(runs)})")
-    rl_rows = {m for t in p["tables"].values() for m in t["models"] if "_from_" in m}
-    if ALL_TASKS not in runs and rl_rows:
-        for task in p["eval"]["tasks"]:
-            if task not in runs:
+    for task, run in p["rl"]["run_for_eval"].items():
+        if run not in runs:
+            msgs.append(f"rl.run_for_eval.{task} = {run!r}: not an entry of rl.runs ({', '.join(runs)})")
+    for t, tab in p["tables"].items():
+        for task in tab["tasks"]:
+            if task not in prepared:
+                msgs.append(f"tables.{t}.tasks: {task!r} is not prepared; add it to data.tasks")
+            elif any("_from_" in m for m in tab["models"]) and run_for_task(p["rl"], task) is None:
                 msgs.append(
-                    f"eval.tasks: {task!r} has no RL model to evaluate (rl.runs trains one model per task: "
-                    f"{', '.join(runs)}); add it to rl.runs or 'all'"
+                    f"tables.{t}.tasks: {task!r} has no RL model to evaluate (rl.runs trains one model per task: "
+                    f"{', '.join(runs)}); add it to rl.runs or rl.run_for_eval, or add 'all'"
                 )
     for method in p["rl"]["methods"]:
         rl = method_config(p["rl"], method)

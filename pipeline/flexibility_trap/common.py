@@ -9,7 +9,8 @@ from functools import lru_cache
 from pipeline.core.data import read_splits
 from pipeline.core.runtime import dtype_of, resolve_device
 from pipeline.decoding.problems import generate_texts
-from pipeline.model.io import load_stage_model, mask_id, model_for_task
+from pipeline.model.io import load_stage_model, mask_id, model_for_run
+from pipeline.rl import run_for_task
 from pipeline.sampling import Decoding, get_sampler
 from pipeline.tasks import build_tasks
 
@@ -56,7 +57,7 @@ def decode_samples(
     per step (gen_length), so orders are compared at equal compute. The sampler's options are its
     ``sampling.<name>`` section with ``option_overrides`` on top (the analyses' sweeps).
     """
-    model, tok = model_and_tokenizer(params, model_for_task(model_dir, task_name))
+    model, tok = model_and_tokenizer(params, model_for_run(model_dir, run_for_task(params["rl"], task_name)))
     task, examples = test_problems(params, data_dir, task_name, cfg.get("n_problems"))
     repeated = [ex for ex in examples for _ in range(n_samples)]
     L = cfg["gen_length"]

@@ -90,13 +90,13 @@ def write_pointer(out_dir: str | Path, path: str) -> None:
     (out_dir / POINTER).write_text(json.dumps({"path": path}) + "\n")
 
 
-def model_for_task(model_dir: str | Path, task: str) -> Path:
-    """The model of ``model_dir`` that answers ``task``: an RL model directory holds one run per task
-    (or one ``all`` run trained on every task, see rl.runs); any other model directory is the model."""
+def model_for_run(model_dir: str | Path, run: str | None) -> Path:
+    """The model of ``model_dir`` trained by RL run ``run`` (``pipeline.rl.run_for_task`` names the run
+    that answers a task): an RL model directory holds one subdirectory per run; any other directory
+    (base, sft) is the model itself."""
     model_dir = Path(model_dir)
-    for run in (task, "all"):
-        if (model_dir / run / "config.json").exists() or (model_dir / run / POINTER).exists():
-            return model_dir / run
+    if run is not None and (model_dir / run).is_dir():
+        return model_dir / run
     return model_dir
 
 

@@ -89,7 +89,7 @@ def paper_effect(claim: Claim, tasks: list[str], lengths: list[int]) -> str:
     if claim.table != "table1" or claim.row not in PAPER_ROWS or claim.vs not in PAPER_ROWS:
         return "-"
     diffs = []
-    for task in tasks:
+    for task in tasks[claim.table]:
         for L in lengths:
             try:
                 a = paper_numbers.cell("d1_table1", PAPER_ROWS[claim.vs], task, L)
@@ -101,8 +101,9 @@ def paper_effect(claim: Claim, tasks: list[str], lengths: list[int]) -> str:
     return f"{sum(diffs) / len(diffs):+.1f} ({len(diffs)} cells)" if diffs else "-"
 
 
-def decide(claim: Claim, eval_dirs: dict[str, Path], tasks: list[str], lengths: list[int]) -> dict:
-    """The row of claims.csv for one claim; ``eval_dirs``: table name -> its protocol's eval folder."""
+def decide(claim: Claim, eval_dirs: dict[str, Path], tasks: dict[str, list[str]], lengths: list[int]) -> dict:
+    """The row of claims.csv for one claim; ``eval_dirs``, ``tasks``: table name -> its protocol's eval
+    folder, its tasks."""
     out = {
         "paper": claim.paper,
         "claim": claim.statement,
@@ -119,7 +120,7 @@ def decide(claim: Claim, eval_dirs: dict[str, Path], tasks: list[str], lengths: 
         return out
     root = eval_dirs[claim.table]
     cells = {}
-    for task in tasks:
+    for task in tasks[claim.table]:
         for L in lengths:
             a, b = per_problem_scores(root, claim.vs, task, L), per_problem_scores(root, claim.row, task, L)
             ids = sorted(a.keys() & b.keys(), key=str)

@@ -71,6 +71,17 @@ class RLMethod(Protocol):
 ALL_TASKS = "all"
 
 
+def run_for_task(rl_params: dict, task: str) -> str | None:
+    """The entry of ``rl.runs`` whose model answers eval task ``task``: the task's own run, else the
+    run ``rl.run_for_eval`` names for it (JustGRPO: HumanEval and MBPP by the AceCode-Hard run), else
+    ``all``; None when no run answers it. Snakemake, the stages and validation all ask this."""
+    runs = rl_params["runs"]
+    for run in (task, rl_params.get("run_for_eval", {}).get(task), ALL_TASKS):
+        if run in runs:
+            return run
+    return None
+
+
 def method_config(rl_params: dict, name: str, run: str = ALL_TASKS) -> dict:
     """The ``rl`` section as method ``name`` runs it for one ``run`` (an entry of ``rl.runs``): the shared
     keys, then ``rl.methods.<name>.overrides``, then that run's ``per_task.<run>`` entry (shared keys or
@@ -85,7 +96,7 @@ def method_config(rl_params: dict, name: str, run: str = ALL_TASKS) -> dict:
     section = dict(rl_params["methods"][name])
     overrides = section.pop("overrides", {})
     per_task = section.pop("per_task", {}).get(run, {})
-    shared = {k: v for k, v in rl_params.items() if k not in ("methods", "runs")}
+    shared = {k: v for k, v in rl_params.items() if k not in ("methods", "runs", "run_for_eval")}
     own = {k: v for k, v in per_task.items() if k not in shared}
     schedule = {k: v for k, v in per_task.items() if k in shared}
     tasks = shared["tasks"] if run == ALL_TASKS else [run]

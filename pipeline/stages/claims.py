@@ -23,9 +23,10 @@ def main(argv=None) -> None:
     params = load_or_exit(args.params)
     runtime.setup(params["runtime"], 0, args.log)
     ev, out = params["eval"], Path(args.out)
-    eval_dirs = {t: Path(args.eval) / params["tables"][t]["protocol"] for t in params["claims"]["tables"]}
+    tables = {t: params["tables"][t] for t in params["claims"]["tables"]}
+    eval_dirs = {t: Path(args.eval) / tab["protocol"] for t, tab in tables.items()}
     with StageRun(params, "claims", params["claims"], run_name="claims") as run:
-        rows = [decide(c, eval_dirs, ev["tasks"], ev["gen_lengths"]) for c in CLAIMS]
+        rows = [decide(c, eval_dirs, {t: tab["tasks"] for t, tab in tables.items()}, ev["gen_lengths"]) for c in CLAIMS]
         write_csv(rows, out)
         out.with_suffix(".md").write_text(to_markdown(rows, params["profile"], params["data"]["n_test"]))
         run.log_artifact(out)

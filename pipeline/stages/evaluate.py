@@ -18,6 +18,7 @@ from pipeline.core.data import read_splits, write_jsonl
 from pipeline.core.tracking import StageRun
 from pipeline.decoding.problems import evaluate_length
 from pipeline.model import io
+from pipeline.rl import run_for_task
 from pipeline.sampling import Decoding, get_sampler
 from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
@@ -54,7 +55,7 @@ def main(argv=None) -> None:
         {"model": model_name, "task": args.task, "protocol": args.protocol},
         run_name=f"evaluate/{args.protocol}/{model_name}/{args.task}",
     ) as run:
-        model_dir = io.model_for_task(args.model, args.task)  # an RL model's run for this task
+        model_dir = io.model_for_run(args.model, run_for_task(params["rl"], args.task))  # an RL model's run
         model, tok = io.load_stage_model(model_dir, runtime.dtype_of(params["runtime"]), device)
         model.eval()
         for L in cfg["gen_lengths"]:

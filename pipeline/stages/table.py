@@ -30,8 +30,8 @@ def main(argv=None) -> None:
     proto = spec["protocol"]
     out = Path(args.out)
     with StageRun(params, "table", {**spec, "eval": ev}, {"table": args.name}, run_name=f"table/{args.name}") as run:
-        table = collect(Path(args.eval) / proto, spec["models"], ev["tasks"], ev["gen_lengths"])
-        stats = cell_stats(Path(args.eval) / proto, spec["models"], ev["tasks"], ev["gen_lengths"])
+        table = collect(Path(args.eval) / proto, spec["models"], spec["tasks"], ev["gen_lengths"])
+        stats = cell_stats(Path(args.eval) / proto, spec["models"], spec["tasks"], ev["gen_lengths"])
         write_csv(table, out)
         write_csv(stats, stats_path(out))
         notes = [

@@ -26,8 +26,9 @@ TASKS: dict[str, str] = {
     "sudoku": "pipeline.tasks.benchmarks.sudoku:Sudoku",
     "humaneval": "pipeline.tasks.benchmarks.humaneval:HumanEval",
     "mbpp": "pipeline.tasks.benchmarks.mbpp:MBPP",
-    # SFT data
+    # training-only sets: d1's SFT data, JustGRPO's code-RL data
     "s1k": "pipeline.tasks.benchmarks.s1k:S1K",
+    "acecode_hard": "pipeline.tasks.benchmarks.acecode:AceCodeHard",
 }
 
 

@@ -29,21 +29,21 @@ def test_pooled_claim_holds_does_not_hold_or_stays_undecided(tmp_path):
         tmp_path,
         {"base": {"a": HALF, "b": HALF}, "sft": {"a": UP, "b": UP}, "diffu_grpo_from_base": {"a": HALF, "b": HALF}},
     )
-    sft = decide(Claim("d1", "SFT beats base", "table1", "sft", "base"), dirs, ["a", "b"], [32])
+    sft = decide(Claim("d1", "SFT beats base", "table1", "sft", "base"), dirs, {"table1": ["a", "b"]}, [32])
     assert sft["verdict"] == "holds" and sft["effect"] == 12.5 and sft["ci_lo"] > 0
-    worse = decide(Claim("d1", "base beats SFT", "table1", "base", "sft"), dirs, ["a", "b"], [32])
+    worse = decide(Claim("d1", "base beats SFT", "table1", "base", "sft"), dirs, {"table1": ["a", "b"]}, [32])
     assert worse["verdict"] == "does not hold"
-    same = decide(Claim("d1", "RL beats base", "table1", "diffu_grpo_from_base", "base"), dirs, ["a", "b"], [32])
+    same = decide(Claim("d1", "RL beats base", "table1", "diffu_grpo_from_base", "base"), dirs, {"table1": ["a", "b"]}, [32])
     assert same["verdict"] == "undecided"
 
 
 def test_every_setting_claim_needs_every_cell(tmp_path):
     dirs = _eval_dir(tmp_path, {"base": {"a": HALF, "b": HALF}, "diffu_grpo_from_base": {"a": UP, "b": HALF}})
     claim = Claim("d1", "in every setting", "table1", "diffu_grpo_from_base", "base", "every")
-    got = decide(claim, dirs, ["a", "b"], [32])
+    got = decide(claim, dirs, {"table1": ["a", "b"]}, [32])
     assert got["verdict"] == "undecided" and got["detail"] == "better in 1 of 2 cells"
 
 
 def test_claims_without_their_measurement_say_what_would_measure_them(tmp_path):
-    got = [decide(c, {}, ["a"], [32]) for c in CLAIMS]
+    got = [decide(c, {}, {}, [32]) for c in CLAIMS]
     assert all(r["verdict"] == "not measured" and r["detail"] for r in got)

@@ -39,3 +39,13 @@ def test_advantage_is_reward_minus_group_mean():
 
     adv = DiffuGRPO.advantages(torch.tensor([[1.0, 0.0, 0.5], [2.0, 2.0, 2.0]]))
     assert torch.allclose(adv, torch.tensor([0.5, -0.5, 0.0, 0.0, 0.0, 0.0]))
+
+
+def test_each_eval_task_is_answered_by_its_own_run_or_the_named_one():
+    from pipeline.rl import run_for_task
+
+    rl = {"runs": ["gsm8k", "acecode_hard"], "run_for_eval": {"humaneval": "acecode_hard"}}
+    assert run_for_task(rl, "gsm8k") == "gsm8k"
+    assert run_for_task(rl, "humaneval") == "acecode_hard"
+    assert run_for_task(rl, "mbpp") is None
+    assert run_for_task({"runs": ["all"], "run_for_eval": {}}, "mbpp") == "all"

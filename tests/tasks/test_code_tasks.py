@@ -206,3 +206,46 @@ def test_only_the_justgrpo_protocol_and_test_split_exist():
         get_task("mbpp", protocol="d1")
     with pytest.raises(ValueError, match="split"):
         get_task("humaneval").load("train")  # the split is refused before any data is read
+
+
+# ------------------------------------------------------------------ AceCode-Hard (JustGRPO's code RL set)
+
+
+@pytest.fixture
+def acecode_dir(tmp_path):
+    """A data_dir with three rows in AceCode-Hard's format (question, test_cases)."""
+    import json
+
+    rows = [
+        {
+            "question": "Write a function add(a, b) returning a + b.",
+            "test_cases": ["assert add(1, 2) == 3", "assert add(0, 0) == 0"],
+        },
+        {"question": "Complete:\n```python\ndef neg(x):\n```", "test_cases": ["assert neg(1) == -1"]},
+        {"question": "Write sq(x).", "test_cases": ["assert sq(3) == 9"]},
+    ]
+    (tmp_path / "acecode_hard").mkdir()
+    (tmp_path / "acecode_hard" / "train.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return tmp_path
+
+
+def test_acecode_prompt_appends_the_first_test_only_without_a_fence(acecode_dir):
+    examples = get_task("acecode_hard", data_dir=acecode_dir, cache_dir=acecode_dir / "cache").load("train")
+    assert examples[0]["prompt"] == "Write a function add(a, b) returning a + b.\nTest cases: assert add(1, 2) == 3"
+    assert examples[1]["prompt"].endswith("```") and "Test cases" not in examples[1]["prompt"]
+    assert examples[0]["tests"] == ["assert add(1, 2) == 3", "assert add(0, 0) == 0"]
+
+
+def test_acecode_reward_is_format_plus_pass_rate(acecode_dir):
+    task = get_task("acecode_hard", data_dir=acecode_dir, cache_dir=acecode_dir / "cache", max_workers=2)
+    ex = task.load("train")[0]
+    right, half = fenced("def add(a, b):\n    return a + b"), fenced("def add(a, b):\n    return a + b + (a == 1)")
+    assert task.reward_batch([right, half, "def add(a, b): return a + b"], [ex] * 3) == [2.0, 1.5, 0.0]
+    assert task.score_batch([right, half], [ex] * 2) == [1.0, 0.0]
+
+
+def test_acecode_without_its_file_says_where_to_get_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="Google Drive"):
+        get_task("acecode_hard", data_dir=tmp_path).load("train")
+    with pytest.raises(DataUnavailable, match="Google Drive"):
+        get_task("acecode_hard").load("train")

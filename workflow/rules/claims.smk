@@ -6,7 +6,7 @@ rule claims:
                 f"{R}/eval/{config['tables'][t]['protocol']}/{m}/{task}"
                 for t in config["claims"]["tables"]
                 for m in config["tables"][t]["models"]
-                for task in config["eval"]["tasks"]
+                for task in config["tables"][t]["tasks"]
             }
         ),
         code=code("claims"),
@@ -26,7 +26,7 @@ rule claims:
         runtime=job_resources("claims")["runtime"],
     params:
         file=PARAMS,
-        tracked=tracked("claims", "tables", "eval.tasks", "eval.gen_lengths", "data.n_test", "profile"),
+        tracked=tracked("claims", "tables", "eval.gen_lengths", "data.n_test", "profile"),
         eval_dir=f"{R}/eval",
     shell:
         "python -m pipeline claims --params {params.file} --eval {params.eval_dir} --out {output.csv} --log {log}"

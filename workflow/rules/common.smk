@@ -21,6 +21,7 @@ if not workflow.overwrite_configfiles:
 
 sys.path.insert(0, str(Path(workflow.basedir).parent))  # import the package from this checkout
 from pipeline.core.config import ParamsError, params_hash, validate_params
+from pipeline.rl import run_for_task
 
 
 def _typed(value):
@@ -93,6 +94,7 @@ STAGE_CODE = {
     ],
     "evaluate": [
         "pipeline/stages/evaluate.py",
+        "pipeline/rl/__init__.py",
         "pipeline/decoding",
         "pipeline/sampling",
         "pipeline/model",
@@ -112,6 +114,7 @@ STAGE_CODE = {
     "analyze": [
         "pipeline/stages/analyze.py",
         "pipeline/flexibility_trap",
+        "pipeline/rl/__init__.py",
         "pipeline/decoding",
         "pipeline/sampling",
         "pipeline/model",
@@ -171,11 +174,12 @@ def run_tasks(run):
 
 
 def model_for_task(model, task):
-    """The model directory that answers ``task``: an RL model is one run per task (or one 'all' run)
-    under <results>/models/<method>_from_<init>/; base and sft are single directories."""
+    """The model directory that answers ``task``: an RL model is one directory per run under
+    <results>/models/<method>_from_<init>/ (the run rl.run_for_task names); base and sft are single
+    directories. The evaluate stage resolves the same run (io.model_for_run)."""
     if "_from_" not in model:
         return f"{R}/models/{model}"
-    return f"{R}/models/{model}/{task if task in RUNS else 'all'}"
+    return f"{R}/models/{model}/{run_for_task(config['rl'], task)}"
 
 
 def analysis_models(name):
@@ -191,7 +195,7 @@ def baselines_dir():
 
 
 # the shared rl keys (everything but the per-method sections and the list of start models)
-RL_SHARED = [f"rl.{k}" for k in config["rl"] if k not in ("methods", "start_from", "runs")]
+RL_SHARED = [f"rl.{k}" for k in config["rl"] if k not in ("methods", "start_from", "runs", "run_for_eval")]
 
 
 wildcard_constraints:

@@ -5,7 +5,7 @@ rule table:
             f"{R}/eval/{{protocol}}/{{model}}/{{task}}",
             protocol=config["tables"][wc.name]["protocol"],
             model=config["tables"][wc.name]["models"],
-            task=config["eval"]["tasks"],
+            task=config["tables"][wc.name]["tasks"],
         ),
         code=code("table"),
     output:
@@ -29,7 +29,6 @@ rule table:
         file=PARAMS,
         tracked=lambda wc: tracked(
             f"tables.{wc.name}",
-            "eval.tasks",
             "eval.gen_lengths",
             "eval.block_length",
             "eval.sampler",
