@@ -33,7 +33,9 @@ def test_pooled_claim_holds_does_not_hold_or_stays_undecided(tmp_path):
     assert sft["verdict"] == "holds" and sft["effect"] == 12.5 and sft["ci_lo"] > 0
     worse = decide(Claim("d1", "base beats SFT", "table1", "base", "sft"), dirs, {"table1": ["a", "b"]}, [32])
     assert worse["verdict"] == "does not hold"
-    same = decide(Claim("d1", "RL beats base", "table1", "diffu_grpo_from_base", "base"), dirs, {"table1": ["a", "b"]}, [32])
+    same = decide(
+        Claim("d1", "RL beats base", "table1", "diffu_grpo_from_base", "base"), dirs, {"table1": ["a", "b"]}, [32]
+    )
     assert same["verdict"] == "undecided"
 
 
