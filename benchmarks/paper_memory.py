@@ -141,10 +141,9 @@ def static_bytes(s: dict, stage: str, mode: str, strategy: str, n: int) -> float
     P, L, lora = s["total"], LLADA_8B["n_layers"], mode in ("lora", "qlora")
     Pa = s["adapter"][SFT_TARGETS if stage == "sft" else RL_TARGETS] if lora else 0
     nf4 = NF4_BYTES * L * s["block_linear"] + 2 * (P - L * s["block_linear"])  # bytes of the NF4 base
-    copies = 2 if stage == "just_grpo" and mode == "full-bf16" else 1  # stacked_gradient's own list
     per_param = {  # bytes per base parameter: bf16 compute copy, stored param, grad, optimizer states
         "full": (2, 0, 4, 12),  # fp32 master counted with the states: ZeRO partitions it, FSDP shards it
-        "full-bf16": (0, 2, 2 * copies, 4),
+        "full-bf16": (0, 2, 2, 4),
         "lora": (0, 2, 0, 0),
         "qlora": (0, nf4 / P, 0, 0),
     }[mode]

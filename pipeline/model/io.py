@@ -121,16 +121,17 @@ AUTO_MAP = {
 }
 
 
-def save(model: LLaDAModelLM, tokenizer, out_dir: str | Path) -> None:
+def save(model: LLaDAModelLM, tokenizer, out_dir: str | Path, state_dict: dict | None = None) -> None:
     """Weights, config, tokenizer, generation ids and the modeling code (as register_for_auto_class saves it).
 
     The directory loads without the project: ``AutoModel.from_pretrained(out_dir, trust_remote_code=True)``;
     in the project (``pipeline.model`` registers the classes) it loads without trust_remote_code.
+    ``state_dict``: the weights to write instead of the module's own (a sharded run's gathered copy).
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     model.config.auto_map = dict(AUTO_MAP)
-    model.save_pretrained(out_dir)
+    model.save_pretrained(out_dir, state_dict=state_dict)  # state_dict: gathered from a sharded model
     for name in CODE_FILES:
         shutil.copyfile(Path(__file__).with_name(name), out_dir / name)
     # ids only: LLaDA decodes by iterative unmasking (pipeline.sampling), not with model.generate

@@ -9,6 +9,7 @@ paper's own settings can live side by side (see :func:`method_config`).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
@@ -59,8 +60,13 @@ class RLMethod(Protocol):
     ) -> dict:
         """Everything the ``mu`` updates need that does not change between them (old / reference log-probs)."""
 
-    def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict[str, float]]:
-        """Scalar loss of inner update ``k`` on one micro-batch (its backward gives the gradient), and stats."""
+    def backward(
+        self, model, batch: dict, k: int, backward: Callable[[torch.Tensor], None]
+    ) -> tuple[float, dict[str, float]]:
+        """Inner update ``k`` on one micro-batch: call ``backward`` on its loss (once, or once per piece
+        for a method that builds its gradient piecewise, e.g. JustGRPO per pass); return the loss value
+        and stats. ``backward`` scales and runs accelerate's backward, so gradients accumulate in
+        ``.grad`` the way DDP and FSDP expect; every process must make the same number of calls."""
 
     def micro_scales(self, valid: torch.Tensor) -> torch.Tensor:
         """valid [n_micro] (rows with A != 0 per micro-batch of the step) -> c [n_micro]: the step's

@@ -150,7 +150,13 @@ class DiffuGRPO:
         """d1's trainer (TRL): token mean per micro-batch, averaged over micro-batches and processes."""
         return torch.full_like(valid, 1.0 / len(valid))
 
+    def backward(self, model, batch: dict, k: int, backward) -> tuple[float, dict[str, float]]:
+        loss, stats = self.loss(model, batch, k)
+        backward(loss)
+        return loss.item(), stats
+
     def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict[str, float]]:
+        """The scalar loss of inner update ``k`` on one micro-batch, and its stats."""
         logp = one_step_logprobs(
             model,
             batch["prompt"],

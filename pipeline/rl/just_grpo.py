@@ -167,7 +167,7 @@ def serial_gradient(
     return total, grads
 
 
-def stacked_gradient(
+def stacked_passes(
     model,
     prompt,
     completion,
@@ -177,51 +177,47 @@ def stacked_gradient(
     temperature: float,
     clip_eps: float,
     positions_per_pass: int,
-) -> tuple[float, list[torch.Tensor], dict]:
-    """Same value and gradient as ``serial_gradient``, ``positions_per_pass`` positions per forward +
-    backward and zero-advantage samples skipped. Returns (loss value, grads like params, stats)."""
+    backward,
+) -> tuple[float, dict]:
+    """``serial_gradient``'s loss with ``positions_per_pass`` positions per forward and zero-advantage
+    samples skipped; ``backward(loss)`` is called on each pass's share, so only one pass's activations
+    are alive. Returns (loss value, stats).
+
+    Every call runs the same ceil(L / positions_per_pass) passes: when no sample of the micro-batch
+    has A != 0, one is kept (its surrogate, and so its gradient, is exactly 0), because the processes
+    of a multi-process run must run the same forwards and backwards (DDP, FSDP collectives).
+    """
     L = completion.shape[1]
-    params, norm = _params(model), _normaliser(advantages, L)
-    grads = [torch.zeros_like(p) for p in params]
+    norm = _normaliser(advantages, L)
     keep = advantages != 0  # [B]; dropped rows contribute exactly 0 (module docstring)
+    valid_frac = float(keep.float().mean())
+    if not keep.any():
+        keep[0] = True
     prompt, completion, old_logp, advantages = prompt[keep], completion[keep], old_logp[keep], advantages[keep]
     total, n_tok, clipped, ratio_sum = 0.0, 0, 0.0, 0.0
-    for t0 in range(0, L if len(advantages) else 0, positions_per_pass):
+    for t0 in range(0, L, positions_per_pass):
         positions = torch.arange(t0, min(t0 + positions_per_pass, L), device=completion.device)  # [K]
         logp = position_logprobs(model, prompt, completion, positions, mask_id, temperature)  # [B', K]
         counted = torch.ones_like(logp, dtype=torch.bool)  # every position counts, EOS padding included
         loss, st = clipped_grpo_loss(
             logp, old_logp[:, positions], None, advantages, counted, clip_eps, 0.0, normaliser=norm
         )  # (1)-(3) on this pass's share
-        _accumulate(grads, loss, params)
+        backward(loss)
         total += loss.item()
         n_tok += logp.numel()
         clipped += st["clip_frac"] * logp.numel()
         ratio_sum += st["ratio_mean"] * logp.numel()
-    stats = {
-        "valid_frac": float(keep.float().mean()),
-        "clip_frac": clipped / max(n_tok, 1),
-        "ratio_mean": ratio_sum / n_tok if n_tok else 1.0,
-    }
+    stats = {"valid_frac": valid_frac, "clip_frac": clipped / n_tok, "ratio_mean": ratio_sum / n_tok}
+    return total, stats
+
+
+def stacked_gradient(model, *args, **kwargs) -> tuple[float, list[torch.Tensor], dict]:
+    """``stacked_passes`` (same arguments, without ``backward``) with the gradient returned instead of
+    accumulated in ``.grad``: (loss value, grads like the trainable params, stats)."""
+    params = _params(model)
+    grads = [torch.zeros_like(p) for p in params]
+    total, stats = stacked_passes(model, *args, **kwargs, backward=lambda loss: _accumulate(grads, loss, params))
     return total, grads, stats
-
-
-class _ReplayGradients(torch.autograd.Function):
-    """A scalar with the loss's value whose backward hands each parameter a gradient computed earlier.
-
-    The shared loop calls ``loss.backward()`` once on what ``loss`` returns; computing the gradient
-    pass by pass inside ``loss`` keeps only one pass's activations alive, like the reference's
-    per-position backward, instead of the whole batch x L graph.
-    """
-
-    @staticmethod
-    def forward(ctx, value, grads, *params):
-        ctx.grads = grads
-        return value.clone()
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        return (None, None, *(g * grad_out for g in ctx.grads))
 
 
 # ----------------------------------------------------------------------------------------- method
@@ -277,9 +273,8 @@ class JustGRPO:
             old = position_logprobs(model, prompt, completion, positions, self.mask_id, self.cfg["temperature"])
         return dict(prompt=prompt, completion=completion, advantages=advantages, old=old)
 
-    def gradient(self, model, batch: dict) -> tuple[float, list[torch.Tensor], dict]:
-        return stacked_gradient(
-            model,
+    def _pass_args(self, batch: dict) -> tuple:
+        return (
             batch["prompt"],
             batch["completion"],
             batch["old"],
@@ -289,6 +284,10 @@ class JustGRPO:
             self.cfg["clip_eps"],
             self.cfg["positions_per_pass"],
         )
+
+    def gradient(self, model, batch: dict) -> tuple[float, list[torch.Tensor], dict]:
+        """(loss value, gradient like the trainable params, stats) of one micro-batch, ``.grad`` untouched."""
+        return stacked_gradient(model, *self._pass_args(batch))
 
     def micro_scales(self, valid: torch.Tensor) -> torch.Tensor:
         """The reference's combination (``grpo.py`` under a plain Accelerator and DDP): each of R =
@@ -301,10 +300,6 @@ class JustGRPO:
         group_mean = valid.view(-1, R).mean(1, keepdim=True).expand(-1, R).reshape(-1)  # [n_micro]
         return (valid + 1e-5) / (group_mean + 1e-5) / R
 
-    def loss(self, model, batch: dict, k: int) -> tuple[torch.Tensor, dict[str, float]]:
-        value, grads, stats = self.gradient(model, batch)
-        params = _params(model)
-        loss = _ReplayGradients.apply(
-            torch.tensor(value, dtype=params[0].dtype, device=params[0].device), grads, *params
-        )
-        return loss, stats
+    def backward(self, model, batch: dict, k: int, backward) -> tuple[float, dict[str, float]]:
+        # one backward per pass (as the reference's per-position backward): one pass's activations alive
+        return stacked_passes(model, *self._pass_args(batch), backward=backward)

@@ -13,7 +13,7 @@ from pipeline.core.data import decode_completions
 from pipeline.core.progress import Progress
 from pipeline.core.rng import RowGenerators, row_seed
 from pipeline.rl import RLMethod
-from pipeline.training.adapters import reference_of
+from pipeline.training.adapters import is_lora, reference_of
 from pipeline.training.batches import EncodedExamples, left_pad
 from pipeline.training.compute import TokenRows
 from pipeline.training.distributed import Processes
@@ -69,13 +69,15 @@ def run_rl(
     """
     rng = random.Random(cfg["seed"])
     gen = torch.Generator().manual_seed(cfg["seed"])  # shared draws (diffu-GRPO's mask seeds): same on every process
-    ref_model = reference_of(model) if method.needs_reference else None  # LoRA: adapters disabled, no copy
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=cfg["lr"], betas=(0.9, cfg["adam_beta2"]), weight_decay=cfg["weight_decay"])
+    counter = TokenRows(model)  # training compute, for the equal-compute control
+    # the reference is taken before wrapping: LoRA's is the adapter-disabled model, otherwise a frozen copy
+    ref_model = procs.prepare_frozen(reference_of(model)) if method.needs_reference else None
+    model, opt = procs.prepare(model, opt, lora=is_lora(model), select=bool(cfg.get("select")), varying_backwards=True)
     G, k_micro = cfg["group_size"], cfg["prompts_per_micro"]
     n_micro = cfg["prompts_per_step"] // k_micro
     mine = procs.micro_batches(n_micro)
-    counter = TokenRows(model)  # training compute, for the equal-compute control
     progress = Progress(cfg["steps"], f"rl/{method.name}", enabled=procs.is_main)
     history = []
     for step in range(cfg["steps"]):
@@ -112,14 +114,15 @@ def run_rl(
             step_loss, stats_m = 0.0, []
             for j, m in enumerate(mine):
                 micro = take_rows(batch, torch.arange(j * per_micro, (j + 1) * per_micro, device=procs.device))
-                with procs.autocast():
-                    loss, stats = method.loss(model, micro, k)
-                # x world: the gradient all-reduce below averages over processes
-                (loss * float(scales[m]) * procs.world).backward()
-                step_loss += loss.item() * float(scales[m])
+                # x world: DDP's all-reduce averages the processes' gradients; it runs on the last micro-batch
+                c = float(scales[m]) * procs.world
+                with procs.no_sync(model, last=j == len(mine) - 1), procs.autocast():
+                    value, stats = method.backward(
+                        model, micro, k, lambda loss, c=c: procs.accelerator.backward(loss * c)
+                    )
+                step_loss += value * float(scales[m])
                 stats_m.append(stats)
-            procs.average_gradients(params)
-            gnorm = torch.nn.utils.clip_grad_norm_(params, cfg["grad_clip"])
+            gnorm = procs.accelerator.clip_grad_norm_(params, cfg["grad_clip"])
             opt.step()
             stats = {key: sum(s[key] for s in stats_m) / len(stats_m) for key in stats_m[0]}
             stats_k.append(procs.mean({"loss": step_loss * procs.world, **stats}) | {"grad_norm": float(gnorm)})

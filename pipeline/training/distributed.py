@@ -20,6 +20,9 @@ import contextlib
 import torch
 from accelerate import Accelerator
 from accelerate.state import AcceleratorState
+from accelerate.utils import DistributedType
+
+from pipeline.training.adapters import AdapterDisabled
 
 
 class Processes:
@@ -37,6 +40,29 @@ class Processes:
         self.rank = self.accelerator.process_index
         self.is_main = self.accelerator.is_main_process
         self.device = self.accelerator.device
+        self.sharded = self.accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
+        self.wrapped = None  # the training model as prepared (DDP / FSDP), for saving a sharded one
+
+    def prepare(self, model, optimizer, *, lora: bool, select: bool, varying_backwards: bool = False):
+        """``accelerator.prepare`` of the policy and its optimizer, refusing the combinations that would
+        silently misbehave under a sharded runtime (FSDP / DeepSpeed):
+        * LoRA: the adapter is merged into the base on save, which needs the whole module (d1's LoRA
+          runs use DDP: configs/accelerate/ddp.yaml);
+        * checkpoint selection: it scores on the main process alone, through the unsharded module;
+        * DeepSpeed with a varying number of backward calls per step (RL: JustGRPO's passes, mu):
+          its engine counts micro-steps itself; use FSDP (configs/accelerate/fsdp.yaml) for RL."""
+        kind = self.accelerator.distributed_type
+        problem = None
+        if self.sharded and lora:
+            problem = "LoRA (use configs/accelerate/ddp.yaml)"
+        elif self.sharded and select:
+            problem = "checkpoint selection (set <stage>.select to null)"
+        elif kind == DistributedType.DEEPSPEED and varying_backwards:
+            problem = "RL (use configs/accelerate/fsdp.yaml)"
+        if problem:
+            raise SystemExit(f"error: {kind.value} does not support {problem}")
+        self.wrapped, optimizer = self.accelerator.prepare(model, optimizer)
+        return self.wrapped, optimizer
 
     def micro_batches(self, n_micro: int) -> list[int]:
         """Indices of the micro-batches of one optimizer step that this process computes."""
@@ -52,19 +78,12 @@ class Processes:
         """Skip DDP's gradient all-reduce on all but the last micro-batch of a step."""
         return contextlib.nullcontext() if last or self.world == 1 else self.accelerator.no_sync(model)
 
-    def average_gradients(self, params: list[torch.Tensor]) -> None:
-        """All-reduce-mean of ``.grad`` over processes: what DDP does, for loops that do not wrap the model
-        (RL: JustGRPO computes its gradient pass by pass with autograd.grad, which DDP cannot see)."""
-        if self.world == 1:
-            return
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in params]
-        flat = torch.cat([g.reshape(-1) for g in grads])
-        torch.distributed.all_reduce(flat)
-        flat /= self.world
-        offset = 0
-        for p, g in zip(params, grads):
-            p.grad = flat[offset : offset + g.numel()].view_as(g).clone()
-            offset += g.numel()
+    def prepare_frozen(self, model):
+        """A frozen model the loop only runs forwards of (diffu-GRPO's KL reference): on this process's
+        device, and sharded like the policy under FSDP; LoRA's adapter-disabled view is the policy itself."""
+        if isinstance(model, AdapterDisabled):
+            return model
+        return self.accelerator.prepare_model(model, evaluation_mode=True)
 
     def mean(self, values: dict[str, float]) -> dict[str, float]:
         """Average scalar metrics over processes (every process must call it)."""
@@ -92,7 +111,13 @@ def save_trained(procs: Processes, model, tokenizer, out_dir, runtime: dict) -> 
     from pipeline.training.adapters import for_saving
 
     procs.wait()
+    # sharded (FSDP / DeepSpeed): every process takes part in gathering the full weights to the main one
+    state = procs.accelerator.get_state_dict(procs.wrapped) if procs.sharded else None
     if procs.is_main:
-        plain = for_saving(procs.accelerator.unwrap_model(model), out_dir)
-        io.save(plain.to(dtype_of(runtime)), tokenizer, out_dir)
+        dtype = dtype_of(runtime)
+        if state is not None:
+            io.save(model, tokenizer, out_dir, state_dict={k: v.to(dtype) for k, v in state.items()})
+        else:
+            plain = for_saving(procs.accelerator.unwrap_model(model), out_dir)
+            io.save(plain.to(dtype), tokenizer, out_dir)
     procs.wait()

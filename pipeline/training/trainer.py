@@ -8,6 +8,7 @@ import random
 import torch
 
 from pipeline.core.progress import Progress
+from pipeline.training.adapters import is_lora
 from pipeline.training.batches import EncodedExamples, sft_batch
 from pipeline.training.compute import TokenRows
 from pipeline.training.distributed import Processes
@@ -45,7 +46,7 @@ def train_masked_diffusion(
     gen = torch.Generator(device="cpu").manual_seed(cfg["seed"])
     mask_id = int(model.config.mask_token_id)
     opt, sched = make_optimizer(model, cfg["lr"], cfg["weight_decay"], cfg["warmup_steps"])
-    model, opt = procs.accelerator.prepare(model, opt)
+    model, opt = procs.prepare(model, opt, lora=is_lora(model), select=bool(cfg.get("select")))
     n_micro = cfg["batch_size"] // cfg["micro_batch"]
     mine = procs.micro_batches(n_micro)
     model.train()

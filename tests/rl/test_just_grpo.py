@@ -62,10 +62,11 @@ def test_stacked_gradient_equals_one_position_at_a_time():
     _, all_rows = serial_gradient(model, prompt, completion, batch["old"], adv, mask, 1.0, 0.2)
     assert max((a - b).abs().max().item() for a, b in zip(all_rows, slow)) <= 1e-12
     model.zero_grad()
-    loss, stats = method.loss(model, batch, 0)  # positions_per_pass 3: passes of 3, 3 and 1 positions
-    loss.backward()
+    calls = []
+    loss, stats = method.backward(model, batch, 0, lambda part: (calls.append(1), part.backward()))
+    assert len(calls) == 3  # positions_per_pass 3: passes of 3, 3 and 1 positions, one backward each
     fast = [p.grad for p in model.parameters()]
-    assert math.isclose(loss.item(), value, rel_tol=1e-9)
+    assert math.isclose(loss, value, rel_tol=1e-9)
     with torch.no_grad():  # (3) by hand: summed over samples and positions / (L * 2 non-zero advantages)
         ratio = torch.exp(position_logprobs(model, prompt, completion, torch.arange(L), mask, 1.0) - batch["old"])
         surrogate = torch.min(ratio * adv[:, None], ratio.clamp(0.8, 1.2) * adv[:, None])
