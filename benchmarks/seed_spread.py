@@ -17,6 +17,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,14 +25,21 @@ sys.path.insert(0, str(ROOT))
 from pipeline.core.checkout import copy_checkout  # noqa: E402
 
 
-def run_seed(seed: int, target: str, cores: str) -> dict[tuple[str, str], float]:
+def run_seed(seed: int, target: str, cores: str) -> tuple[dict, dict, float]:
+    """(cell -> accuracy, cell -> format rate, wall seconds) of one seed's run of ``target``."""
     project = copy_checkout(ROOT, Path(tempfile.mkdtemp(prefix=f"seed{seed}-")))
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     cmd = [sys.executable, "-m", "snakemake", "--cores", cores, target, "--config", f'pretrain={{"seed": {seed}}}']
     print(f"seed {seed}: {' '.join(cmd)} in {project}", file=sys.stderr, flush=True)
+    t0 = time.time()
     subprocess.run(cmd, cwd=project, check=True, env=env)
+    wall = time.time() - t0
     with (project / target).open() as f:
-        return {(row["model"], col): float(v) for row in csv.DictReader(f) for col, v in row.items() if col != "model"}
+        acc = {(row["model"], col): float(v) for row in csv.DictReader(f) for col, v in row.items() if col != "model"}
+    stats = (project / target).with_name(Path(target).stem + "_stats.csv")
+    with stats.open() as f:
+        fmt = {(r["model"], f"{r['task']}@{r['gen_length']}"): float(r["format_rate"]) for r in csv.DictReader(f)}
+    return acc, fmt, wall
 
 
 def main() -> None:
@@ -40,7 +48,8 @@ def main() -> None:
     ap.add_argument("--target", default="results/table1.csv")
     ap.add_argument("--cores", default="all")
     args = ap.parse_args()
-    runs = {s: run_seed(s, args.target, args.cores) for s in args.seeds}
+    results = {s: run_seed(s, args.target, args.cores) for s in args.seeds}
+    runs = {s: r[0] for s, r in results.items()}
     cells = list(runs[args.seeds[0]])
     print(f"{'row':<34} {'cell':<22} " + " ".join(f"seed{s:<3}" for s in args.seeds) + "  spread")
     worst = 0.0
@@ -50,6 +59,12 @@ def main() -> None:
         worst = max(worst, spread)
         print(f"{row:<34} {col:<22} " + " ".join(f"{v:7.1f}" for v in values) + f"  {spread:6.1f}")
     print(f"largest spread: {worst:.1f} points (aim: <= 3)")
+    base = sorted({c for m, c in results[args.seeds[0]][1] if m == "base"})
+    print(
+        "base format rate (%), lowest over seeds: "
+        + ", ".join(f"{c} {min(results[s][1][('base', c)] for s in args.seeds):.1f}" for c in base)
+    )
+    print("wall time per seed (s): " + ", ".join(f"seed{s} {results[s][2]:.0f}" for s in args.seeds))
 
 
 if __name__ == "__main__":

@@ -61,6 +61,7 @@ def evaluate_length(
             "generation": t,
             "extracted": task.extract_answer(t),
             "score": s,
+            "well_formed": task.well_formed(t),
             "effective_tokens": e,
         }
         for ex, t, s, e in zip(examples, texts, scores, eff)
@@ -69,6 +70,7 @@ def evaluate_length(
     metrics = {
         "accuracy": 100.0 * sum(scores) / len(scores),
         "n": len(scores),
+        "format_rate": 100.0 * sum(r["well_formed"] for r in records) / len(records),
         "mean_effective_tokens": sum(eff) / len(eff),
         "nfe": nfe / n_batches,  # forwards per problem batch, i.e. per generated sequence
         "tokens_per_step": sum(g.tokens_per_step for g in gens) / n_batches,

@@ -39,7 +39,7 @@ CLAIMS = [
     ),
     Claim(
         "control",
-        "diffu-GRPO beats equal-compute more SFT (from base)",
+        "diffu-GRPO beats equal-compute more base training (from base)",
         "table1",
         "diffu_grpo_from_base",
         "more_sft_for_diffu_grpo_from_base",

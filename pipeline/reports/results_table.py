@@ -20,9 +20,9 @@ LABELS = {
     "diffu_grpo_from_sft": "d1 (SFT + diffu-GRPO)",
     "just_grpo_from_base": "+JustGRPO",
     "just_grpo_from_sft": "SFT + JustGRPO",
-    "more_sft_for_diffu_grpo_from_base": "more SFT (= +diffu-GRPO compute)",
+    "more_sft_for_diffu_grpo_from_base": "more base training (= +diffu-GRPO compute)",
     "more_sft_for_diffu_grpo_from_sft": "more SFT (= d1 compute)",
-    "more_sft_for_just_grpo_from_base": "more SFT (= +JustGRPO compute)",
+    "more_sft_for_just_grpo_from_base": "more base training (= +JustGRPO compute)",
     "more_sft_for_just_grpo_from_sft": "more SFT (= SFT + JustGRPO compute)",
 }
 
@@ -67,6 +67,7 @@ def cell_stats(eval_dir: Path, models: list[str], tasks: list[str], lengths: lis
             for L in lengths:
                 scores = per_problem_scores(eval_dir, model, task, L)
                 acc, lo, hi = mean_ci(list(scores.values()))
+                metrics = json.loads((eval_dir / model / task / f"L{L}" / "metrics.json").read_text())
                 row = {
                     "model": model,
                     "task": task,
@@ -75,6 +76,7 @@ def cell_stats(eval_dir: Path, models: list[str], tasks: list[str], lengths: lis
                     "accuracy": round(acc, 2),
                     "ci_lo": round(lo, 2),
                     "ci_hi": round(hi, 2),
+                    "format_rate": round(metrics.get("format_rate", float("nan")), 1),
                     "vs": "",
                     "diff": "",
                     "diff_lo": "",
@@ -144,4 +146,17 @@ def to_markdown(table: list[dict], title: str, notes: list[str], stats: list[dic
                 for r in cells
             ]
             lines.append(f"| {row['model']} vs {vs} | " + " | ".join(shown) + " |")
+    if stats:
+        lines += [
+            "",
+            "Format rate (% of generations with a well-formed answer, right or wrong):",
+            "",
+            "| " + " | ".join(cols) + " |",
+            "|" + "---|" * len(cols),
+        ]
+        for row in table:
+            rates = [by_cell.get((row["model"], c)) for c in cols[1:]]
+            lines.append(
+                f"| {row['model']} | " + " | ".join(f"{r['format_rate']:.1f}" if r else "" for r in rates) + " |"
+            )
     return "\n".join(lines + [""] + [f"- {n}" for n in notes]) + "\n"

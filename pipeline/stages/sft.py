@@ -1,10 +1,13 @@
 """Stage ``sft``: d1's supervised fine-tuning with the masked-diffusion loss on reasoning traces; with
-``--match-compute``, the equal-compute "more SFT" control of an RL row.
+``--match-compute``, the equal-compute "more SFT" control of an RL row (which continues the start
+model's own objective: pretrain's from base, SFT's from sft).
 
 python -m pipeline sft --params params.yaml --init results/models/base --data results/data --out results/models/sft
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from pipeline.core import runtime
 from pipeline.core.data import read_splits
@@ -33,19 +36,23 @@ def main(argv=None) -> None:
     ap.add_argument("--run", default="all", help="with --match-compute: the RL run's task ('all': every sft task)")
     args = ap.parse_args(argv)
     params = load_or_exit(args.params)
-    cfg = params["sft"]
+    # The control continues the objective of the model it starts from, so it is the best use of the RL
+    # row's compute without RL: from base, base's own training (pretrain: its tasks and answer format;
+    # SFT traces would turn it into the sft row instead), from sft, SFT.
+    section = "pretrain" if args.match_compute and Path(args.init).name == "base" else "sft"
+    cfg = params[section]
     if args.match_compute and args.run != "all":
         cfg = {**cfg, "tasks": [args.run]}
     runtime.setup(params["runtime"], cfg["seed"], args.log)
     procs = Processes(params["runtime"])
-    with stage_run(procs.is_main, params, "sft", cfg, {"init": args.init}, run_name="sft") as run:
+    with stage_run(procs.is_main, params, "sft", cfg, {"init": args.init, "objective": section}, run_name="sft") as run:
         model, tok = load_trainable(args.init, cfg, procs.device)  # LoRA adapters or the whole model (sft.lora)
         enc = EncodedExamples(
             tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
         )
         selection = CheckpointSelection.for_stage(cfg["select"], enc.tasks, args.data, tok, args.out, procs)
         budget = compute.read(args.match_compute) if args.match_compute else None
-        train_masked_diffusion(model, enc, cfg, run, "sft", procs, selection, token_rows=budget)
+        train_masked_diffusion(model, enc, cfg, run, section, procs, selection, token_rows=budget)
         save_trained(procs, model, tok, args.out, params["runtime"])
 
 

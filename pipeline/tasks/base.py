@@ -69,6 +69,11 @@ class Task(ABC):
     def extract_answer(self, completion: str) -> str | None:
         return extract_xml_answer(completion)
 
+    def well_formed(self, completion: str) -> bool:
+        """Whether the completion gives an answer in the task's format (the format rate of a table
+        cell; right or wrong): here, an answer the protocol can extract. Tiny tasks are stricter."""
+        return self.extract_answer(completion) is not None
+
     @abstractmethod
     def reward(self, completion: str, example: dict) -> float:
         """RL reward of one completion (the paper's reward for this task)."""

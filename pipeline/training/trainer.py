@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import math
 import random
 
 import torch
@@ -16,12 +17,31 @@ from pipeline.training.losses import forward_process, masked_diffusion_loss
 from pipeline.training.selection import CheckpointSelection
 
 
-def make_optimizer(model, lr: float, weight_decay: float, warmup_steps: int = 0):
-    """AdamW (betas 0.9/0.98 as LLaDA) with linear warmup then a constant rate."""
+class LRSchedule:
+    """Linear warmup over ``warmup_steps``, then constant, or linear or cosine decay to 0 at ``total`` steps.
+
+    A decayed end is what makes the final weights a converged model rather than a snapshot of a
+    noisy constant-rate walk: the tiny testbed's cells moved by tens of points between seeds and
+    machines with a constant rate. ``total`` may be revised while training (the compute-matched
+    control knows its budget in token-rows, so its horizon in steps is an estimate).
+    """
+
+    def __init__(self, kind: str, warmup_steps: int, total: int):
+        self.kind, self.warmup, self.total = kind, warmup_steps, total
+
+    def __call__(self, step: int) -> float:
+        warm = min(1.0, (step + 1) / max(self.warmup, 1))
+        if self.kind == "constant" or step < self.warmup:
+            return warm
+        progress = min(1.0, (step - self.warmup) / max(self.total - self.warmup, 1))
+        return 1.0 - progress if self.kind == "linear" else 0.5 * (1.0 + math.cos(math.pi * progress))
+
+
+def make_optimizer(model, lr: float, weight_decay: float, schedule: LRSchedule):
+    """AdamW (betas 0.9/0.98 as LLaDA) under ``schedule``."""
     trainable = [p for p in model.parameters() if p.requires_grad]  # LoRA: the adapters only
     opt = torch.optim.AdamW(trainable, lr=lr, betas=(0.9, 0.98), weight_decay=weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, (s + 1) / max(warmup_steps, 1)))
-    return opt, sched
+    return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
 
 
 def train_masked_diffusion(
@@ -45,7 +65,8 @@ def train_masked_diffusion(
     rng = random.Random(cfg["seed"])
     gen = torch.Generator(device="cpu").manual_seed(cfg["seed"])
     mask_id = int(model.config.mask_token_id)
-    opt, sched = make_optimizer(model, cfg["lr"], cfg["weight_decay"], cfg["warmup_steps"])
+    schedule = LRSchedule(cfg["lr_schedule"], cfg["warmup_steps"], cfg["steps"])
+    opt, sched = make_optimizer(model, cfg["lr"], cfg["weight_decay"], schedule)
     model, opt = procs.prepare(model, opt, lora=is_lora(model), select=bool(cfg.get("select")))
     n_micro = cfg["batch_size"] // cfg["micro_batch"]
     mine = procs.micro_batches(n_micro)
@@ -56,8 +77,12 @@ def train_masked_diffusion(
     for step in itertools.count():
         if token_rows is None and step >= cfg["steps"]:
             break
-        if token_rows is not None and procs.mean({"n": counter.count})["n"] * procs.world >= token_rows:
-            break
+        if token_rows is not None:
+            spent = procs.mean({"n": counter.count})["n"] * procs.world
+            if spent >= token_rows:
+                break
+            if step:  # the horizon the budget buys at the rate spent so far
+                schedule.total = math.ceil(token_rows / (spent / step))
         picks = enc.sample(rng, cfg["batch_size"])
         x, completion, P = sft_batch(enc, picks, cfg["train_lengths"], rng)
         noisy, masked, p_mask = forward_process(x, completion, mask_id, cfg["eps"], gen)

@@ -55,3 +55,14 @@ def test_arithmetic_answer_parsing():
 def test_unknown_task_lists_known_ones():
     with pytest.raises(KeyError, match="tiny_sudoku"):
         get_task("nope")
+
+
+@pytest.mark.parametrize("name", ["tiny_sudoku", "tiny_countdown", "tiny_arithmetic"])
+def test_training_targets_are_well_formed_and_repeated_tags_are_not(name):
+    task = get_task(name, seed=0)
+    assert all(task.well_formed(ex["completion"]) for ex in task.load("train", 50))
+    answer = task.load("train", 1)[0]["answer"]
+    assert task.well_formed(f"<answer>{answer}</answer>")
+    assert not task.well_formed(f"<answer>{answer}</answer></answer>")  # the malformed output seen in #10
+    assert not task.well_formed(f"<answer>{answer}</answer><answer>{answer}</answer>")
+    assert not task.well_formed("<answer>x</answer>") and not task.well_formed(answer)

@@ -23,6 +23,7 @@ SFT = {
     "batch_size": 8,
     "micro_batch": 2,
     "lr": 1e-2,
+    "lr_schedule": "constant",
     "warmup_steps": 1,
     "weight_decay": 0.01,
     "grad_clip": 1.0,

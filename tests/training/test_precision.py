@@ -18,6 +18,7 @@ STEP = {
     "batch_size": 8,
     "micro_batch": 8,
     "lr": 3e-6,
+    "lr_schedule": "constant",
     "warmup_steps": 0,
     "weight_decay": 0.0,
     "grad_clip": 1e9,

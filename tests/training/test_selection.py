@@ -20,6 +20,7 @@ SFT = {
     "batch_size": 4,
     "micro_batch": 4,
     "lr": 1e-2,
+    "lr_schedule": "constant",
     "warmup_steps": 1,
     "weight_decay": 0.0,
     "grad_clip": 1.0,

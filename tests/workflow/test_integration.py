@@ -55,7 +55,7 @@ def test_dag_runs_end_to_end(project, snakemake_run):
         "+SFT",
         "+diffu-GRPO",
         "d1 (SFT + diffu-GRPO)",
-        "more SFT (= +diffu-GRPO compute)",
+        "more base training (= +diffu-GRPO compute)",
         "more SFT (= d1 compute)",
     ]
     assert (

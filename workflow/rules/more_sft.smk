@@ -1,11 +1,12 @@
 rule more_sft:
-    """The equal-compute control of RL row {method}_from_{init}, run {run}: SFT from the same start until
-    it has spent the training token-rows the RL run spent (its compute.json)."""
+    """The equal-compute control of RL row {method}_from_{init}, run {run}: the start model's own training
+    (from base: pretrain's objective; from sft: SFT) continued until it has spent the training
+    token-rows the RL run spent (its compute.json)."""
     input:
         init=f"{R}/models/{{init}}",
         rl=f"{R}/models/{{method}}_from_{{init}}/{{run}}",
         data=lambda wc: expand(
-            f"{R}/data/{{task}}/train.jsonl", task=config["sft"]["tasks"] if wc.run == "all" else [wc.run]
+            f"{R}/data/{{task}}/train.jsonl", task=config["pretrain" if wc.init == "base" else "sft"]["tasks"] if wc.run == "all" else [wc.run]
         ),
         code=code("sft"),
     output:
@@ -25,7 +26,7 @@ rule more_sft:
     params:
         file=PARAMS,
         launch=config["runtime"]["launch"],
-        tracked=tracked("sft", "data.tasks"),
+        tracked=tracked("pretrain", "sft", "data.tasks"),  # the objective is base's (pretrain) or sft's
         data=lambda wc, input: data_root(input.data),
     shell:
         "{params.launch} pipeline sft --params {params.file} --init {input.init} --match-compute {input.rl} "

@@ -23,6 +23,8 @@ def parse_int(text: str | None) -> int | None:
 class TinyArithmetic(TinyTask):
     """Options: ``max_operand`` (default 9); results are kept in 0..99."""
 
+    answer_shape = r"-?\d+"  # an integer
+
     name = "tiny_arithmetic"
 
     def make(self, rng: random.Random, split: str) -> dict | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 
 from pipeline.tasks.base import Task
 
@@ -18,6 +19,16 @@ class TinyTask(Task):
 
     #: how many attempts per requested example before giving up (generators reject some draws)
     max_tries_per_example = 50
+    #: the shape of a well-formed answer: a regex the whole <answer> content matches
+    answer_shape = r".+"
+
+    def well_formed(self, completion: str) -> bool:
+        """Exactly one <answer>...</answer> block, whose content has the task's shape (a wrong answer
+        may be well formed; ``<answer>2-8-88</answer></answer>`` is not)."""
+        if completion.count("<answer>") != 1 or completion.count("</answer>") != 1:
+            return False
+        answer = self.extract_answer(completion)
+        return answer is not None and re.fullmatch(self.answer_shape, answer) is not None
 
     def make(self, rng: random.Random, split: str) -> dict | None:
         """Draw one example of ``split`` (with ``prompt``, ``answer``, ``completion``) or None to reject;

@@ -45,6 +45,8 @@ class TinyCountdown(TinyTask):
     """Options: ``max_number`` (operands drawn from 1..max_number, default 12),
     ``max_target`` (default 99)."""
 
+    answer_shape = r"\d+(?:[+\-*/]\d+)*"  # an expression over numbers, e.g. 3+4+9
+
     name = "tiny_countdown"
 
     def make(self, rng: random.Random, split: str) -> dict | None:

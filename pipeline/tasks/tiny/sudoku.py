@@ -96,6 +96,8 @@ class TinySudoku(TinyTask):
     """Options: ``min_blanks``/``max_blanks`` (default 6/10), puzzles always uniquely solvable; test
     puzzles come from solution grids no training puzzle uses (``is_test_grid``)."""
 
+    answer_shape = r"[1-4]{16}"  # the filled grid, row by row
+
     name = "tiny_sudoku"
 
     def make(self, rng: random.Random, split: str) -> dict | None:
