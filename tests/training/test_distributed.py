@@ -70,3 +70,20 @@ def _train_start() -> dict:
     torch.manual_seed(0)
     model, _ = io.build_scratch({"d_model": 32, "n_layers": 2, "n_heads": 4, "mlp_hidden_size": 64})
     return {k: v.double() for k, v in model.state_dict().items()}
+
+
+def test_a_sharded_runtime_refuses_what_it_would_get_wrong():
+    from pipeline.training.distributed import Processes
+    from tests.helpers import CPU
+
+    procs = Processes(CPU)
+    procs.sharded = True  # as under FSDP: LoRA merging and main-process-only selection would break
+    model = torch.nn.Linear(2, 2)
+    opt = torch.optim.AdamW(model.parameters())
+    with pytest.raises(SystemExit, match="LoRA"):
+        procs.prepare(model, opt, lora=True, select=False)
+    with pytest.raises(SystemExit, match="select"):
+        procs.prepare(model, opt, lora=False, select=True)
+    procs.sharded = False
+    wrapped, _ = procs.prepare(model, opt, lora=True, select=True)  # one CPU process: nothing to refuse
+    assert procs.wrapped is wrapped
