@@ -10,6 +10,12 @@ from pipeline.tasks.tiny.common import TinyTask
 #: options of data.tasks.tiny_arithmetic (JSON Schema; read by the params validator without importing)
 OPTIONS = {
     "max_operand": {"type": "integer", "minimum": 1, "default": 9, "description": "largest operand of the expressions"},
+    "ops": {
+        "type": "string",
+        "pattern": "^[+*-]+$",
+        "default": "+-*",
+        "description": "operators the expressions draw from (fewer: an easier task)",
+    },
 }
 
 
@@ -21,7 +27,8 @@ def parse_int(text: str | None) -> int | None:
 
 
 class TinyArithmetic(TinyTask):
-    """Options: ``max_operand`` (default 9); results are kept in 0..99."""
+    """Options: ``max_operand`` (default 9), ``ops`` (the operators drawn, default "+-*"); results
+    are kept in 0..99."""
 
     answer_shape = r"-?\d+"  # an integer
 
@@ -30,7 +37,7 @@ class TinyArithmetic(TinyTask):
     def make(self, rng: random.Random, split: str) -> dict | None:
         hi = int(self.options.get("max_operand", 9))
         nums = [rng.randint(1, hi) for _ in range(3)]
-        ops = [rng.choice("+-*") for _ in range(2)]
+        ops = [rng.choice(self.options.get("ops", "+-*")) for _ in range(2)]
         expr = f"{nums[0]}{ops[0]}{nums[1]}{ops[1]}{nums[2]}"
         value = evaluate_expression(expr)
         if value is None or not 0 <= value <= 99:

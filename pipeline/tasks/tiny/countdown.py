@@ -18,6 +18,12 @@ from pipeline.tasks.tiny.common import TinyTask
 OPTIONS = {
     "max_number": {"type": "integer", "minimum": 2, "default": 12, "description": "largest of the 3 given numbers"},
     "max_target": {"type": "integer", "minimum": 1, "default": 99, "description": "largest target kept"},
+    "ops": {
+        "type": "string",
+        "pattern": "^[+*-]+$",
+        "default": "+-*",
+        "description": "operators the expressions draw from (fewer: an easier task)",
+    },
 }
 
 _EXPR_CHARS = re.compile(r"^[\d+\-*/() ]+$")
@@ -43,7 +49,7 @@ def countdown_reward(expr: str | None, numbers: list[int], target: int) -> float
 
 class TinyCountdown(TinyTask):
     """Options: ``max_number`` (operands drawn from 1..max_number, default 12),
-    ``max_target`` (default 99)."""
+    ``max_target`` (default 99), ``ops`` (the operators drawn, default "+-*")."""
 
     answer_shape = r"\d+(?:[+\-*/]\d+)*"  # an expression over numbers, e.g. 3+4+9
 
@@ -52,7 +58,7 @@ class TinyCountdown(TinyTask):
     def make(self, rng: random.Random, split: str) -> dict | None:
         hi = int(self.options.get("max_number", 12))
         nums = [rng.randint(1, hi) for _ in range(3)]
-        ops = [rng.choice("+-*") for _ in range(2)]
+        ops = [rng.choice(self.options.get("ops", "+-*")) for _ in range(2)]
         expr = f"{nums[0]}{ops[0]}{nums[1]}{ops[1]}{nums[2]}"
         target = evaluate_expression(expr)
         if target is None or target != int(target) or not 1 <= target <= int(self.options.get("max_target", 99)):
