@@ -1,18 +1,20 @@
 """How much each table cell moves with the pretrain seed: the main job's chain for several seeds.
 
-    python benchmarks/seed_spread.py                 # seeds 0 1 2, table1 (about 3 x the main job)
-    python benchmarks/seed_spread.py --seeds 0 1 --target results/table1.csv
+    python benchmarks/seed_spread.py                         # seeds 0 1 2, every row of table1
+    python benchmarks/seed_spread.py --models base sft       # only those rows (and what they need)
+    python benchmarks/seed_spread.py --reuse 0=/tmp/seed0-x  # seed 0's finished copy: nothing reruns
 
 Each seed runs in its own temporary copy of the project with ``pretrain.seed`` set through
-Snakemake's ``--config`` (params.yaml untouched); the script prints every cell of each table with its
-values across seeds and their spread (max - min), and the largest spread. The testbed's aim is a
-spread of at most 3 points per cell.
+Snakemake's ``--config`` (params.yaml untouched), building the evaluations of the table's rows.
+The script prints every cell (row x task@length) with its accuracy per seed and the spread
+(max - min), the largest spread, each base cell's lowest format rate, and each seed's wall time.
+The testbed's aim is a spread of at most 3 points per cell.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import json
 import os
 import subprocess
 import sys
@@ -23,48 +25,58 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from pipeline.core.checkout import copy_checkout  # noqa: E402
+from pipeline.core.config import load_params  # noqa: E402
 
 
-def run_seed(seed: int, target: str, cores: str) -> tuple[dict, dict, float]:
-    """(cell -> accuracy, cell -> format rate, wall seconds) of one seed's run of ``target``."""
-    project = copy_checkout(ROOT, Path(tempfile.mkdtemp(prefix=f"seed{seed}-")))
+def cells_of(params: dict, table: str, models: list[str]) -> list[tuple[str, str, int]]:
+    spec = params["tables"][table]
+    return [(m, t, L) for m in models for t in spec["tasks"] for L in params["eval"]["gen_lengths"]]
+
+
+def run_seed(seed: int, project: Path | None, table: str, models: list[str], cores: str) -> tuple[dict, float]:
+    """({(model, task, L): metrics.json}, wall seconds) of one seed's evaluations of ``models``."""
+    project = project or copy_checkout(ROOT, Path(tempfile.mkdtemp(prefix=f"seed{seed}-")))
+    params = load_params(project / "params.yaml")
+    proto, results = params["tables"][table]["protocol"], params["paths"]["results"]
+    targets = sorted({f"{results}/eval/{proto}/{m}/{t}" for m, t, _ in cells_of(params, table, models)})
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    cmd = [sys.executable, "-m", "snakemake", "--cores", cores, target, "--config", f'pretrain={{"seed": {seed}}}']
-    print(f"seed {seed}: {' '.join(cmd)} in {project}", file=sys.stderr, flush=True)
+    cmd = [sys.executable, "-m", "snakemake", "--cores", cores, *targets, "--config", f'pretrain={{"seed": {seed}}}']
+    print(f"seed {seed}: snakemake ({len(targets)} evaluations) in {project}", file=sys.stderr, flush=True)
     t0 = time.time()
     subprocess.run(cmd, cwd=project, check=True, env=env)
-    wall = time.time() - t0
-    with (project / target).open() as f:
-        acc = {(row["model"], col): float(v) for row in csv.DictReader(f) for col, v in row.items() if col != "model"}
-    stats = (project / target).with_name(Path(target).stem + "_stats.csv")
-    with stats.open() as f:
-        fmt = {(r["model"], f"{r['task']}@{r['gen_length']}"): float(r["format_rate"]) for r in csv.DictReader(f)}
-    return acc, fmt, wall
+    metrics = {
+        (m, t, L): json.loads((project / results / "eval" / proto / m / t / f"L{L}" / "metrics.json").read_text())
+        for m, t, L in cells_of(params, table, models)
+    }
+    return metrics, time.time() - t0
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    ap.add_argument("--target", default="results/table1.csv")
+    ap.add_argument("--table", default="table1")
+    ap.add_argument("--models", nargs="+", default=None, help="rows to measure (default: all of the table's)")
+    ap.add_argument("--reuse", nargs="*", default=[], metavar="SEED=DIR", help="a seed's earlier project copy")
     ap.add_argument("--cores", default="all")
     args = ap.parse_args()
-    results = {s: run_seed(s, args.target, args.cores) for s in args.seeds}
-    runs = {s: r[0] for s, r in results.items()}
-    cells = list(runs[args.seeds[0]])
+    models = args.models or load_params(ROOT / "params.yaml")["tables"][args.table]["models"]
+    reuse = {int(s): Path(d) for s, d in (r.split("=", 1) for r in args.reuse)}
+    runs = {s: run_seed(s, reuse.get(s), args.table, models, args.cores) for s in args.seeds}
     print(f"{'row':<34} {'cell':<22} " + " ".join(f"seed{s:<3}" for s in args.seeds) + "  spread")
     worst = 0.0
-    for row, col in cells:
-        values = [runs[s][(row, col)] for s in args.seeds]
+    for key in runs[args.seeds[0]][0]:
+        values = [runs[s][0][key]["accuracy"] for s in args.seeds]
         spread = max(values) - min(values)
         worst = max(worst, spread)
-        print(f"{row:<34} {col:<22} " + " ".join(f"{v:7.1f}" for v in values) + f"  {spread:6.1f}")
+        cell = f"{key[1]}@{key[2]}"
+        print(f"{key[0]:<34} {cell:<22} " + " ".join(f"{v:7.1f}" for v in values) + f"  {spread:6.1f}")
     print(f"largest spread: {worst:.1f} points (aim: <= 3)")
-    base = sorted({c for m, c in results[args.seeds[0]][1] if m == "base"})
+    base = [k for k in runs[args.seeds[0]][0] if k[0] == "base"]
+    lowest = {k: min(runs[s][0][k].get("format_rate", float("nan")) for s in args.seeds) for k in base}
     print(
-        "base format rate (%), lowest over seeds: "
-        + ", ".join(f"{c} {min(results[s][1][('base', c)] for s in args.seeds):.1f}" for c in base)
+        "base format rate (%), lowest over seeds: " + ", ".join(f"{t}@{L} {v:.1f}" for (_, t, L), v in lowest.items())
     )
-    print("wall time per seed (s): " + ", ".join(f"seed{s} {results[s][2]:.0f}" for s in args.seeds))
+    print("wall time per seed (s): " + ", ".join(f"seed{s} {runs[s][1]:.0f}" for s in args.seeds))
 
 
 if __name__ == "__main__":

@@ -66,3 +66,12 @@ def test_training_targets_are_well_formed_and_repeated_tags_are_not(name):
     assert not task.well_formed(f"<answer>{answer}</answer></answer>")  # the malformed output seen in #10
     assert not task.well_formed(f"<answer>{answer}</answer><answer>{answer}</answer>")
     assert not task.well_formed("<answer>x</answer>") and not task.well_formed(answer)
+
+
+@pytest.mark.parametrize("name", ["tiny_countdown", "tiny_arithmetic"])
+def test_the_ops_option_limits_the_operators(name):
+    examples = get_task(name, seed=0, ops="+").load("train", 30)
+    assert all(
+        set(re.sub(r"[\d ]", "", ex["answer" if name == "tiny_countdown" else "prompt"].split(" ")[-1])) <= {"+"}
+        for ex in examples
+    )
