@@ -6,7 +6,8 @@ rule more_sft:
         init=f"{R}/models/{{init}}",
         rl=f"{R}/models/{{method}}_from_{{init}}/{{run}}",
         data=lambda wc: expand(
-            f"{R}/data/{{task}}/train.jsonl", task=config["pretrain" if wc.init == "base" else "sft"]["tasks"] if wc.run == "all" else [wc.run]
+            f"{R}/data/{{task}}/train.jsonl",
+            task=config["pretrain" if wc.init == "base" else "sft"]["tasks"] if wc.run == "all" else [wc.run],
         ),
         code=code("sft"),
     output:
