@@ -116,9 +116,10 @@ MARK = {"better": " ▲", "worse": " ▼", "undecided": ""}
 
 def to_markdown(table: list[dict], title: str, notes: list[str], stats: list[dict] | None = None) -> str:
     """The table; with ``stats``, each cell as 'acc [lo, hi]' marked ▲/▼ where the paired difference to
-    the row's parent excludes 0, and a second table of those differences."""
+    the row's parent excludes 0, a second table of those differences and a third of format rates."""
     cols = list(table[0])
-    lines = [f"# {title}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    header = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines = [f"# {title}", "", *header]
     by_cell = {(LABELS.get(r["model"], r["model"]), f"{r['task']}@{r['gen_length']}"): r for r in stats or []}
 
     def cell(row, col):
@@ -133,8 +134,7 @@ def to_markdown(table: list[dict], title: str, notes: list[str], stats: list[dic
             "",
             "Paired difference to the model each row was trained from (points, 95% interval):",
             "",
-            "| " + " | ".join(cols) + " |",
-            "|" + "---|" * len(cols),
+            *header,
         ]
         for row in table:
             cells = [by_cell.get((row["model"], c)) for c in cols[1:]]
@@ -151,8 +151,7 @@ def to_markdown(table: list[dict], title: str, notes: list[str], stats: list[dic
             "",
             "Format rate (% of generations with a well-formed answer, right or wrong):",
             "",
-            "| " + " | ".join(cols) + " |",
-            "|" + "---|" * len(cols),
+            *header,
         ]
         for row in table:
             rates = [by_cell.get((row["model"], c)) for c in cols[1:]]
