@@ -13,7 +13,7 @@ from pipeline.core.data import decode_completions
 from pipeline.core.progress import Progress
 from pipeline.core.rng import RowGenerators, row_seed
 from pipeline.rl import RLMethod
-from pipeline.training.adapters import is_lora, reference_of
+from pipeline.training.adapters import reference_of
 from pipeline.training.batches import EncodedExamples, left_pad
 from pipeline.training.compute import TokenRows
 from pipeline.training.distributed import Processes
@@ -74,7 +74,7 @@ def run_rl(
     counter = TokenRows(model)  # training compute, for the equal-compute control
     # the reference is taken before wrapping: LoRA's is the adapter-disabled model, otherwise a frozen copy
     ref_model = procs.prepare_frozen(reference_of(model)) if method.needs_reference else None
-    model, opt = procs.prepare(model, opt, lora=is_lora(model), select=bool(cfg.get("select")), varying_backwards=True)
+    model, opt = procs.prepare(model, opt, select=bool(cfg.get("select")), varying_backwards=True)
     G, k_micro = cfg["group_size"], cfg["prompts_per_micro"]
     n_micro = cfg["prompts_per_step"] // k_micro
     mine = procs.micro_batches(n_micro)

@@ -22,7 +22,7 @@ from accelerate import Accelerator
 from accelerate.state import AcceleratorState
 from accelerate.utils import DistributedType
 
-from pipeline.training.adapters import AdapterDisabled
+from pipeline.training.adapters import AdapterDisabled, is_lora
 
 
 class Processes:
@@ -43,7 +43,7 @@ class Processes:
         self.sharded = self.accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
         self.wrapped = None  # the training model as prepared (DDP / FSDP), for saving a sharded one
 
-    def prepare(self, model, optimizer, *, lora: bool, select: bool, varying_backwards: bool = False):
+    def prepare(self, model, optimizer, *, select: bool, varying_backwards: bool = False):
         """``accelerator.prepare`` of the policy and its optimizer, refusing the combinations that would
         silently misbehave under a sharded runtime (FSDP / DeepSpeed):
         * LoRA: the adapter is merged into the base on save, which needs the whole module (d1's LoRA
@@ -53,7 +53,7 @@ class Processes:
           its engine counts micro-steps itself; use FSDP (configs/accelerate/fsdp.yaml) for RL."""
         kind = self.accelerator.distributed_type
         problem = None
-        if self.sharded and lora:
+        if self.sharded and is_lora(model):
             problem = "LoRA (use configs/accelerate/ddp.yaml)"
         elif self.sharded and select:
             problem = "checkpoint selection (set <stage>.select to null)"

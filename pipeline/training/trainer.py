@@ -9,7 +9,6 @@ import random
 import torch
 
 from pipeline.core.progress import Progress
-from pipeline.training.adapters import is_lora
 from pipeline.training.batches import EncodedExamples, sft_batch
 from pipeline.training.compute import TokenRows
 from pipeline.training.distributed import Processes
@@ -67,7 +66,7 @@ def train_masked_diffusion(
     mask_id = int(model.config.mask_token_id)
     schedule = LRSchedule(cfg["lr_schedule"], cfg["warmup_steps"], cfg["steps"])
     opt, sched = make_optimizer(model, cfg["lr"], cfg["weight_decay"], schedule)
-    model, opt = procs.prepare(model, opt, lora=is_lora(model), select=bool(cfg.get("select")))
+    model, opt = procs.prepare(model, opt, select=bool(cfg.get("select")))
     n_micro = cfg["batch_size"] // cfg["micro_batch"]
     mine = procs.micro_batches(n_micro)
     model.train()

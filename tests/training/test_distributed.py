@@ -72,18 +72,21 @@ def _train_start() -> dict:
     return {k: v.double() for k, v in model.state_dict().items()}
 
 
-def test_a_sharded_runtime_refuses_what_it_would_get_wrong():
-    from pipeline.training.distributed import Processes
+def test_a_sharded_runtime_refuses_what_it_would_get_wrong(monkeypatch):
+    from pipeline.training import distributed
     from tests.helpers import CPU
 
-    procs = Processes(CPU)
+    procs = distributed.Processes(CPU)
     procs.sharded = True  # as under FSDP: LoRA merging and main-process-only selection would break
     model = torch.nn.Linear(2, 2)
     opt = torch.optim.AdamW(model.parameters())
+    monkeypatch.setattr(distributed, "is_lora", lambda m: True)  # a LoRA model
     with pytest.raises(SystemExit, match="LoRA"):
-        procs.prepare(model, opt, lora=True, select=False)
+        procs.prepare(model, opt, select=False)
+    monkeypatch.setattr(distributed, "is_lora", lambda m: False)
     with pytest.raises(SystemExit, match="select"):
-        procs.prepare(model, opt, lora=False, select=True)
+        procs.prepare(model, opt, select=True)
     procs.sharded = False
-    wrapped, _ = procs.prepare(model, opt, lora=True, select=True)  # one CPU process: nothing to refuse
+    monkeypatch.setattr(distributed, "is_lora", lambda m: True)
+    wrapped, _ = procs.prepare(model, opt, select=True)  # one CPU process: nothing to refuse
     assert procs.wrapped is wrapped
