@@ -38,6 +38,11 @@ def read_splits(data_dir: str | Path, names: list[str], split: str) -> dict[str,
     return out
 
 
+def train_files(data_dir: str | Path, names: list[str]) -> dict[str, Path]:
+    """task -> its prepared train file (what a training run logs as its dataset inputs)."""
+    return {n: Path(data_dir) / n / "train.jsonl" for n in names}
+
+
 def prompt_text(tokenizer, task, example: dict, mode: str) -> str:
     """The exact text the model is conditioned on: chat template, then the task's generation prefix."""
     msgs = task.messages(example, mode=mode)

@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from pipeline.core import tracking
+
 
 def setup(runtime: dict, seed: int, log_path: str | None = None) -> torch.device:
-    """Apply params.runtime and seed everything; mirror stderr lines into ``log_path``.
+    """Apply params.runtime and seed everything; mirror stderr and stdout lines into ``log_path``.
 
     Threads: ``runtime.threads``, capped by OMP_NUM_THREADS when a scheduler set it (Snakemake
     exports the job's ``threads`` there, SLURM users often do), so parallel jobs don't oversubscribe.
@@ -27,9 +29,22 @@ def setup(runtime: dict, seed: int, log_path: str | None = None) -> torch.device
     torch.manual_seed(seed)
     if log_path and int(os.environ.get("RANK", "0")) == 0:  # one log per job: the main process writes it
         Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        sys.stderr = _Tee(sys.stderr, open(log_path, "w"))  # noqa: SIM115 -- open for the whole stage
+        log = open(log_path, "w")  # noqa: SIM115 -- open for the whole stage
+        sys.stderr, sys.stdout = _Tee(sys.stderr, log), _Tee(sys.stdout, log)  # what a stage prints, too
+        tracking.set_stage_log(log_path)  # attached to the stage's MLflow run when it ends
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    if log_path or not sys.stderr.isatty():
+        quiet_library_bars()
     return resolve_device(runtime)
+
+
+def quiet_library_bars() -> None:
+    """transformers' and datasets' carriage-return bars clutter a log file; our Progress lines stay."""
+    import datasets
+    import transformers
+
+    transformers.utils.logging.disable_progress_bar()
+    datasets.disable_progress_bars()
 
 
 def resolve_device(runtime: dict) -> torch.device:

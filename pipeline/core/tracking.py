@@ -1,96 +1,38 @@
-"""MLflow tracking: one run per stage execution, nested under one parent run per invocation.
+"""MLflow tracking of one stage execution: a child run under the invocation's parent run
+(``pipeline.core.mlflow_store``), holding the stage's params, metrics, artifacts and log.
 
-* The store is the sqlite file named by ``tracking.uri``; Snakemake's ``onstart`` creates it
-  once (``init_store``) before jobs fan out, because concurrent first use of a new sqlite store
-  races on table creation.
-* The invocation is identified by ``PIPELINE_INVOCATION_ID`` (set by the Snakefile's onstart) or,
-  under ``dvc repro``, by the dvc process that spawned the stage. The first stage of an invocation
-  creates the parent run; later ones find it by tag.
-* Every write goes through one file lock, so parallel Snakemake jobs never see "database is locked".
-* Metrics are buffered and written in batches (``log_batch``), not one request per value.
+What a run carries, so that it is worth opening in the UI:
+* tags: stage, profile, git commit, params hash, the stage's own (task, model, method, ...);
+  a training run tags ``trained_model`` (its output path), and an evaluate run's ``model_run_id`` names the latest
+  finished run that wrote its model (looked up in the store: outputs stay free of run ids);
+* metrics, buffered and written in batches (``log_batch``), not one request per value;
+* artifacts: whatever the stage logs, plus the stage's log file at the end;
+* training runs: the saved model as an MLflow logged model (``log_model``), the training files as
+  dataset inputs (``log_inputs``) and MLflow's system metrics (CPU, memory, GPU).
 """
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import os
-import subprocess
+import sys
 import time
 from pathlib import Path
 
 from pipeline.core.config import params_hash
+from pipeline.core.mlflow_store import (
+    ensure_experiment,
+    find_or_open_parent,
+    git_commit,
+    init_store,
+    invocation,
+    locked,
+)
 
-INVOCATION_ENV = "PIPELINE_INVOCATION_ID"
-
-
-def _sqlite_path(uri: str) -> Path | None:
-    return Path(uri[len("sqlite:///") :]) if uri.startswith("sqlite:///") else None
-
-
-@contextlib.contextmanager
-def _locked(uri: str):
-    db = _sqlite_path(uri)
-    lock_path = (db.parent if db else Path(".")) / ".mlflow.lock"
-    lock_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path, "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+_stage_log: str | None = None  # the stage's log file (runtime.setup tees stderr into it)
 
 
-def init_store(uri: str, experiment: str) -> None:
-    """Create the store and experiment if missing. Cheap no-op when the sqlite file exists."""
-    db = _sqlite_path(uri)
-    if db is not None and db.exists():
-        return
-    from mlflow.tracking import MlflowClient
-
-    with _locked(uri):
-        client = MlflowClient(uri)
-        if client.get_experiment_by_name(experiment) is None:
-            client.create_experiment(experiment, artifact_location=_artifact_root(uri))
-
-
-def _artifact_root(uri: str) -> str | None:
-    """Artifacts beside the sqlite file (MLflow's default is relative to whatever the cwd is)."""
-    db = _sqlite_path(uri)
-    return (db.parent.resolve() / "mlartifacts").as_uri() if db else None
-
-
-def _invocation_id() -> tuple[str, str]:
-    """(id, tool) of the running invocation."""
-    if os.environ.get(INVOCATION_ENV):
-        return os.environ[INVOCATION_ENV], os.environ.get("PIPELINE_INVOCATION_TOOL", "snakemake")
-    pid = os.getpid()
-    for _ in range(8):  # walk up: stage -> shell -> dvc
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            break
-        argv = cmdline.split()
-        if "repro" in argv and any(Path(a).name == "dvc" for a in argv[:3]):
-            start = stat.rsplit(")", 1)[1].split()[19]
-            return f"dvc-{pid}-{start}", "dvc"
-        pid = int(stat.rsplit(")", 1)[1].split()[1])
-        if pid <= 1:
-            break
-    return f"manual-{os.getpid()}-{int(time.time())}", "manual"
-
-
-def git_commit() -> str:
-    try:
-        return (
-            subprocess.run(
-                ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
-            ).stdout.strip()
-            or "unknown"
-        )
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
+def set_stage_log(path: str | None) -> None:
+    global _stage_log
+    _stage_log = path
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -104,8 +46,15 @@ def _flatten(d: dict, prefix: str = "") -> dict:
     return out
 
 
+def _say(text: str) -> None:
+    print(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}] {text}", file=sys.stderr, flush=True)
+
+
 class StageRun:
-    """``with StageRun(params, "sft", section, tags) as run: run.log_metrics({...}, step)``."""
+    """``with StageRun(params, "sft", section, tags) as run: run.log_metrics({...}, step)``.
+
+    ``system_metrics``: sample CPU/memory (and GPU) into the run while it is open (training stages).
+    """
 
     def __init__(
         self,
@@ -115,8 +64,10 @@ class StageRun:
         tags: dict | None = None,
         run_name: str | None = None,
         flush_every: int = 500,
+        system_metrics: bool = False,
     ):
-        self.uri, self.experiment = params["tracking"]["uri"], params["tracking"]["experiment"]
+        self.cfg = params["tracking"]
+        self.uri, self.experiment = self.cfg["uri"], self.cfg["experiment"]
         self.stage, self.section = stage, section
         self.tags = {
             "stage": stage,
@@ -127,32 +78,22 @@ class StageRun:
         }
         self.run_name = run_name or stage
         self.flush_every = flush_every
+        self.system_metrics = system_metrics and self.cfg["system_metrics"]
         self._buffer: list = []
+        self._monitor = None
 
     def __enter__(self) -> StageRun:
         from mlflow.tracking import MlflowClient
 
+        self._t0 = time.time()
         init_store(self.uri, self.experiment)
         self.client = MlflowClient(self.uri)
-        inv_id, tool = _invocation_id()
-        with _locked(self.uri):
-            exp = self.client.get_experiment_by_name(self.experiment)
-            self.exp_id = (
-                exp.experiment_id
-                if exp
-                else self.client.create_experiment(self.experiment, artifact_location=_artifact_root(self.uri))
+        inv_id, self.tool, command = invocation()
+        with locked(self.uri):
+            self.exp_id = ensure_experiment(self.client, self.uri, self.experiment)
+            self.parent_id = find_or_open_parent(
+                self.client, self.exp_id, inv_id, self.tool, {"command": command, "profile": self.tags["profile"]}
             )
-            found = self.client.search_runs([self.exp_id], f"tags.invocation_id = '{inv_id}'", max_results=1)
-            if found:
-                self.parent_id = found[0].info.run_id
-                self.client.update_run(self.parent_id, status="RUNNING")
-            else:
-                parent = self.client.create_run(
-                    self.exp_id,
-                    run_name=f"{tool} {time.strftime('%Y-%m-%d %H:%M:%S')}",
-                    tags={"invocation_id": inv_id, "tool": tool, "git_commit": self.tags["git_commit"]},
-                )
-                self.parent_id = parent.info.run_id
             run = self.client.create_run(
                 self.exp_id,
                 run_name=self.run_name,
@@ -164,6 +105,12 @@ class StageRun:
             )
             self.run_id = run.info.run_id
             self.client.log_batch(self.run_id, params=self._param_entities())
+        if self.system_metrics:
+            from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
+
+            self._monitor = SystemMetricsMonitor(self.run_id, sampling_interval=10, tracking_uri=self.uri)
+            self._monitor.start()
+        _say(f"start {self.run_name} (MLflow run {self.run_id})")
         return self
 
     def _param_entities(self):
@@ -183,19 +130,81 @@ class StageRun:
     def flush(self) -> None:
         while self._buffer:
             chunk, self._buffer = self._buffer[:900], self._buffer[900:]
-            with _locked(self.uri):
+            with locked(self.uri):
                 self.client.log_batch(self.run_id, metrics=chunk)
 
+    def set_tags(self, tags: dict) -> None:
+        with locked(self.uri):
+            for k, v in tags.items():
+                self.client.set_tag(self.run_id, k, str(v))
+
     def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
-        with _locked(self.uri):
+        with locked(self.uri):
             self.client.log_artifact(self.run_id, str(path), artifact_path)
 
+    def log_table(self, rows: list[dict], artifact_file: str) -> None:
+        """Rows as an MLflow table artifact (the UI's artifact view shows it as a table)."""
+        if rows:
+            with locked(self.uri):
+                self.client.log_table(self.run_id, {k: [r[k] for r in rows] for k in rows[0]}, artifact_file)
+
+    def log_inputs(self, files: dict[str, str | Path], context: str = "train") -> None:
+        """Each ``name -> jsonl file`` as a dataset input of the run (name, path, content digest)."""
+        import hashlib
+
+        from mlflow.data.meta_dataset import MetaDataset
+        from mlflow.data.sources import LocalArtifactDatasetSource
+        from mlflow.entities import DatasetInput, InputTag
+
+        inputs = []
+        for name, path in files.items():
+            digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+            ds = MetaDataset(LocalArtifactDatasetSource(str(path)), name=name, digest=digest)
+            inputs.append(DatasetInput(ds._to_mlflow_entity(), tags=[InputTag("mlflow.data.context", context)]))
+        with locked(self.uri):
+            self.client.log_inputs(self.run_id, datasets=inputs)
+
+    def log_model(self, model_dir: str | Path, name: str) -> None:
+        """Tag the run with the saved model's path (evaluate runs link back through it) and, with
+        ``tracking.log_models``, copy the directory into the store as an MLflow logged model of the run."""
+        model_id = None
+        if self.cfg["log_models"]:
+            from mlflow.entities import LoggedModelStatus
+
+            with locked(self.uri):
+                lm = self.client.create_logged_model(
+                    self.exp_id, name=name, source_run_id=self.run_id, params={"stage": self.stage, **self.tags}
+                )
+                self.client.log_model_artifacts(lm.model_id, str(model_dir))
+                self.client.finalize_logged_model(lm.model_id, LoggedModelStatus.READY)
+            model_id = lm.model_id
+        self.set_tags({"trained_model": str(Path(model_dir)), **({"logged_model_id": model_id} if model_id else {})})
+
+    def model_run_id(self, model_dir: str | Path) -> str | None:
+        """The latest finished run of this experiment that wrote ``model_dir`` (None: made elsewhere)."""
+        with locked(self.uri):
+            found = self.client.search_runs(
+                [self.exp_id],
+                f"tags.trained_model = '{Path(model_dir)}' and attributes.status = 'FINISHED'",
+                max_results=1,
+                order_by=["attributes.start_time DESC"],
+            )
+        return found[0].info.run_id if found else None
+
     def __exit__(self, exc_type, exc, tb) -> None:
+        if self._monitor is not None:
+            self._monitor.finish()
         self.flush()
         status = "FAILED" if exc_type else "FINISHED"
-        with _locked(self.uri):
+        _say(f"end {self.run_name}: {status} in {time.time() - self._t0:.1f}s")
+        with locked(self.uri):
+            if _stage_log and Path(_stage_log).exists():
+                self.client.log_artifact(self.run_id, _stage_log, "logs")
             self.client.set_terminated(self.run_id, status)
-            self.client.update_run(self.parent_id, status=status)
+            if self.tool != "snakemake":  # no end hook: the last stage to end dates the parent
+                parent = self.client.get_run(self.parent_id)
+                sticky = "FAILED" if parent.info.status == "FAILED" else status
+                self.client.set_terminated(self.parent_id, sticky)
 
 
 class NullRun:
@@ -206,6 +215,21 @@ class NullRun:
 
     def log_artifact(self, path, artifact_path=None) -> None:
         pass
+
+    def log_table(self, rows, artifact_file) -> None:
+        pass
+
+    def log_inputs(self, files, context="train") -> None:
+        pass
+
+    def log_model(self, model_dir, name) -> None:
+        pass
+
+    def set_tags(self, tags) -> None:
+        pass
+
+    def model_run_id(self, model_dir) -> None:
+        return None
 
     def __enter__(self) -> NullRun:
         return self

@@ -31,7 +31,7 @@ def generate_texts(
     gen = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
     texts, nfe, generations = [], 0, []
-    progress = Progress(len(examples), desc, unit="problem")
+    progress = Progress(len(examples), desc, every_s=0.0, unit="problem")  # a line per batch
     for start in range(0, len(examples), batch_size):
         chunk = examples[start : start + batch_size]
         rows = [prompt_ids(tokenizer, task, ex, mode) for ex in chunk]

@@ -58,8 +58,10 @@ def run_rl(
     run,
     procs: Processes,
     selection: CheckpointSelection | None = None,
+    samples_every: int | None = None,
 ) -> dict:
-    """``cfg``: ``method_config(params["rl"], method.name)``; ``run``: a StageRun (or NullRun) for metrics.
+    """``cfg``: ``method_config(params["rl"], method.name)``; ``run``: a StageRun (or NullRun) for metrics;
+    ``samples_every``: every N-th step, the first group's rollouts go to the run's ``rollouts.json`` table.
 
     Each step draws ``prompts_per_step`` prompts (the same on every process), split into micro-batches
     of ``prompts_per_micro`` prompts x ``group_size`` rollouts; micro-batch m is rolled out, scored and
@@ -79,7 +81,7 @@ def run_rl(
     n_micro = cfg["prompts_per_step"] // k_micro
     mine = procs.micro_batches(n_micro)
     progress = Progress(cfg["steps"], f"rl/{method.name}", enabled=procs.is_main)
-    history = []
+    history, samples = [], []
     for step in range(cfg["steps"]):
         t0 = time.time()
         picks = enc.sample(rng, cfg["prompts_per_step"])
@@ -146,11 +148,17 @@ def run_rl(
             metrics.update({f"reward/{t}": float(rewards[sel].mean()) for t, sel in by_task.items() if sel})
         run.log_metrics(metrics, step)
         history.append(metrics)
+        if samples_every and step % samples_every == 0:
+            samples += [
+                {"step": step, "task": t, "prompt": enc.examples[t][i]["prompt"], "completion": c, "reward": float(r)}
+                for (t, i), c, r in list(zip(picks_g, texts, rewards.tolist()))[:G]
+            ]
         progress.update(reward=metrics["reward"], loss=metrics["loss"])
         if selection is not None:
             selection.maybe(step, model, run)
     if selection is not None:
         selection.finish(model)
+    run.log_table(samples, "rollouts.json")
     counter.close()
     model.eval()
     token_rows = procs.mean({"n": counter.count})["n"] * procs.world

@@ -32,6 +32,7 @@ def main(argv=None) -> None:
         run.log_artifact(out)
         run.log_artifact(out.with_suffix(".md"))
         print(out.with_suffix(".md").read_text())
+        print(f"[claims] {len(rows)} claims -> {out}, {out.with_suffix('.md')}")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,15 @@ from pipeline.sampling import Decoding, get_sampler
 from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
 
+#: MLflow metric name -> metrics.json key, logged per generation length
+LOGGED = {
+    "accuracy": "accuracy",
+    "format_rate": "format_rate",
+    "nfe": "nfe",
+    "effective_tokens": "mean_effective_tokens",
+    "tokens_per_step": "tokens_per_step",
+}
+
 
 def main(argv=None) -> None:
     ap = parser(__doc__)
@@ -56,6 +65,7 @@ def main(argv=None) -> None:
         run_name=f"evaluate/{args.protocol}/{model_name}/{args.task}",
     ) as run:
         model_dir = io.model_for_run(args.model, run_for_task(params["rl"], args.task))  # an RL model's run
+        run.set_tags({"model_dir": f"{model_dir}", "model_run_id": run.model_run_id(model_dir) or "none"})
         model, tok = io.load_stage_model(model_dir, runtime.dtype_of(params["runtime"]), device)
         model.eval()
         for L in cfg["gen_lengths"]:
@@ -74,17 +84,16 @@ def main(argv=None) -> None:
             out = Path(args.out) / f"L{L}"
             write_jsonl(out / "generations.jsonl", records)
             (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-            run.log_metrics(
-                {
-                    f"accuracy_L{L}": metrics["accuracy"],
-                    f"nfe_L{L}": metrics["nfe"],
-                    f"effective_tokens_L{L}": metrics["mean_effective_tokens"],
-                }
-            )
+            # the generation length as the step: the UI plots accuracy against length; the flat
+            # per-length keys are what mlflow.search_runs returns as columns (README "Compare runs")
+            values = {k: metrics[m] for k, m in LOGGED.items()}
+            run.log_metrics(values, step=L)
+            run.log_metrics({f"{k}_L{L}": v for k, v in values.items()})
             run.log_artifact(out / "metrics.json", f"L{L}")
+            run.log_artifact(out / "generations.jsonl", f"L{L}")
             print(
                 f"[evaluate] {model_name} {args.task} L={L}: accuracy {metrics['accuracy']:.1f}% "
-                f"NFE {metrics['nfe']:.0f} ({metrics['seconds']:.1f}s)"
+                f"format {metrics['format_rate']:.1f}% NFE {metrics['nfe']:.0f} ({metrics['seconds']:.1f}s) -> {out}"
             )
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core import runtime
-from pipeline.core.data import read_splits
+from pipeline.core.data import read_splits, train_files
 from pipeline.core.tracking import stage_run
 from pipeline.model import io
 from pipeline.stages import load_or_exit, parser
@@ -32,7 +32,9 @@ def main(argv=None) -> None:
     runtime.setup(params["runtime"], cfg["seed"], args.log)
     procs = Processes(params["runtime"])
     out = Path(args.out)
-    with stage_run(procs.is_main, params, "pretrain", {"model": mcfg, **cfg}, run_name="pretrain/base") as run:
+    with stage_run(
+        procs.is_main, params, "pretrain", {"model": mcfg, **cfg}, run_name="pretrain/base", system_metrics=True
+    ) as run:
         if mcfg["init"] == "pretrained":
             if procs.is_main:
                 io.write_pointer(out, mcfg["path"])
@@ -47,9 +49,11 @@ def main(argv=None) -> None:
         enc = EncodedExamples(
             tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
         )
+        run.log_inputs(train_files(args.data, cfg["tasks"]))
         selection = CheckpointSelection.for_stage(cfg["select"], enc.tasks, args.data, tok, out, procs)
         train_masked_diffusion(model, enc, cfg, run, "pretrain", procs, selection)
         save_trained(procs, model, tok, out, params["runtime"])
+        run.log_model(out, "base")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core import runtime
-from pipeline.core.data import read_splits
+from pipeline.core.data import read_splits, train_files
 from pipeline.core.tracking import stage_run
 from pipeline.rl import ALL_TASKS, get_method, method_config
 from pipeline.rl.loop import run_rl
@@ -42,6 +42,7 @@ def main(argv=None) -> None:
         cfg,
         {"method": args.method, "init": init, "run": args.run, "task": ",".join(cfg["tasks"])},
         run_name=f"rl/{args.method}_from_{init}/{args.run}",
+        system_metrics=True,
     ) as run:
         model, tok = load_trainable(args.init, cfg, procs.device)  # LoRA adapters or the whole model (rl.lora)
         method = get_method(args.method, cfg, int(model.config.mask_token_id), tok.eos_token_id)
@@ -52,11 +53,14 @@ def main(argv=None) -> None:
             target_format=None,
             mode="rl",
         )
+        run.log_inputs(train_files(args.data, cfg["tasks"]))
         selection = CheckpointSelection.for_stage(cfg["select"], enc.tasks, args.data, tok, args.out, procs)
-        result = run_rl(model, tok, method, enc, cfg, run, procs, selection)
+        every = params["tracking"]["rollout_samples_every"]
+        result = run_rl(model, tok, method, enc, cfg, run, procs, selection, samples_every=every)
         save_trained(procs, model, tok, args.out, params["runtime"])
         if procs.is_main:
             compute.write(args.out, result["token_rows"])  # what the equal-compute control matches
+        run.log_model(args.out, f"{args.method}_from_{init}-{args.run}")
 
 
 if __name__ == "__main__":

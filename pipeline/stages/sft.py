@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core import runtime
-from pipeline.core.data import read_splits
+from pipeline.core.data import read_splits, train_files
 from pipeline.core.tracking import stage_run
 from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
@@ -45,15 +45,19 @@ def main(argv=None) -> None:
         cfg = {**cfg, "tasks": [args.run]}
     runtime.setup(params["runtime"], cfg["seed"], args.log)
     procs = Processes(params["runtime"])
-    with stage_run(procs.is_main, params, "sft", cfg, {"init": args.init, "objective": section}, run_name="sft") as run:
+    tags = {"init": args.init, "objective": section}
+    name = Path(args.out).name
+    with stage_run(procs.is_main, params, "sft", cfg, tags, run_name=f"sft/{name}", system_metrics=True) as run:
         model, tok = load_trainable(args.init, cfg, procs.device)  # LoRA adapters or the whole model (sft.lora)
         enc = EncodedExamples(
             tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
         )
         selection = CheckpointSelection.for_stage(cfg["select"], enc.tasks, args.data, tok, args.out, procs)
         budget = compute.read(args.match_compute) if args.match_compute else None
+        run.log_inputs(train_files(args.data, cfg["tasks"]))
         train_masked_diffusion(model, enc, cfg, run, section, procs, selection, token_rows=budget)
         save_trained(procs, model, tok, args.out, params["runtime"])
+        run.log_model(args.out, name)
 
 
 if __name__ == "__main__":

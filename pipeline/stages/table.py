@@ -50,6 +50,7 @@ def main(argv=None) -> None:
         run.log_artifact(stats_path(out))
         run.log_artifact(out.with_suffix(".md"))
         print(out.with_suffix(".md").read_text())
+        print(f"[table] {args.name}: {len(table)} rows -> {out}, {out.with_suffix('.md')}, {stats_path(out)}")
 
 
 if __name__ == "__main__":

@@ -207,10 +207,40 @@ wildcard_constraints:
 
 
 onstart:
-    # One parent MLflow run per invocation: stages find it through this id. The store is created
-    # here, once, because concurrent first use of a new sqlite store races on table creation.
+    # One parent MLflow run per invocation (Snakemake calls this only when there are jobs to run),
+    # opened here with the command line (stages find it through PIPELINE_INVOCATION_ID) and closed by
+    # onsuccess/onerror. The store is created here, once,
+    # because concurrent first use of a new sqlite store races on table creation.
     os.environ.setdefault("PIPELINE_INVOCATION_ID", f"snakemake-{uuid.uuid4().hex[:12]}")
     os.environ.setdefault("PIPELINE_INVOCATION_TOOL", "snakemake")
-    from pipeline.core.tracking import init_store
+    from pipeline.core.mlflow_store import open_invocation
 
-    init_store(config["tracking"]["uri"], config["tracking"]["experiment"])
+    open_invocation(
+        config["tracking"]["uri"],
+        config["tracking"]["experiment"],
+        os.environ["PIPELINE_INVOCATION_ID"],
+        "snakemake",
+        command=" ".join(sys.argv),
+        profile=config["profile"],
+        params_file=PARAMS,
+        params_hash=params_hash(config),
+        planned_jobs=len(workflow.dag),  # jobs this invocation has to run
+    )
+
+
+onsuccess:
+    from pipeline.core.mlflow_store import close_invocation
+
+    if os.environ.get("PIPELINE_INVOCATION_ID"):
+        close_invocation(
+            config["tracking"]["uri"], config["tracking"]["experiment"], os.environ["PIPELINE_INVOCATION_ID"], ok=True
+        )
+
+
+onerror:
+    from pipeline.core.mlflow_store import close_invocation
+
+    if os.environ.get("PIPELINE_INVOCATION_ID"):
+        close_invocation(
+            config["tracking"]["uri"], config["tracking"]["experiment"], os.environ["PIPELINE_INVOCATION_ID"], ok=False
+        )

@@ -1,0 +1,159 @@
+"""The MLflow store of a project: where it lives, how it stays portable, and one parent run per
+invocation (a ``snakemake`` or ``dvc repro`` call) under which every stage's run is nested.
+
+* The store is the sqlite file named by ``tracking.uri`` (relative to the project root).
+  Artifacts live beside it in ``mlartifacts/`` and the experiment records that location as a
+  *relative* path, so a copied or moved project still shows every artifact: open the store from
+  the project root (``make mlflow``). MLflow itself would write an absolute ``file://`` URI.
+* Every write goes through one file lock, so parallel Snakemake jobs never see "database is locked".
+* The invocation is identified by ``PIPELINE_INVOCATION_ID`` (set by the Snakefile's ``onstart``,
+  which also opens the parent run with the command line and closes it in ``onsuccess``/``onerror``)
+  or, under ``dvc repro``, by the dvc process that spawned the stage (no end hook: each stage's
+  end updates the parent's end time, and its ``complete`` tag stays "unknown").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+INVOCATION_ENV = "PIPELINE_INVOCATION_ID"
+ARTIFACT_DIR = "mlartifacts"
+DESCRIPTION = (
+    "d1 / JustGRPO reproduction: one parent run per `snakemake` or `dvc repro` invocation, one child run "
+    "per stage job (prepare, pretrain, sft, rl, evaluate, table, claims, analyze). Filter with "
+    "tags.stage = 'rl' and compare the reward curves; see README 'Compare runs'."
+)
+
+
+def sqlite_path(uri: str) -> Path | None:
+    return Path(uri[len("sqlite:///") :]) if uri.startswith("sqlite:///") else None
+
+
+@contextlib.contextmanager
+def locked(uri: str):
+    db = sqlite_path(uri)
+    lock_path = (db.parent if db else Path(".")) / ".mlflow.lock"
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _portable_root(uri: str, experiment_id: str) -> str | None:
+    """The experiment's artifact location as a path relative to the working directory (the project
+    root, like the sqlite path itself); None when the store is not a relative sqlite file."""
+    db = sqlite_path(uri)
+    if db is None or db.is_absolute():
+        return None
+    return str(Path(os.path.normpath(db.parent / ARTIFACT_DIR)) / experiment_id)
+
+
+def ensure_experiment(client, uri: str, name: str) -> str:
+    """The experiment's id, creating it (portable artifact root, description) when missing. Call under
+    ``locked``."""
+    exp = client.get_experiment_by_name(name)
+    if exp is not None:
+        return exp.experiment_id
+    exp_id = client.create_experiment(name)
+    root = _portable_root(uri, exp_id)
+    if root is not None:  # MLflow resolves any location to an absolute URI; store the relative one
+        with contextlib.closing(sqlite3.connect(sqlite_path(uri))) as con:
+            con.execute("UPDATE experiments SET artifact_location = ? WHERE experiment_id = ?", (root, int(exp_id)))
+            con.commit()
+    client.set_experiment_tag(exp_id, "mlflow.note.content", DESCRIPTION)
+    return exp_id
+
+
+def init_store(uri: str, experiment: str) -> None:
+    """Create the store and experiment if missing. Cheap no-op when the sqlite file exists."""
+    db = sqlite_path(uri)
+    if db is not None and db.exists():
+        return
+    from mlflow.tracking import MlflowClient
+
+    with locked(uri):
+        ensure_experiment(MlflowClient(uri), uri, experiment)
+
+
+def invocation() -> tuple[str, str, str]:
+    """(id, tool, command line) of the running invocation."""
+    if os.environ.get(INVOCATION_ENV):
+        return os.environ[INVOCATION_ENV], os.environ.get("PIPELINE_INVOCATION_TOOL", "snakemake"), ""
+    pid = os.getpid()
+    for _ in range(8):  # walk up: stage -> shell -> dvc
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+        except OSError:
+            break
+        argv = cmdline.split()
+        if "repro" in argv and any(Path(a).name == "dvc" for a in argv[:3]):
+            start = stat.rsplit(")", 1)[1].split()[19]
+            return f"dvc-{pid}-{start}", "dvc", cmdline
+        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        if pid <= 1:
+            break
+    return f"manual-{os.getpid()}-{int(time.time())}", "manual", " ".join(sys.argv)
+
+
+def git_commit() -> str:
+    try:
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5
+            ).stdout.strip()
+            or "unknown"
+        )
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def find_or_open_parent(client, exp_id: str, inv_id: str, tool: str, tags: dict | None = None) -> str:
+    """The parent run of invocation ``inv_id``, created (with ``tags``) when missing. Call under ``locked``."""
+    found = client.search_runs([exp_id], f"tags.invocation_id = '{inv_id}'", max_results=1)
+    if found:
+        return found[0].info.run_id
+    base = {"invocation_id": inv_id, "tool": tool, "git_commit": git_commit(), "complete": "unknown"}
+    run = client.create_run(
+        exp_id,
+        run_name=f"{tool} {time.strftime('%Y-%m-%d %H:%M:%S')}",
+        tags={**base, **{k: str(v) for k, v in (tags or {}).items()}},
+    )
+    return run.info.run_id
+
+
+def open_invocation(uri: str, experiment: str, inv_id: str, tool: str, **tags) -> None:
+    """Create the parent run of an invocation up front (Snakemake's onstart): command line, profile,
+    params hash and the number of planned jobs as tags."""
+    from mlflow.tracking import MlflowClient
+
+    init_store(uri, experiment)
+    client = MlflowClient(uri)
+    with locked(uri):
+        find_or_open_parent(client, ensure_experiment(client, uri, experiment), inv_id, tool, tags)
+
+
+def close_invocation(uri: str, experiment: str, inv_id: str, ok: bool) -> None:
+    """End the invocation's parent run (Snakemake's onsuccess/onerror): FINISHED and complete=true only
+    when every planned job finished."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(uri)
+    with locked(uri):
+        exp_id = ensure_experiment(client, uri, experiment)
+        found = client.search_runs([exp_id], f"tags.invocation_id = '{inv_id}'", max_results=1)
+        if not found:  # nothing ran (all outputs were up to date)
+            return
+        run_id = found[0].info.run_id
+        client.set_tag(run_id, "complete", "true" if ok else "false")
+        client.set_terminated(run_id, "FINISHED" if ok else "FAILED")

@@ -1,0 +1,105 @@
+"""The MLflow store travels with the project, and a stage run carries what the UI should show."""
+
+import shutil
+
+import pytest
+from mlflow.tracking import MlflowClient
+
+from pipeline.core import tracking
+from pipeline.core.mlflow_store import close_invocation, open_invocation
+from pipeline.core.tracking import StageRun
+
+TRACKING = {
+    "uri": "sqlite:///mlflow.db",
+    "experiment": "t",
+    "log_models": True,
+    "system_metrics": False,
+    "rollout_samples_every": 1,
+}
+PARAMS = {"profile": "tiny", "tracking": TRACKING}
+
+
+def _forget_stores():
+    """MLflow caches one store per URI string; a relative sqlite URI names another file after a chdir
+    (in the pipeline every stage is a fresh process)."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+    from mlflow.tracking._tracking_service.registry import TrackingStoreRegistry
+
+    TrackingStoreRegistry._get_store_with_resolved_uri.cache_clear()
+    SqlAlchemyStore._engine_map.clear()
+
+
+@pytest.fixture(autouse=True)
+def fresh_stores():
+    _forget_stores()
+    yield
+    _forget_stores()
+
+
+@pytest.fixture
+def finished(tmp_path, monkeypatch):
+    """A project folder with one training run (model, inputs, log) and one evaluate run."""
+    project = tmp_path / "a"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    monkeypatch.delenv("PIPELINE_INVOCATION_ID", raising=False)
+    (project / "model").mkdir()
+    (project / "model" / "config.json").write_text("{}")
+    (project / "train.jsonl").write_text('{"prompt": "p"}\n')
+    (project / "sft.log").write_text("a log line\n")
+    tracking.set_stage_log(str(project / "sft.log"))
+    with StageRun(PARAMS, "sft", {"steps": 3}, {"task": "x"}, run_name="sft") as run:
+        run.log_metrics({"loss": 1.0}, 0)
+        run.log_inputs({"x": project / "train.jsonl"})
+        run.log_model(project / "model", "sft")
+        run.log_table([{"step": 0, "completion": "c"}], "rollouts.json")
+    tracking.set_stage_log(None)
+    with StageRun(PARAMS, "evaluate", {}, run_name="evaluate") as ev:
+        linked = ev.model_run_id(project / "model")
+    return tmp_path, run.run_id, ev.run_id, linked
+
+
+def _client():
+    return MlflowClient("sqlite:///mlflow.db")
+
+
+def test_a_moved_project_still_lists_every_artifact(finished, monkeypatch):
+    tmp_path, run_id, _, _ = finished
+    shutil.move(tmp_path / "a", tmp_path / "b")
+    monkeypatch.chdir(tmp_path / "b")
+    _forget_stores()
+    client = _client()
+    assert {a.path for a in client.list_artifacts(run_id)} == {"logs", "rollouts.json"}
+    assert [a.path for a in client.list_artifacts(run_id, "logs")] == ["logs/sft.log"]
+    model_id = client.get_run(run_id).data.tags["logged_model_id"]
+    assert [a.path for a in client.list_logged_model_artifacts(model_id)] == ["config.json"]
+    assert not client.get_experiment_by_name("t").artifact_location.startswith(("/", "file:"))
+
+
+def test_runs_link_models_inputs_and_parent(finished):
+    _, run_id, eval_id, linked = finished
+    client = _client()
+    run = client.get_run(run_id)
+    assert linked == run_id  # the evaluate run finds the run that wrote its model
+    assert [d.dataset.name for d in run.inputs.dataset_inputs] == ["x"]
+    assert run.data.params == {"steps": "3"} and run.data.tags["task"] == "x"
+    parent = client.get_run(run.data.tags["mlflow.parentRunId"])
+    assert parent.data.tags["command"] and parent.info.end_time is not None
+    assert client.get_experiment_by_name("t").tags["mlflow.note.content"].startswith("d1 / JustGRPO")
+
+
+def test_snakemake_parent_says_whether_every_job_finished(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PIPELINE_INVOCATION_ID", "snakemake-x")
+    monkeypatch.setenv("PIPELINE_INVOCATION_TOOL", "snakemake")
+    open_invocation(TRACKING["uri"], "t", "snakemake-x", "snakemake", command="snakemake all", planned_jobs=2)
+    with StageRun(PARAMS, "prepare", {}):
+        pass
+    client = _client()
+    exp = client.get_experiment_by_name("t").experiment_id
+    (parent,) = client.search_runs([exp], "tags.invocation_id = 'snakemake-x'")
+    assert parent.info.status == "RUNNING"  # a finished stage does not finish the invocation
+    close_invocation(TRACKING["uri"], "t", "snakemake-x", ok=False)
+    parent = client.get_run(parent.info.run_id)
+    assert parent.info.status == "FAILED" and parent.data.tags["complete"] == "false"
+    assert parent.data.tags["planned_jobs"] == "2" and parent.data.tags["command"] == "snakemake all"
