@@ -77,7 +77,7 @@ def test_a_moved_project_still_lists_every_artifact(finished, monkeypatch):
 
 
 def test_runs_link_models_inputs_and_parent(finished):
-    _, run_id, eval_id, linked = finished
+    _, run_id, _, linked = finished
     client = _client()
     run = client.get_run(run_id)
     assert linked == run_id  # the evaluate run finds the run that wrote its model
