@@ -5,8 +5,8 @@ rule analyze:
         data=lambda wc: expand(f"{R}/data/{{task}}/test.jsonl", task=config["analysis"][wc.name]["tasks"]),
         code=code("analyze"),
     output:
-        png=f"{R}/figures/{{name}}.png",
-        csv=f"{R}/figures/{{name}}.csv",
+        png=report(f"{R}/figures/{{name}}.png", caption="../report/figure.rst", category="Figures"),
+        csv=report(f"{R}/figures/{{name}}.csv", caption="../report/figure.rst", category="Figures"),
     log:
         f"{R}/logs/analyze/{{name}}.log",
     benchmark:

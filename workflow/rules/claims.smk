@@ -11,8 +11,8 @@ rule claims:
         ),
         code=code("claims"),
     output:
-        csv=f"{R}/claims.csv",
-        md=f"{R}/claims.md",
+        csv=report(f"{R}/claims.csv", caption="../report/claims.rst", category="Claims"),
+        md=report(f"{R}/claims.md", caption="../report/claims.rst", category="Claims"),
     log:
         f"{R}/logs/claims.log",
     benchmark:

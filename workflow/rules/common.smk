@@ -49,7 +49,12 @@ def selected_params_file():
 
 
 PARAMS = selected_params_file()
-SOURCE = PARAMS if not PARAMS.startswith(".snakemake/") else "configuration (--configfile/--config merged)"
+# what an invalid value is blamed on: the command line when it set anything, else the file(s)
+_FILES = " + ".join(os.path.relpath(f) for f in workflow.overwrite_configfiles) or "params.yaml"
+if workflow.config_settings.config:
+    SOURCE = f"--config on the command line (over {_FILES})"
+else:
+    SOURCE = _FILES
 try:
     validate_params(config, SOURCE)
 except ParamsError as err:
@@ -200,25 +205,29 @@ RL_SHARED = [f"rl.{k}" for k in config["rl"] if k not in ("methods", "start_from
 
 wildcard_constraints:
     task="|".join(config["data"]["tasks"]),
+    dataset="|".join(config["data"]["tasks"]),
     method="|".join(RL_METHODS),
     init="|".join(config["rl"]["start_from"]),
     run="|".join(RUNS),
     protocol="|".join(config["eval"]["protocols"]),
 
 
+_INVOCATION = {}  # the id onstart opened, for onsuccess/onerror to close
+
+
 onstart:
     # One parent MLflow run per invocation (Snakemake calls this only when there are jobs to run),
     # opened here with the command line (stages find it through PIPELINE_INVOCATION_ID) and closed by
-    # onsuccess/onerror. The store is created here, once,
-    # because concurrent first use of a new sqlite store races on table creation.
-    os.environ.setdefault("PIPELINE_INVOCATION_ID", f"snakemake-{uuid.uuid4().hex[:12]}")
+    # onsuccess/onerror. The store is created here, once, because concurrent first use of a new
+    # sqlite store races on table creation.
+    _INVOCATION["id"] = os.environ.setdefault("PIPELINE_INVOCATION_ID", f"snakemake-{uuid.uuid4().hex[:12]}")
     os.environ.setdefault("PIPELINE_INVOCATION_TOOL", "snakemake")
     from pipeline.core.mlflow_store import open_invocation
 
     open_invocation(
         config["tracking"]["uri"],
         config["tracking"]["experiment"],
-        os.environ["PIPELINE_INVOCATION_ID"],
+        _INVOCATION["id"],
         "snakemake",
         command=" ".join(sys.argv),
         profile=config["profile"],
@@ -231,16 +240,12 @@ onstart:
 onsuccess:
     from pipeline.core.mlflow_store import close_invocation
 
-    if os.environ.get("PIPELINE_INVOCATION_ID"):
-        close_invocation(
-            config["tracking"]["uri"], config["tracking"]["experiment"], os.environ["PIPELINE_INVOCATION_ID"], ok=True
-        )
+    if _INVOCATION:
+        close_invocation(config["tracking"]["uri"], config["tracking"]["experiment"], _INVOCATION["id"], ok=True)
 
 
 onerror:
     from pipeline.core.mlflow_store import close_invocation
 
-    if os.environ.get("PIPELINE_INVOCATION_ID"):
-        close_invocation(
-            config["tracking"]["uri"], config["tracking"]["experiment"], os.environ["PIPELINE_INVOCATION_ID"], ok=False
-        )
+    if _INVOCATION:
+        close_invocation(config["tracking"]["uri"], config["tracking"]["experiment"], _INVOCATION["id"], ok=False)

@@ -9,8 +9,8 @@ rule table:
         ),
         code=code("table"),
     output:
-        csv=f"{R}/{{name}}.csv",
-        md=f"{R}/{{name}}.md",
+        csv=report(f"{R}/{{name}}.csv", caption="../report/table.rst", category="Tables", subcategory="{name}"),
+        md=report(f"{R}/{{name}}.md", caption="../report/table.rst", category="Tables", subcategory="{name}"),
         stats=f"{R}/{{name}}_stats.csv",
     log:
         f"{R}/logs/{{name}}.log",
