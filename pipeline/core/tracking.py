@@ -54,6 +54,8 @@ class StageRun:
     """``with StageRun(params, "sft", section, tags) as run: run.log_metrics({...}, step)``.
 
     ``system_metrics``: sample CPU/memory (and GPU) into the run while it is open (training stages).
+    ``metrics_out``: also write every logged metric to ``<path>.csv`` (one row per step: the curves
+    ``dvc plots`` draws) and the last value of each to ``<path>.json`` (``dvc metrics``).
     """
 
     def __init__(
@@ -65,6 +67,7 @@ class StageRun:
         run_name: str | None = None,
         flush_every: int = 500,
         system_metrics: bool = False,
+        metrics_out: str | Path | None = None,
     ):
         self.cfg = params["tracking"]
         self.uri, self.experiment = self.cfg["uri"], self.cfg["experiment"]
@@ -81,6 +84,8 @@ class StageRun:
         self.system_metrics = system_metrics and self.cfg["system_metrics"]
         self._buffer: list = []
         self._monitor = None
+        self.metrics_out = Path(metrics_out) if metrics_out else None
+        self._history: dict[int, dict] = {}
 
     def __enter__(self) -> StageRun:
         from mlflow.tracking import MlflowClient
@@ -123,7 +128,9 @@ class StageRun:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        self._buffer += [Metric(k, float(v), now, step) for k, v in metrics.items() if v is not None]
+        kept = {k: float(v) for k, v in metrics.items() if v is not None}
+        self._buffer += [Metric(k, v, now, step) for k, v in kept.items()]
+        self._history.setdefault(step, {}).update(kept)
         if len(self._buffer) >= self.flush_every:
             self.flush()
 
@@ -195,6 +202,8 @@ class StageRun:
         if self._monitor is not None:
             self._monitor.finish()
         self.flush()
+        if self.metrics_out is not None and not exc_type:
+            write_curves(self.metrics_out, self._history)
         status = "FAILED" if exc_type else "FINISHED"
         _say(f"end {self.run_name}: {status} in {time.time() - self._t0:.1f}s")
         with locked(self.uri):
@@ -205,6 +214,23 @@ class StageRun:
                 parent = self.client.get_run(self.parent_id)
                 sticky = "FAILED" if parent.info.status == "FAILED" else status
                 self.client.set_terminated(self.parent_id, sticky)
+
+
+def write_curves(path: Path, history: dict[int, dict]) -> None:
+    """``<path>.csv``: step + one column per metric (blank where a step lacks it); ``<path>.json``: the
+    last logged value of each metric."""
+    import csv
+    import json
+
+    keys = sorted({k for row in history.values() for k in row})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.with_suffix(".csv").open("w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["step", *keys])
+        for step in sorted(history):
+            w.writerow([step, *(history[step].get(k, "") for k in keys)])
+    last = {k: history[s][k] for s in sorted(history) for k in history[s]}
+    path.with_suffix(".json").write_text(json.dumps(last, indent=2, sort_keys=True) + "\n")
 
 
 class NullRun:

@@ -26,6 +26,7 @@ def main(argv=None) -> None:
     ap = parser(__doc__)
     ap.add_argument("--data", required=True, help="directory of prepared tasks")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--metrics", default=None, help="<path>.json: final metrics, <path>.csv: every step's (for DVC)")
     args = ap.parse_args(argv)
     params = load_or_exit(args.params)
     cfg, mcfg = params["pretrain"], params["model"]
@@ -33,7 +34,13 @@ def main(argv=None) -> None:
     procs = Processes(params["runtime"])
     out = Path(args.out)
     with stage_run(
-        procs.is_main, params, "pretrain", {"model": mcfg, **cfg}, run_name="pretrain/base", system_metrics=True
+        procs.is_main,
+        params,
+        "pretrain",
+        {"model": mcfg, **cfg},
+        run_name="pretrain/base",
+        system_metrics=True,
+        metrics_out=args.metrics,
     ) as run:
         if mcfg["init"] == "pretrained":
             if procs.is_main:

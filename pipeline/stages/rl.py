@@ -29,6 +29,7 @@ def main(argv=None) -> None:
     ap.add_argument("--run", default=ALL_TASKS, help="an entry of rl.runs: 'all' or the one task to train on")
     ap.add_argument("--data", required=True, help="directory of prepared tasks")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--metrics", default=None, help="<path>.json: final metrics, <path>.csv: every step's (for DVC)")
     args = ap.parse_args(argv)
     params = load_or_exit(args.params)
     cfg = method_config(params["rl"], args.method, args.run)  # shared keys, overrides, this run's settings
@@ -43,6 +44,7 @@ def main(argv=None) -> None:
         {"method": args.method, "init": init, "run": args.run, "task": ",".join(cfg["tasks"])},
         run_name=f"rl/{args.method}_from_{init}/{args.run}",
         system_metrics=True,
+        metrics_out=args.metrics,
     ) as run:
         model, tok = load_trainable(args.init, cfg, procs.device)  # LoRA adapters or the whole model (rl.lora)
         method = get_method(args.method, cfg, int(model.config.mask_token_id), tok.eos_token_id)

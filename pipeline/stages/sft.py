@@ -27,6 +27,7 @@ def main(argv=None) -> None:
     ap.add_argument("--init", required=True, help="model directory to start from")
     ap.add_argument("--data", required=True, help="directory of prepared tasks")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--metrics", default=None, help="<path>.json: final metrics, <path>.csv: every step's (for DVC)")
     ap.add_argument(
         "--match-compute",
         default=None,
@@ -47,7 +48,9 @@ def main(argv=None) -> None:
     procs = Processes(params["runtime"])
     tags = {"init": args.init, "objective": section}
     name = Path(args.out).name
-    with stage_run(procs.is_main, params, "sft", cfg, tags, run_name=f"sft/{name}", system_metrics=True) as run:
+    with stage_run(
+        procs.is_main, params, "sft", cfg, tags, run_name=f"sft/{name}", system_metrics=True, metrics_out=args.metrics
+    ) as run:
         model, tok = load_trainable(args.init, cfg, procs.device)  # LoRA adapters or the whole model (sft.lora)
         enc = EncodedExamples(
             tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]

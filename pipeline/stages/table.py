@@ -10,6 +10,7 @@ Writes the CSV and a Markdown rendering beside it (``.md``).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from pipeline.core import runtime
@@ -34,6 +35,9 @@ def main(argv=None) -> None:
         stats = cell_stats(Path(args.eval) / proto, spec["models"], spec["tasks"], ev["gen_lengths"])
         write_csv(table, out)
         write_csv(stats, stats_path(out))
+        # the cells again, keyed by model name, for `dvc metrics show/diff`
+        cells = {m: {k: v for k, v in row.items() if k != "model"} for m, row in zip(spec["models"], table)}
+        out.with_suffix(".json").write_text(json.dumps(cells, indent=2) + "\n")
         notes = [
             f"Accuracy (%) on {params['data']['n_test']} test problems per task "
             f"({params['profile']} profile); column = task@generation length.",
@@ -49,8 +53,9 @@ def main(argv=None) -> None:
         run.log_artifact(out)
         run.log_artifact(stats_path(out))
         run.log_artifact(out.with_suffix(".md"))
+        run.log_artifact(out.with_suffix(".json"))
         print(out.with_suffix(".md").read_text())
-        print(f"[table] {args.name}: {len(table)} rows -> {out}, {out.with_suffix('.md')}, {stats_path(out)}")
+        print(f"[table] {args.name}: {len(table)} rows -> {out}, {out.with_suffix('.md')}, {stats_path(out)}, {out.with_suffix('.json')}")
 
 
 if __name__ == "__main__":

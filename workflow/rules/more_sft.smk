@@ -11,7 +11,9 @@ rule more_sft:
         ),
         code=code("sft"),
     output:
-        directory(f"{R}/models/more_sft_for_{{method}}_from_{{init}}/{{run}}"),
+        model=directory(f"{R}/models/more_sft_for_{{method}}_from_{{init}}/{{run}}"),
+        metrics=f"{R}/metrics/more_sft_for_{{method}}_from_{{init}}/{{run}}.json",
+        curve=f"{R}/metrics/more_sft_for_{{method}}_from_{{init}}/{{run}}.csv",
     log:
         f"{R}/logs/more_sft/{{method}}_from_{{init}}/{{run}}.log",
     benchmark:
@@ -31,4 +33,4 @@ rule more_sft:
         data=lambda wc, input: data_root(input.data),
     shell:
         "{params.launch} pipeline sft --params {params.file} --init {input.init} --match-compute {input.rl} "
-        "--run {wildcards.run} --data {params.data} --out {output} --log {log}"
+        "--run {wildcards.run} --data {params.data} --out {output.model} --metrics {output.metrics} --log {log}"

@@ -4,7 +4,9 @@ rule pretrain:
         data=expand(f"{R}/data/{{task}}/train.jsonl", task=config["pretrain"]["tasks"]),
         code=code("pretrain"),
     output:
-        directory(f"{R}/models/base"),
+        model=directory(f"{R}/models/base"),
+        metrics=f"{R}/metrics/base.json",
+        curve=f"{R}/metrics/base.csv",
     log:
         f"{R}/logs/pretrain.log",
     benchmark:
@@ -23,4 +25,4 @@ rule pretrain:
         tracked=tracked("model", "pretrain", "data.tasks"),
         data=lambda wc, input: data_root(input.data),
     shell:
-        "{params.launch} pipeline pretrain --params {params.file} --data {params.data} --out {output} --log {log}"
+        "{params.launch} pipeline pretrain --params {params.file} --data {params.data} --out {output.model} --metrics {output.metrics} --log {log}"

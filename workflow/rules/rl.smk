@@ -6,7 +6,9 @@ rule rl:
         data=lambda wc: expand(f"{R}/data/{{task}}/train.jsonl", task=run_tasks(wc.run)),
         code=code("rl"),
     output:
-        directory(f"{R}/models/{{method}}_from_{{init}}/{{run}}"),
+        model=directory(f"{R}/models/{{method}}_from_{{init}}/{{run}}"),
+        metrics=f"{R}/metrics/{{method}}_from_{{init}}/{{run}}.json",
+        curve=f"{R}/metrics/{{method}}_from_{{init}}/{{run}}.csv",
     log:
         f"{R}/logs/rl/{{method}}_from_{{init}}/{{run}}.log",
     benchmark:
@@ -26,4 +28,4 @@ rule rl:
         data=lambda wc, input: data_root(input.data),
     shell:
         "{params.launch} pipeline rl --params {params.file} --method {wildcards.method} --init {input.init} "
-        "--run {wildcards.run} --data {params.data} --out {output} --log {log}"
+        "--run {wildcards.run} --data {params.data} --out {output.model} --metrics {output.metrics} --log {log}"

@@ -5,7 +5,9 @@ rule sft:
         data=expand(f"{R}/data/{{task}}/train.jsonl", task=config["sft"]["tasks"]),
         code=code("sft"),
     output:
-        directory(f"{R}/models/sft"),
+        model=directory(f"{R}/models/sft"),
+        metrics=f"{R}/metrics/sft.json",
+        curve=f"{R}/metrics/sft.csv",
     log:
         f"{R}/logs/sft.log",
     benchmark:
@@ -24,4 +26,4 @@ rule sft:
         tracked=tracked("sft", "data.tasks"),
         data=lambda wc, input: data_root(input.data),
     shell:
-        "{params.launch} pipeline sft --params {params.file} --init {input.init} --data {params.data} --out {output} --log {log}"
+        "{params.launch} pipeline sft --params {params.file} --init {input.init} --data {params.data} --out {output.model} --metrics {output.metrics} --log {log}"

@@ -12,6 +12,7 @@ rule table:
         csv=report(f"{R}/{{name}}.csv", caption="../report/table.rst", category="Tables", subcategory="{name}"),
         md=report(f"{R}/{{name}}.md", caption="../report/table.rst", category="Tables", subcategory="{name}"),
         stats=f"{R}/{{name}}_stats.csv",
+        cells=f"{R}/{{name}}.json",
     log:
         f"{R}/logs/{{name}}.log",
     benchmark:
