@@ -4,6 +4,7 @@ profile selected by --configfile (a dry run: params.yaml untouched, its own resu
 Runs in a copy of the tracked files so the checkout's results/ and mlflow.db are untouched.
 """
 
+import json
 import os
 import sqlite3
 import subprocess
@@ -91,7 +92,63 @@ def test_mlflow_has_one_run_per_stage_under_one_parent(project, snakemake_run):
     parents = {p for (p,) in db.execute("select value from tags where key = 'mlflow.parentRunId'")}
     assert len(parents) == 1
     metrics = {k for (k,) in db.execute("select distinct key from metrics")}
-    assert {"loss", "reward", "accuracy_L16"} <= metrics
+    assert {"loss", "reward", "accuracy", "accuracy_L16"} <= metrics
+
+
+def test_mlflow_runs_carry_artifacts_models_and_links(project, snakemake_run):
+    """What the UI shows, read through the MLflow client from the project root (the store is relative)."""
+    code = """
+import json
+from mlflow.tracking import MlflowClient
+c = MlflowClient("sqlite:///mlflow.db")
+exp = c.get_experiment_by_name("dllm-rl").experiment_id
+ev = c.search_runs([exp], "tags.stage = 'evaluate' and tags.model = 'sft' and tags.task = 'tiny_sudoku'")[0]
+rl = c.search_runs([exp], "tags.stage = 'rl' and tags.init = 'base'")[0]
+parent = c.get_run(rl.data.tags["mlflow.parentRunId"])
+print(json.dumps({
+    "eval_artifacts": sorted(a.path for a in c.list_artifacts(ev.info.run_id, "L16"))
+    + [a.path for a in c.list_artifacts(ev.info.run_id, "logs")],
+    "accuracy_by_length": [m.step for m in c.get_metric_history(ev.info.run_id, "accuracy")],
+    "linked": ev.data.tags["model_run_id"]
+    == c.search_runs([exp], "tags.trained_model = 'results/models/sft'")[0].info.run_id,
+    "rl_model": [a.path for a in c.list_logged_model_artifacts(rl.data.tags["logged_model_id"])],
+    "rl_rollouts": sorted(a.path for a in c.list_artifacts(rl.info.run_id)),
+    "rl_inputs": sorted(d.dataset.name for d in rl.inputs.dataset_inputs),
+    "system": any(k.startswith("system/") for k in rl.data.metrics),
+    "parent": [parent.info.status, parent.data.tags["complete"], parent.data.tags["command"]],
+}))
+"""
+    got = json.loads(
+        subprocess.run([sys.executable, "-c", code], cwd=project, capture_output=True, text=True, check=True).stdout
+    )
+    assert got["eval_artifacts"] == ["L16/generations.jsonl", "L16/metrics.json", "logs/tiny_sudoku.log"]
+    assert got["accuracy_by_length"] == [16, 32] and got["linked"]
+    assert "model.safetensors" in got["rl_model"] and "config.json" in got["rl_model"]
+    assert "rollouts.json" in got["rl_rollouts"] and "logs" in got["rl_rollouts"]
+    assert got["rl_inputs"] == ["tiny_arithmetic", "tiny_sudoku"] and got["system"]
+    assert got["parent"][:2] == ["FINISHED", "true"] and "snakemake" in got["parent"][2]
+
+
+def test_dvc_metrics_and_plots_show_a_snakemake_run(project, snakemake_run):
+    dvc = str(Path(sys.executable).parent / "dvc")
+    metrics = _run([dvc, "metrics", "show"], project)
+    assert "results/table1.json" in metrics and "results/metrics/diffu_grpo_from_base/all.json" in metrics
+    plots = _run([dvc, "plots", "show", "--json"], project)
+    assert '"results/metrics/diffu_grpo_from_base/all.csv"' in plots and '"reward"' in plots
+
+
+def test_report_holds_the_table(project, snakemake_run):
+    _run([*SMK, "--report", "report.html", "results/table1.csv", "results/claims.csv"], project)
+    html = (project / "report.html").read_text()
+    assert "table1.csv" in html and "claims.md" in html and "paired difference" in html
+
+
+def test_a_bad_command_line_value_is_blamed_on_the_command_line(project):
+    res = subprocess.run(
+        [*SMK, "-n", "--config", 'sft={"steps": "ten"}'], cwd=project, capture_output=True, text=True, env=ENV
+    )
+    assert res.returncode != 0
+    assert "invalid --config on the command line (over params.yaml): sft.steps: 'ten'" in res.stdout + res.stderr
 
 
 def test_lint_is_clean(project):
@@ -106,6 +163,8 @@ def test_dvc_repro_runs_the_same_stages_and_second_run_is_a_no_op(tmp_path_facto
     dst = copy_checkout(ROOT, tmp_path_factory.mktemp("dvc_project"), MICRO)
     subprocess.run(["git", "init", "-q"], cwd=dst, check=True)
     dvc = [str(Path(sys.executable).parent / "dvc"), "repro", "table@table1"]
+    listed = _run([*dvc, "--dry", "--force"], dst)  # a fresh checkout: every command, nothing run
+    assert "Running stage 'table@table1'" in listed and not (dst / "results" / "models").exists()
     first = _run(dvc, dst, timeout=1200)
     assert "Running stage 'pretrain'" in first and "Running stage 'table@table1'" in first
     assert (dst / "results" / "table1.csv").read_text().startswith("model,tiny_sudoku@16")
