@@ -180,7 +180,10 @@ class StageRun:
 
             with locked(self.uri):
                 lm = self.client.create_logged_model(
-                    self.exp_id, name=name, source_run_id=self.run_id, params={"stage": self.stage, **self.tags}
+                    self.exp_id,
+                    name=name.replace("/", "-"),
+                    source_run_id=self.run_id,
+                    params={"stage": self.stage, **self.tags},
                 )
                 self.client.log_model_artifacts(lm.model_id, str(model_dir))
                 self.client.finalize_logged_model(lm.model_id, LoggedModelStatus.READY)

@@ -100,6 +100,13 @@ def model_for_run(model_dir: str | Path, run: str | None) -> Path:
     return model_dir
 
 
+def model_name(model_dir: str | Path) -> str:
+    """A model's name from its directory: ``sft``, or ``<method>_from_<init>/<run>`` for a model that is
+    one run of an RL (or control) row."""
+    p = Path(model_dir)
+    return p.name if p.parent.name == "models" else f"{p.parent.name}/{p.name}"
+
+
 def load_stage_model(model_dir: str | Path, dtype: torch.dtype, device, quantize_4bit: bool = False):
     """Model and tokenizer saved by an earlier stage, following a ``source.json`` pointer."""
     model_dir = Path(model_dir)

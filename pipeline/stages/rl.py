@@ -11,6 +11,7 @@ from pathlib import Path
 from pipeline.core import runtime
 from pipeline.core.data import read_splits, train_files
 from pipeline.core.tracking import stage_run
+from pipeline.model import io
 from pipeline.rl import ALL_TASKS, get_method, method_config
 from pipeline.rl.loop import run_rl
 from pipeline.stages import load_or_exit, parser
@@ -62,7 +63,7 @@ def main(argv=None) -> None:
         save_trained(procs, model, tok, args.out, params["runtime"])
         if procs.is_main:
             compute.write(args.out, result["token_rows"])  # what the equal-compute control matches
-        run.log_model(args.out, f"{args.method}_from_{init}-{args.run}")
+        run.log_model(args.out, io.model_name(args.out))
 
 
 if __name__ == "__main__":

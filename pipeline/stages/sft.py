@@ -12,6 +12,7 @@ from pathlib import Path
 from pipeline.core import runtime
 from pipeline.core.data import read_splits, train_files
 from pipeline.core.tracking import stage_run
+from pipeline.model import io
 from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
 from pipeline.training import compute
@@ -47,7 +48,7 @@ def main(argv=None) -> None:
     runtime.setup(params["runtime"], cfg["seed"], args.log)
     procs = Processes(params["runtime"])
     tags = {"init": args.init, "objective": section}
-    name = Path(args.out).name
+    name = io.model_name(args.out)
     with stage_run(
         procs.is_main, params, "sft", cfg, tags, run_name=f"sft/{name}", system_metrics=True, metrics_out=args.metrics
     ) as run:

@@ -55,7 +55,8 @@ def main(argv=None) -> None:
         run.log_artifact(out.with_suffix(".md"))
         run.log_artifact(out.with_suffix(".json"))
         print(out.with_suffix(".md").read_text())
-        print(f"[table] {args.name}: {len(table)} rows -> {out}, {out.with_suffix('.md')}, {stats_path(out)}, {out.with_suffix('.json')}")
+        written = [out, out.with_suffix(".md"), stats_path(out), out.with_suffix(".json")]
+        print(f"[table] {args.name}: {len(table)} rows -> {', '.join(map(str, written))}")
 
 
 if __name__ == "__main__":
