@@ -24,11 +24,6 @@ OPTIONS = {
         "default": "+-*",
         "description": "operators the expressions draw from (fewer: an easier task)",
     },
-    "ordered": {
-        "type": "boolean",
-        "default": False,
-        "description": "show the numbers in the order of one solution (the model picks the operators) instead of sorted",
-    },
 }
 
 _EXPR_CHARS = re.compile(r"^[\d+\-*/() ]+$")
@@ -54,8 +49,7 @@ def countdown_reward(expr: str | None, numbers: list[int], target: int) -> float
 
 class TinyCountdown(TinyTask):
     """Options: ``max_number`` (operands drawn from 1..max_number, default 12),
-    ``max_target`` (default 99), ``ops`` (the operators drawn, default "+-*"), ``ordered`` (numbers
-    shown in a solution's order, default false: sorted)."""
+    ``max_target`` (default 99), ``ops`` (the operators drawn, default "+-*")."""
 
     answer_shape = r"\d+(?:[+\-*/]\d+)*"  # an expression over numbers, e.g. 3+4+9
 
@@ -69,8 +63,7 @@ class TinyCountdown(TinyTask):
         target = evaluate_expression(expr)
         if target is None or target != int(target) or not 1 <= target <= int(self.options.get("max_target", 99)):
             return None
-        # sorted: the prompt does not reveal the order of the solution; ordered: an easier task
-        shown = nums if self.options.get("ordered", False) else sorted(nums)
+        shown = sorted(nums)  # the prompt must not reveal the order of the solution
         reasoning = trace_steps(expr, rng)
         return {
             "prompt": f"target {int(target)} numbers {' '.join(map(str, shown))}",
