@@ -23,6 +23,9 @@ import sys
 import time
 from pathlib import Path
 
+# MLflow's usage telemetry would try the network from every stage (and the machines may be offline)
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+
 INVOCATION_ENV = "PIPELINE_INVOCATION_ID"
 ARTIFACT_DIR = "mlartifacts"
 DESCRIPTION = (

@@ -53,7 +53,8 @@ def _say(text: str) -> None:
 class StageRun:
     """``with StageRun(params, "sft", section, tags) as run: run.log_metrics({...}, step)``.
 
-    ``system_metrics``: sample CPU/memory (and GPU) into the run while it is open (training stages).
+    ``system_metrics``: sample CPU/memory (and GPU) into the run while it is open, every
+    ``tracking.system_metrics`` seconds (training stages).
     ``metrics_out``: also write every logged metric to ``<path>.csv`` (one row per step: the curves
     ``dvc plots`` draws) and the last value of each to ``<path>.json`` (``dvc metrics``).
     """
@@ -81,7 +82,7 @@ class StageRun:
         }
         self.run_name = run_name or stage
         self.flush_every = flush_every
-        self.system_metrics = system_metrics and self.cfg["system_metrics"]
+        self.system_metrics = self.cfg["system_metrics"] if system_metrics else 0  # sampling interval, s
         self._buffer: list = []
         self._monitor = None
         self.metrics_out = Path(metrics_out) if metrics_out else None
@@ -113,7 +114,9 @@ class StageRun:
         if self.system_metrics:
             from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
 
-            self._monitor = SystemMetricsMonitor(self.run_id, sampling_interval=10, tracking_uri=self.uri)
+            self._monitor = SystemMetricsMonitor(
+                self.run_id, sampling_interval=self.system_metrics, tracking_uri=self.uri
+            )
             self._monitor.start()
         _say(f"start {self.run_name} (MLflow run {self.run_id})")
         return self

@@ -1,6 +1,7 @@
 """The MLflow store travels with the project, and a stage run carries what the UI should show."""
 
 import shutil
+import time
 
 import pytest
 from mlflow.tracking import MlflowClient
@@ -13,7 +14,7 @@ TRACKING = {
     "uri": "sqlite:///mlflow.db",
     "experiment": "t",
     "log_models": True,
-    "system_metrics": False,
+    "system_metrics": 0,
     "rollout_samples_every": 1,
 }
 PARAMS = {"profile": "tiny", "tracking": TRACKING}
@@ -103,3 +104,13 @@ def test_snakemake_parent_says_whether_every_job_finished(tmp_path, monkeypatch)
     parent = client.get_run(parent.info.run_id)
     assert parent.info.status == "FAILED" and parent.data.tags["complete"] == "false"
     assert parent.data.tags["planned_jobs"] == "2" and parent.data.tags["command"] == "snakemake all"
+
+
+def test_training_runs_sample_system_metrics(tmp_path, monkeypatch):
+    """MLflow logs a sample per interval (none for a run shorter than one)."""
+    monkeypatch.chdir(tmp_path)
+    params = {**PARAMS, "tracking": {**TRACKING, "system_metrics": 0.3}}
+    with StageRun(params, "rl", {}, system_metrics=True) as run:
+        time.sleep(1.0)
+    metrics = _client().get_run(run.run_id).data.metrics
+    assert "system/cpu_utilization_percentage" in metrics and "system/system_memory_usage_megabytes" in metrics
