@@ -187,3 +187,9 @@ def test_command_line_overrides_reach_the_stages(project):
         p for p in (project / ".snakemake" / "params").glob("*.yaml") if f"--params .snakemake/params/{p.name}" in out
     )
     assert yaml.safe_load(snapshot.read_text())["sft"]["steps"] == 3
+
+
+def test_dag_labels_name_the_task(project):
+    dot = _run([*SMK, "--dag", "dot", "results/table1.csv"], project)
+    assert 'label = "evaluate\\nmodel: base\\nprotocol: d1\\ntask: tiny_sudoku"' in dot
+    assert 'label = "prepare\\ndataset: tiny_sudoku"' in dot
