@@ -25,10 +25,13 @@ STAGES: dict[str, str] = {
 }
 
 
-def parser(description: str) -> argparse.ArgumentParser:
+def parser(description: str, training: bool = False) -> argparse.ArgumentParser:
+    """The arguments every stage takes; ``training``: also ``--metrics`` (the curves DVC plots)."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--params", default="params.yaml", help="params file (validated before anything runs)")
     ap.add_argument("--log", default=None, help="also write progress lines to this file")
+    if training:
+        ap.add_argument("--metrics", default=None, help="<path>.json: final metrics, <path>.csv: every step's")
     return ap
 
 

@@ -23,10 +23,9 @@ from pipeline.training.trainer import train_masked_diffusion
 
 
 def main(argv=None) -> None:
-    ap = parser(__doc__)
+    ap = parser(__doc__, training=True)
     ap.add_argument("--data", required=True, help="directory of prepared tasks")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--metrics", default=None, help="<path>.json: final metrics, <path>.csv: every step's (for DVC)")
     args = ap.parse_args(argv)
     params = load_or_exit(args.params)
     cfg, mcfg = params["pretrain"], params["model"]

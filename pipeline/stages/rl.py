@@ -24,13 +24,12 @@ from pipeline.training.selection import CheckpointSelection
 
 
 def main(argv=None) -> None:
-    ap = parser(__doc__)
+    ap = parser(__doc__, training=True)
     ap.add_argument("--method", required=True)
     ap.add_argument("--init", required=True, help="model directory to start from")
     ap.add_argument("--run", default=ALL_TASKS, help="an entry of rl.runs: 'all' or the one task to train on")
     ap.add_argument("--data", required=True, help="directory of prepared tasks")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--metrics", default=None, help="<path>.json: final metrics, <path>.csv: every step's (for DVC)")
     args = ap.parse_args(argv)
     params = load_or_exit(args.params)
     cfg = method_config(params["rl"], args.method, args.run)  # shared keys, overrides, this run's settings

@@ -24,11 +24,10 @@ from pipeline.training.trainer import train_masked_diffusion
 
 
 def main(argv=None) -> None:
-    ap = parser(__doc__)
+    ap = parser(__doc__, training=True)
     ap.add_argument("--init", required=True, help="model directory to start from")
     ap.add_argument("--data", required=True, help="directory of prepared tasks")
     ap.add_argument("--out", required=True)
-    ap.add_argument("--metrics", default=None, help="<path>.json: final metrics, <path>.csv: every step's (for DVC)")
     ap.add_argument(
         "--match-compute",
         default=None,
