@@ -25,7 +25,7 @@ def copy_checkout(src: Path, dst: Path, params: Path | None = None) -> Path:
     for f in project_files(src):
         path = src / f
         (dst / f).parent.mkdir(parents=True, exist_ok=True)
-        if path.is_symlink():  # profiles/<name>/dvc.yaml link to the project's dvc.yaml
+        if path.is_symlink():  # copied as the link it is
             (dst / f).unlink(missing_ok=True)
             (dst / f).symlink_to(path.readlink())
         elif path.is_file():

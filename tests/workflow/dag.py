@@ -57,7 +57,7 @@ def dvc_stages(root: Path, dvcfile: str = "dvc.yaml") -> list[dict]:
     stages = []
     with Repo(str(root)) as repo:
         for s in repo.index.stages:
-            if os.path.relpath(s.path, root) != dvcfile:  # not resolved: a profile's dvc.yaml is a link
+            if os.path.relpath(s.path, root) != dvcfile:  # each dvc.yaml's stages once
                 continue
             wdir = Path(s.wdir).resolve()
             rel = lambda p, wdir=wdir: _from_root(root, wdir / p)

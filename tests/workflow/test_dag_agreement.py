@@ -28,6 +28,14 @@ def test_snakemake_and_dvc_agree(graphs):
     assert disagreements(smk, dvc, files, results) == []
 
 
+def test_every_profile_runs_the_projects_dvc_yaml():
+    """A copy, not a link: DVC reads committed revisions (``dvc exp show``) without following links."""
+    for name, (_, dvcfile) in PROFILES.items():
+        path = ROOT / dvcfile
+        assert not path.is_symlink(), f"{dvcfile} is a link; replace it with a copy of dvc.yaml"
+        assert path.read_bytes() == (ROOT / "dvc.yaml").read_bytes(), f"{name}: run `cp dvc.yaml {dvcfile}`"
+
+
 def _drift(graphs, stage_prefix, change):
     smk, dvc, files, results = copy.deepcopy(graphs)
     stage = next(s for s in dvc if s["name"].startswith(stage_prefix))
