@@ -191,7 +191,7 @@ def test_profile_paths_point_at_their_own_file_and_root(path):
     assert params["params"] == path
     assert ((ROOT / path).parent / params["dvc_root"]).resolve() == ROOT
     if path != "params.yaml":
-        assert (ROOT / path).with_name("dvc.yaml").resolve() == ROOT / "dvc.yaml"  # a link, not a copy
+        assert (ROOT / path).with_name("dvc.yaml").exists()  # a copy of dvc.yaml (test_dag_agreement checks)
         assert params["results"] != load_params(ROOT / "params.yaml")["paths"]["results"]
 
 
