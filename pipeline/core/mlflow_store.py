@@ -121,11 +121,17 @@ def git_commit() -> str:
         return "unknown"
 
 
+def find_parent(client, exp_id: str, inv_id: str) -> str | None:
+    """The run id of invocation ``inv_id``'s parent run, or None before its first stage."""
+    found = client.search_runs([exp_id], f"tags.invocation_id = '{inv_id}'", max_results=1)
+    return found[0].info.run_id if found else None
+
+
 def find_or_open_parent(client, exp_id: str, inv_id: str, tool: str, tags: dict | None = None) -> str:
     """The parent run of invocation ``inv_id``, created (with ``tags``) when missing. Call under ``locked``."""
-    found = client.search_runs([exp_id], f"tags.invocation_id = '{inv_id}'", max_results=1)
+    found = find_parent(client, exp_id, inv_id)
     if found:
-        return found[0].info.run_id
+        return found
     base = {"invocation_id": inv_id, "tool": tool, "git_commit": git_commit(), "complete": "unknown"}
     run = client.create_run(
         exp_id,
@@ -153,10 +159,8 @@ def close_invocation(uri: str, experiment: str, inv_id: str, ok: bool) -> None:
 
     client = MlflowClient(uri)
     with locked(uri):
-        exp_id = ensure_experiment(client, uri, experiment)
-        found = client.search_runs([exp_id], f"tags.invocation_id = '{inv_id}'", max_results=1)
-        if not found:  # nothing ran (all outputs were up to date)
+        run_id = find_parent(client, ensure_experiment(client, uri, experiment), inv_id)
+        if run_id is None:  # no stage ran
             return
-        run_id = found[0].info.run_id
         client.set_tag(run_id, "complete", "true" if ok else "false")
         client.set_terminated(run_id, "FINISHED" if ok else "FAILED")

@@ -237,15 +237,17 @@ onstart:
     )
 
 
-onsuccess:
+def close_invocation(ok):
+    """End the parent run onstart opened: FINISHED and complete only when every planned job finished."""
     from pipeline.core.mlflow_store import close_invocation
 
     if _INVOCATION:
-        close_invocation(config["tracking"]["uri"], config["tracking"]["experiment"], _INVOCATION["id"], ok=True)
+        close_invocation(config["tracking"]["uri"], config["tracking"]["experiment"], _INVOCATION["id"], ok=ok)
+
+
+onsuccess:
+    close_invocation(ok=True)
 
 
 onerror:
-    from pipeline.core.mlflow_store import close_invocation
-
-    if _INVOCATION:
-        close_invocation(config["tracking"]["uri"], config["tracking"]["experiment"], _INVOCATION["id"], ok=False)
+    close_invocation(ok=False)
