@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -88,25 +89,92 @@ def init_store(uri: str, experiment: str) -> None:
         ensure_experiment(MlflowClient(uri), uri, experiment)
 
 
+#: set by the Snakefile's onstart: the orchestrator's ``process_id`` (stages watch it, runs record it)
+ORCHESTRATOR_ENV = "PIPELINE_ORCHESTRATOR"
+
+
+def _stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name (state, ppid, ..., start time at [19])."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def process_id(pid: int | None = None) -> str:
+    """``host:pid:start``: names one process for good (a pid alone is reused after the process dies)."""
+    pid = pid or os.getpid()
+    fields = _stat(pid)
+    return f"{socket.gethostname()}:{pid}:{fields[19] if fields else '?'}"
+
+
+def alive(process: str) -> bool | None:
+    """Whether the process a ``process_id`` names still runs; None when it ran on another host."""
+    host, pid, start = process.rsplit(":", 2)
+    if host != socket.gethostname():
+        return None
+    fields = _stat(int(pid))
+    return fields is not None and fields[19] == start and fields[0] != "Z"
+
+
 def invocation() -> tuple[str, str, str]:
     """(id, tool, command line) of the running invocation."""
     if os.environ.get(INVOCATION_ENV):
         return os.environ[INVOCATION_ENV], os.environ.get("PIPELINE_INVOCATION_TOOL", "snakemake"), ""
+    dvc = dvc_process()
+    if dvc is not None:
+        pid, start, cmdline = dvc
+        return f"dvc-{pid}-{start}", "dvc", cmdline
+    return f"manual-{os.getpid()}-{int(time.time())}", "manual", " ".join(sys.argv)
+
+
+def dvc_process() -> tuple[int, str, str] | None:
+    """(pid, start time, command line) of the ``dvc repro`` that spawned this process, if any."""
     pid = os.getpid()
     for _ in range(8):  # walk up: stage -> shell -> dvc
+        fields = _stat(pid)
         try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
         except OSError:
-            break
+            return None
+        if fields is None:
+            return None
         argv = cmdline.split()
-        if "repro" in argv and any(Path(a).name == "dvc" for a in argv[:3]):
-            start = stat.rsplit(")", 1)[1].split()[19]
-            return f"dvc-{pid}-{start}", "dvc", cmdline
-        pid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ("repro" in argv or "exp" in argv) and any(Path(a).name == "dvc" for a in argv[:3]):
+            return pid, fields[19], cmdline
+        pid = int(fields[1])
         if pid <= 1:
-            break
-    return f"manual-{os.getpid()}-{int(time.time())}", "manual", " ".join(sys.argv)
+            return None
+    return None
+
+
+def orchestrator() -> str | None:
+    """The ``process_id`` of the Snakemake or DVC process running this stage (None: run by hand)."""
+    if os.environ.get(ORCHESTRATOR_ENV):
+        return os.environ[ORCHESTRATOR_ENV]
+    dvc = dvc_process()
+    return process_id(dvc[0]) if dvc else None
+
+
+def reap_dead_runs(client, exp_id: str) -> int:
+    """Mark KILLED every RUNNING run whose process (tag ``process``) died on this host without ending
+    it (SIGKILL, out of memory, a killed orchestrator); its parent loses ``complete``. Call under ``locked``."""
+    reaped = 0
+    for run in client.search_runs([exp_id], "attributes.status = 'RUNNING'", max_results=5000):
+        proc = run.data.tags.get("process")
+        if not proc or alive(proc) is not False:
+            continue
+        client.set_tag(run.info.run_id, "ended_by", "its process died; marked KILLED by the next invocation")
+        client.set_terminated(run.info.run_id, "KILLED")
+        parent_id = run.data.tags.get("mlflow.parentRunId")
+        if parent_id:
+            client.set_tag(parent_id, "complete", "false")
+            parent = client.get_run(parent_id)
+            # a dvc parent is dated by each stage's end, so it may read FINISHED after a killed stage
+            if alive(parent.data.tags.get("process", "?:0:?")) is False:
+                client.set_terminated(parent_id, "KILLED")
+        reaped += 1
+    return reaped
 
 
 def git_commit() -> str:
@@ -132,7 +200,13 @@ def find_or_open_parent(client, exp_id: str, inv_id: str, tool: str, tags: dict 
     found = find_parent(client, exp_id, inv_id)
     if found:
         return found
-    base = {"invocation_id": inv_id, "tool": tool, "git_commit": git_commit(), "complete": "unknown"}
+    base = {
+        "invocation_id": inv_id,
+        "tool": tool,
+        "git_commit": git_commit(),
+        "complete": "unknown",
+        "process": orchestrator() or process_id(),
+    }
     run = client.create_run(
         exp_id,
         run_name=f"{tool} {time.strftime('%Y-%m-%d %H:%M:%S')}",
@@ -149,7 +223,9 @@ def open_invocation(uri: str, experiment: str, inv_id: str, tool: str, **tags) -
     init_store(uri, experiment)
     client = MlflowClient(uri)
     with locked(uri):
-        find_or_open_parent(client, ensure_experiment(client, uri, experiment), inv_id, tool, tags)
+        exp_id = ensure_experiment(client, uri, experiment)
+        reap_dead_runs(client, exp_id)
+        find_or_open_parent(client, exp_id, inv_id, tool, tags)
 
 
 def close_invocation(uri: str, experiment: str, inv_id: str, ok: bool) -> None:

@@ -7,11 +7,14 @@ import time
 
 
 class Progress:
-    def __init__(self, total: int, desc: str, every_s: float = 5.0, unit: str = "step", enabled: bool = True):
-        # enabled=False: a process other than the main one of a multi-process run stays quiet
+    def __init__(
+        self, total: int, desc: str, every_s: float = 5.0, unit: str = "step", enabled: bool = True, done: int = 0
+    ):
+        # enabled=False: a process other than the main one of a multi-process run stays quiet;
+        # done: units finished before this process started (a resumed stage), not counted in the rate
         self.total, self.desc, self.every_s, self.unit, self.enabled = total, desc, every_s, unit, enabled
         self.start = self.last = time.time()
-        self.n = 0
+        self.n = self.first = done
 
     def update(self, n: int = 1, **stats) -> None:
         self.n += n
@@ -22,7 +25,7 @@ class Progress:
 
     def _print(self, now: float, stats: dict) -> None:
         elapsed = now - self.start
-        rate = self.n / elapsed if elapsed > 0 else 0.0
+        rate = (self.n - self.first) / elapsed if elapsed > 0 else 0.0
         eta = (self.total - self.n) / rate if rate > 0 else float("inf")
         shown = " ".join(f"{k} {v:.4g}" if isinstance(v, float) else f"{k} {v}" for k, v in stats.items())
         print(

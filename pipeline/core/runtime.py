@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.core import tracking
+from pipeline.core import lifecycle, tracking
 
 
 def setup(runtime: dict, seed: int, log_path: str | None = None) -> torch.device:
@@ -24,6 +24,7 @@ def setup(runtime: dict, seed: int, log_path: str | None = None) -> torch.device
     if os.environ.get("OMP_NUM_THREADS", "").isdigit():
         threads = max(1, min(threads, int(os.environ["OMP_NUM_THREADS"])))
     torch.set_num_threads(threads)
+    lifecycle.install()  # SIGTERM and a vanished orchestrator end the stage cleanly (KILLED, checkpoint kept)
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

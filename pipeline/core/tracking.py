@@ -5,7 +5,9 @@ What a run carries, so that it is worth opening in the UI:
 * tags: stage, profile, git commit, params hash, the stage's own (task, model, method, ...);
   a training run tags ``trained_model`` (its output path), and an evaluate run's ``model_run_id`` names the latest
   finished run that wrote its model (looked up in the store: outputs stay free of run ids);
-* metrics, buffered and written in batches (``log_batch``), not one request per value;
+* metrics, buffered and written in batches (``log_batch``) at least every ``FLUSH_S`` seconds; a
+  training stage also appends each point to a write-ahead log in its checkpoint directory, so a
+  point is never lost to a kill and a resumed stage continues the same run (``resume``);
 * artifacts: whatever the stage logs, plus the stage's log file at the end;
 * training runs: the saved model as an MLflow logged model (``log_model``), the training files as
   dataset inputs (``log_inputs``) and MLflow's system metrics (CPU, memory, GPU).
@@ -13,11 +15,13 @@ What a run carries, so that it is worth opening in the UI:
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from pathlib import Path
 
 from pipeline.core.config import params_hash
+from pipeline.core.lifecycle import Interrupted
 from pipeline.core.mlflow_store import (
     ensure_experiment,
     find_or_open_parent,
@@ -25,7 +29,11 @@ from pipeline.core.mlflow_store import (
     init_store,
     invocation,
     locked,
+    process_id,
+    reap_dead_runs,
 )
+
+FLUSH_S = 10.0  # at most this long between a metric point and its write to the store
 
 _stage_log: str | None = None  # the stage's log file (runtime.setup tees stderr into it)
 
@@ -57,6 +65,9 @@ class StageRun:
     ``tracking.system_metrics`` seconds (training stages).
     ``metrics_out``: also write every logged metric to ``<path>.csv`` (one row per step: the curves
     ``dvc plots`` draws) and the last value of each to ``<path>.json`` (``dvc metrics``).
+    ``resume``: the stage's :class:`pipeline.training.checkpoint.Resume`. Its directory keeps the run id
+    and a write-ahead log of every metric point; a rerun of the same request reopens that run, sends
+    the points the store missed, and drops the points the resumed loop recomputes (same step, same key).
     """
 
     def __init__(
@@ -69,6 +80,7 @@ class StageRun:
         flush_every: int = 500,
         system_metrics: bool = False,
         metrics_out: str | Path | None = None,
+        resume=None,
     ):
         self.cfg = params["tracking"]
         self.uri, self.experiment = self.cfg["uri"], self.cfg["experiment"]
@@ -87,6 +99,11 @@ class StageRun:
         self._monitor = None
         self.metrics_out = Path(metrics_out) if metrics_out else None
         self._history: dict[int, dict] = {}
+        self.resume = resume
+        self._wal = None  # open write-ahead log file
+        self._wal_points = 0  # points in it (the "sent" markers count them)
+        self._recorded: dict[str, int] = {}  # key -> last step an earlier attempt recorded
+        self._last_flush = time.time()
 
     def __enter__(self) -> StageRun:
         from mlflow.tracking import MlflowClient
@@ -100,17 +117,8 @@ class StageRun:
             self.parent_id = find_or_open_parent(
                 self.client, self.exp_id, inv_id, self.tool, {"command": command, "profile": self.tags["profile"]}
             )
-            run = self.client.create_run(
-                self.exp_id,
-                run_name=self.run_name,
-                tags={
-                    **{k: str(v) for k, v in self.tags.items()},
-                    "mlflow.parentRunId": self.parent_id,
-                    "invocation_id_child": inv_id,
-                },
-            )
-            self.run_id = run.info.run_id
-            self.client.log_batch(self.run_id, params=self._param_entities())
+            reap_dead_runs(self.client, self.exp_id)
+            self.run_id = self._continue_run() or self._create_run(inv_id)
         if self.system_metrics:
             from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
 
@@ -120,6 +128,77 @@ class StageRun:
             self._monitor.start()
         _say(f"start {self.run_name} (MLflow run {self.run_id})")
         return self
+
+    def _create_run(self, inv_id: str) -> str:
+        run = self.client.create_run(
+            self.exp_id,
+            run_name=self.run_name,
+            tags={
+                **{k: str(v) for k, v in self.tags.items()},
+                "mlflow.parentRunId": self.parent_id,
+                "invocation_id_child": inv_id,
+                "process": process_id(),
+                "attempt": "1",
+            },
+        )
+        self.client.log_batch(run.info.run_id, params=self._param_entities())
+        if self.resume is not None:
+            self.resume.dir.mkdir(parents=True, exist_ok=True)
+            (self.resume.dir / "run.json").write_text(json.dumps({"run_id": run.info.run_id, "key": self.resume.key}))
+            self._wal = (self.resume.dir / "metrics.wal").open("w")
+        return run.info.run_id
+
+    def _continue_run(self) -> str | None:
+        """The run of an earlier attempt at this same request (killed or failed), reopened; None if none."""
+        info_file = self.resume.dir / "run.json" if self.resume is not None else None
+        if info_file is None or not info_file.exists():
+            return None
+        info = json.loads(info_file.read_text())
+        if info.get("key") != self.resume.key:
+            return None
+        try:
+            old = self.client.get_run(info["run_id"])
+        except Exception:  # the store was replaced since: start a new run
+            return None
+        run_id = old.info.run_id
+        attempt = int(old.data.tags.get("attempt", "1")) + 1
+        self.client.update_run(run_id, status="RUNNING")
+        for k, v in {"mlflow.parentRunId": self.parent_id, "process": process_id(), "attempt": attempt}.items():
+            self.client.set_tag(run_id, k, str(v))
+        self._replay(run_id)
+        _say(f"continuing MLflow run {run_id} (attempt {attempt})")
+        return run_id
+
+    def _replay(self, run_id: str) -> None:
+        """Send the write-ahead log's unsent points; remember every recorded (key, step)."""
+        from mlflow.entities import Metric
+
+        wal = self.resume.dir / "metrics.wal"
+        points, sent = [], 0
+        for line in wal.read_text().splitlines() if wal.exists() else []:
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:  # the line a kill cut short: its point was never sent
+                continue
+            if "sent" in entry:
+                sent = entry["sent"]
+            else:
+                points.append(entry)
+        for e in points:
+            self._history.setdefault(e["step"], {}).update(e["metrics"])
+            for k in e["metrics"]:
+                self._recorded[k] = max(self._recorded.get(k, -1), e["step"])
+        unsent = [Metric(k, v, e["time"], e["step"]) for e in points[sent:] for k, v in e["metrics"].items()]
+        for i in range(0, len(unsent), 900):
+            self.client.log_batch(run_id, metrics=unsent[i : i + 900])
+        self._wal = wal.open("a")
+        self._wal_points = len(points)
+        self._mark_sent()
+
+    def _mark_sent(self) -> None:
+        if self._wal is not None:
+            self._wal.write(json.dumps({"sent": self._wal_points}) + "\n")
+            self._wal.flush()
 
     def _param_entities(self):
         from mlflow.entities import Param
@@ -131,10 +210,17 @@ class StageRun:
         from mlflow.entities import Metric
 
         now = int(time.time() * 1000)
-        kept = {k: float(v) for k, v in metrics.items() if v is not None}
+        # a resumed loop recomputes the steps after its checkpoint: an earlier attempt recorded them
+        kept = {k: float(v) for k, v in metrics.items() if v is not None and step > self._recorded.get(k, -1)}
+        if not kept:
+            return
         self._buffer += [Metric(k, v, now, step) for k, v in kept.items()]
         self._history.setdefault(step, {}).update(kept)
-        if len(self._buffer) >= self.flush_every:
+        if self._wal is not None:
+            self._wal.write(json.dumps({"step": step, "time": now, "metrics": kept}) + "\n")
+            self._wal.flush()  # in the OS's hands: survives the process being killed
+            self._wal_points += 1
+        if len(self._buffer) >= self.flush_every or time.time() - self._last_flush >= FLUSH_S:
             self.flush()
 
     def flush(self) -> None:
@@ -142,6 +228,8 @@ class StageRun:
             chunk, self._buffer = self._buffer[:900], self._buffer[900:]
             with locked(self.uri):
                 self.client.log_batch(self.run_id, metrics=chunk)
+        self._last_flush = time.time()
+        self._mark_sent()
 
     def set_tags(self, tags: dict) -> None:
         with locked(self.uri):
@@ -210,9 +298,15 @@ class StageRun:
         self.flush()
         if self.metrics_out is not None and not exc_type:
             write_curves(self.metrics_out, self._history)
-        status = "FAILED" if exc_type else "FINISHED"
+        status = "FINISHED"
+        if exc_type is not None:
+            status = "KILLED" if issubclass(exc_type, (Interrupted, KeyboardInterrupt)) else "FAILED"
         _say(f"end {self.run_name}: {status} in {time.time() - self._t0:.1f}s")
+        if self._wal is not None:
+            self._wal.close()
         with locked(self.uri):
+            if status == "KILLED":
+                self.client.set_tag(self.run_id, "ended_by", getattr(exc, "why", "interrupt"))
             if _stage_log and Path(_stage_log).exists():
                 self.client.log_artifact(self.run_id, _stage_log, "logs")
             self.client.set_terminated(self.run_id, status)

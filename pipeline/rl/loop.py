@@ -15,6 +15,7 @@ from pipeline.core.rng import RowGenerators, row_seed
 from pipeline.rl import RLMethod
 from pipeline.training.adapters import reference_of
 from pipeline.training.batches import EncodedExamples, left_pad
+from pipeline.training.checkpoint import Resume, load_trainable_state, rng_state, set_rng_state, trainable_state
 from pipeline.training.compute import TokenRows
 from pipeline.training.distributed import Processes
 from pipeline.training.selection import CheckpointSelection
@@ -59,9 +60,11 @@ def run_rl(
     procs: Processes,
     selection: CheckpointSelection | None = None,
     samples_every: int | None = None,
+    resume: Resume | None = None,
 ) -> dict:
     """``cfg``: ``method_config(params["rl"], method.name)``; ``run``: a StageRun (or NullRun) for metrics;
-    ``samples_every``: every N-th step, the first group's rollouts go to the run's ``rollouts.json`` table.
+    ``samples_every``: every N-th step, the first group's rollouts go to the run's ``rollouts.json`` table;
+    ``resume``: continue from its last checkpoint and save one every ``checkpoint_every`` steps.
 
     Each step draws ``prompts_per_step`` prompts (the same on every process), split into micro-batches
     of ``prompts_per_micro`` prompts x ``group_size`` rollouts; micro-batch m is rolled out, scored and
@@ -76,13 +79,41 @@ def run_rl(
     counter = TokenRows(model)  # training compute, for the equal-compute control
     # the reference is taken before wrapping: LoRA's is the adapter-disabled model, otherwise a frozen copy
     ref_model = procs.prepare_frozen(reference_of(model)) if method.needs_reference else None
-    model, opt = procs.prepare(model, opt, select=bool(cfg.get("select")), varying_backwards=True)
+    model, opt = procs.prepare(
+        model, opt, select=bool(cfg.get("select")), checkpoints=bool(resume and resume.every), varying_backwards=True
+    )
     G, k_micro = cfg["group_size"], cfg["prompts_per_micro"]
     n_micro = cfg["prompts_per_step"] // k_micro
     mine = procs.micro_batches(n_micro)
-    progress = Progress(cfg["steps"], f"rl/{method.name}", enabled=procs.is_main)
-    history, samples = [], []
-    for step in range(cfg["steps"]):
+    plain = procs.accelerator.unwrap_model(model)
+    history, samples, start = [], [], 0
+
+    def state() -> dict:  # everything the next step depends on (rollout streams are keyed by step)
+        return {
+            "model": trainable_state(plain),
+            "optimizer": opt.state_dict(),
+            "sampler": rng.getstate(),
+            "shared": gen.get_state(),
+            "global_rng": rng_state(),
+            "token_rows": counter.count,
+            "last": history[-1:],
+            "samples": samples,
+            "selection": selection.state_dict() if selection is not None else None,
+        }
+
+    saved = resume.load() if resume is not None else None
+    if saved is not None:
+        load_trainable_state(plain, saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        rng.setstate(saved["sampler"])
+        gen.set_state(saved["shared"])
+        set_rng_state(saved["global_rng"])
+        counter.count, history, samples = saved["token_rows"], saved["last"], saved["samples"]
+        if selection is not None:
+            selection.load_state_dict(saved["selection"])
+        start = saved["step"] + 1
+    progress = Progress(cfg["steps"], f"rl/{method.name}", enabled=procs.is_main, done=start)
+    for step in range(start, cfg["steps"]):
         t0 = time.time()
         picks = enc.sample(rng, cfg["prompts_per_step"])
         rows = torch.tensor([(m * k_micro + j) * G + g for m in mine for j in range(k_micro) for g in range(G)])
@@ -156,6 +187,8 @@ def run_rl(
         progress.update(reward=metrics["reward"], loss=metrics["loss"])
         if selection is not None:
             selection.maybe(step, model, run)
+        if resume is not None and resume.due(step):
+            resume.save(step, state())
     if selection is not None:
         selection.finish(model)
     run.log_table(samples, "rollouts.json")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core import runtime
+from pipeline.core.atomic import atomic_path
 from pipeline.core.data import read_splits, train_files
 from pipeline.core.tracking import stage_run
 from pipeline.model import io
@@ -17,6 +18,7 @@ from pipeline.stages import load_or_exit, parser
 from pipeline.tasks import build_tasks
 from pipeline.training.adapters import prepare_trainable
 from pipeline.training.batches import EncodedExamples
+from pipeline.training.checkpoint import Resume
 from pipeline.training.distributed import Processes, save_trained
 from pipeline.training.selection import CheckpointSelection
 from pipeline.training.trainer import train_masked_diffusion
@@ -32,6 +34,7 @@ def main(argv=None) -> None:
     runtime.setup(params["runtime"], cfg["seed"], args.log)
     procs = Processes(params["runtime"])
     out = Path(args.out)
+    resume = Resume.for_output(out, {"model": mcfg, **cfg}, {}, [args.data], procs.is_main)
     with stage_run(
         procs.is_main,
         params,
@@ -40,6 +43,7 @@ def main(argv=None) -> None:
         run_name="pretrain/base",
         system_metrics=True,
         metrics_out=args.metrics,
+        resume=resume,
     ) as run:
         if mcfg["init"] == "pretrained":
             if procs.is_main:
@@ -56,10 +60,14 @@ def main(argv=None) -> None:
             tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
         )
         run.log_inputs(train_files(args.data, cfg["tasks"]))
-        selection = CheckpointSelection.for_stage(cfg["select"], enc.tasks, args.data, tok, out, procs)
-        train_masked_diffusion(model, enc, cfg, run, "pretrain", procs, selection)
-        save_trained(procs, model, tok, out, params["runtime"])
+        with atomic_path(out, procs.is_main) as partial:  # the output appears only once complete
+            selection = CheckpointSelection.for_stage(
+                cfg["select"], enc.tasks, args.data, tok, partial, procs, resume.dir
+            )
+            train_masked_diffusion(model, enc, cfg, run, "pretrain", procs, selection, resume=resume)
+            save_trained(procs, model, tok, partial, params["runtime"])
         run.log_model(out, "base")
+    resume.clear()
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core import runtime
+from pipeline.core.atomic import atomic_path
 from pipeline.core.data import read_splits, train_files
 from pipeline.core.tracking import stage_run
 from pipeline.model import io
@@ -19,6 +20,7 @@ from pipeline.tasks import build_tasks
 from pipeline.training import compute
 from pipeline.training.adapters import load_trainable
 from pipeline.training.batches import EncodedExamples
+from pipeline.training.checkpoint import Resume
 from pipeline.training.distributed import Processes, save_trained
 from pipeline.training.selection import CheckpointSelection
 
@@ -36,6 +38,8 @@ def main(argv=None) -> None:
     runtime.setup(params["runtime"], cfg["seed"], args.log)
     procs = Processes(params["runtime"])
     init = Path(args.init).name
+    arguments = {"method": args.method, "init": args.init, "run": args.run}
+    resume = Resume.for_output(args.out, cfg, arguments, [args.data, args.init], procs.is_main)
     with stage_run(
         procs.is_main,
         params,
@@ -45,6 +49,7 @@ def main(argv=None) -> None:
         run_name=f"rl/{args.method}_from_{init}/{args.run}",
         system_metrics=True,
         metrics_out=args.metrics,
+        resume=resume,
     ) as run:
         model, tok = load_trainable(args.init, cfg, procs.device)  # LoRA adapters or the whole model (rl.lora)
         method = get_method(args.method, cfg, int(model.config.mask_token_id), tok.eos_token_id)
@@ -56,13 +61,17 @@ def main(argv=None) -> None:
             mode="rl",
         )
         run.log_inputs(train_files(args.data, cfg["tasks"]))
-        selection = CheckpointSelection.for_stage(cfg["select"], enc.tasks, args.data, tok, args.out, procs)
         every = params["tracking"]["rollout_samples_every"]
-        result = run_rl(model, tok, method, enc, cfg, run, procs, selection, samples_every=every)
-        save_trained(procs, model, tok, args.out, params["runtime"])
-        if procs.is_main:
-            compute.write(args.out, result["token_rows"])  # what the equal-compute control matches
+        with atomic_path(args.out, procs.is_main) as partial:  # the output appears only once complete
+            selection = CheckpointSelection.for_stage(
+                cfg["select"], enc.tasks, args.data, tok, partial, procs, resume.dir
+            )
+            result = run_rl(model, tok, method, enc, cfg, run, procs, selection, samples_every=every, resume=resume)
+            save_trained(procs, model, tok, partial, params["runtime"])
+            if procs.is_main:
+                compute.write(partial, result["token_rows"])  # what the equal-compute control matches
         run.log_model(args.out, io.model_name(args.out))
+    resume.clear()
 
 
 if __name__ == "__main__":

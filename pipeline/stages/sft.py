@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core import runtime
+from pipeline.core.atomic import atomic_path
 from pipeline.core.data import read_splits, train_files
 from pipeline.core.tracking import stage_run
 from pipeline.model import io
@@ -18,6 +19,7 @@ from pipeline.tasks import build_tasks
 from pipeline.training import compute
 from pipeline.training.adapters import load_trainable
 from pipeline.training.batches import EncodedExamples
+from pipeline.training.checkpoint import Resume
 from pipeline.training.distributed import Processes, save_trained
 from pipeline.training.selection import CheckpointSelection
 from pipeline.training.trainer import train_masked_diffusion
@@ -48,19 +50,34 @@ def main(argv=None) -> None:
     procs = Processes(params["runtime"])
     tags = {"init": args.init, "objective": section}
     name = io.model_name(args.out)
+    arguments = {"init": args.init, "match_compute": args.match_compute, "run": args.run, "objective": section}
+    inputs = [args.data, args.init, *([args.match_compute] if args.match_compute else [])]
+    resume = Resume.for_output(args.out, cfg, arguments, inputs, procs.is_main)
     with stage_run(
-        procs.is_main, params, "sft", cfg, tags, run_name=f"sft/{name}", system_metrics=True, metrics_out=args.metrics
+        procs.is_main,
+        params,
+        "sft",
+        cfg,
+        tags,
+        run_name=f"sft/{name}",
+        system_metrics=True,
+        metrics_out=args.metrics,
+        resume=resume,
     ) as run:
         model, tok = load_trainable(args.init, cfg, procs.device)  # LoRA adapters or the whole model (sft.lora)
         enc = EncodedExamples(
             tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
         )
-        selection = CheckpointSelection.for_stage(cfg["select"], enc.tasks, args.data, tok, args.out, procs)
         budget = compute.read(args.match_compute) if args.match_compute else None
         run.log_inputs(train_files(args.data, cfg["tasks"]))
-        train_masked_diffusion(model, enc, cfg, run, section, procs, selection, token_rows=budget)
-        save_trained(procs, model, tok, args.out, params["runtime"])
+        with atomic_path(args.out, procs.is_main) as partial:  # the output appears only once complete
+            selection = CheckpointSelection.for_stage(
+                cfg["select"], enc.tasks, args.data, tok, partial, procs, resume.dir
+            )
+            train_masked_diffusion(model, enc, cfg, run, section, procs, selection, token_rows=budget, resume=resume)
+            save_trained(procs, model, tok, partial, params["runtime"])
         run.log_model(args.out, name)
+    resume.clear()
 
 
 if __name__ == "__main__":

@@ -43,12 +43,13 @@ class Processes:
         self.sharded = self.accelerator.distributed_type in (DistributedType.FSDP, DistributedType.DEEPSPEED)
         self.wrapped = None  # the training model as prepared (DDP / FSDP), for saving a sharded one
 
-    def prepare(self, model, optimizer, *, select: bool, varying_backwards: bool = False):
+    def prepare(self, model, optimizer, *, select: bool, varying_backwards: bool = False, checkpoints: bool = False):
         """``accelerator.prepare`` of the policy and its optimizer, refusing the combinations that would
         silently misbehave under a sharded runtime (FSDP / DeepSpeed):
         * LoRA: the adapter is merged into the base on save, which needs the whole module (d1's LoRA
           runs use DDP: configs/accelerate/ddp.yaml);
         * checkpoint selection: it scores on the main process alone, through the unsharded module;
+        * resumable checkpoints (``checkpoint_every``): they save the unsharded trainable tensors;
         * DeepSpeed with a varying number of backward calls per step (RL: JustGRPO's passes, mu):
           its engine counts micro-steps itself; use FSDP (configs/accelerate/fsdp.yaml) for RL."""
         kind = self.accelerator.distributed_type
@@ -57,6 +58,8 @@ class Processes:
             problem = "LoRA (use configs/accelerate/ddp.yaml)"
         elif self.sharded and select:
             problem = "checkpoint selection (set <stage>.select to null)"
+        elif self.sharded and checkpoints:
+            problem = "resumable checkpoints yet (set <stage>.checkpoint_every to 0)"
         elif kind == DistributedType.DEEPSPEED and varying_backwards:
             problem = "RL (use configs/accelerate/fsdp.yaml)"
         if problem:

@@ -18,28 +18,46 @@ import torch
 from pipeline.core.data import read_splits
 from pipeline.decoding.problems import evaluate_length
 from pipeline.sampling import Decoding, get_sampler
+from pipeline.training.checkpoint import load_trainable_state, trainable_state
 
 
 class CheckpointSelection:
     """``maybe(step, model)`` after every optimizer step; ``finish(model)`` loads the chosen weights."""
 
     @classmethod
-    def for_stage(cls, select: dict | None, tasks: dict, data_dir, tokenizer, out_dir, procs) -> CheckpointSelection:
+    def for_stage(
+        cls, select: dict | None, tasks: dict, data_dir, tokenizer, out_dir, procs, work_dir=None
+    ) -> CheckpointSelection:
         """The selection a stage declares: its validation split is read only when ``select`` is set."""
         validation = read_splits(data_dir, list(tasks), "validation") if select else {}
-        return cls(select, tasks, validation, tokenizer, out_dir, procs)
+        return cls(select, tasks, validation, tokenizer, out_dir, procs, work_dir)
 
     def __init__(
-        self, select: dict | None, tasks: dict, validation: dict[str, list[dict]], tokenizer, out_dir: str | Path, procs
+        self,
+        select: dict | None,
+        tasks: dict,
+        validation: dict[str, list[dict]],
+        tokenizer,
+        out_dir: str | Path,
+        procs,
+        work_dir: str | Path | None = None,
     ):
+        """``out_dir`` receives selection.json; ``work_dir`` (default ``out_dir``) keeps the best weights
+        while training: the stage's checkpoint directory, which outlives a killed attempt."""
         self.select, self.tasks, self.tokenizer, self.procs = select, tasks, tokenizer, procs
         self.validation = {t: rows[: select["n_problems"]] for t, rows in validation.items()} if select else {}
         self.dir = Path(out_dir)
+        self.best_file = Path(work_dir or out_dir) / "best_checkpoint.pt"
         self.scores: list[dict] = []
         self.best: tuple[float, int] | None = None
 
-    def _trainable(self, model) -> dict[str, torch.Tensor]:
-        return {n: p.detach().cpu().clone() for n, p in model.named_parameters() if p.requires_grad}
+    def state_dict(self) -> dict:
+        """What a resumed stage needs (the best weights stay in ``best_file``; a kill after a newer best
+        was written is harmless: the resumed run recomputes that step and writes the same weights)."""
+        return {"scores": list(self.scores), "best": self.best}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.scores, self.best = list(state["scores"]), state["best"]
 
     def score(self, model) -> dict[str, float]:
         """Mean validation accuracy (%) per task at the selection's decoding settings."""
@@ -78,20 +96,19 @@ class CheckpointSelection:
             run.log_metrics({"validation_accuracy": value}, step)
             if self.best is None or value > self.best[0]:
                 self.best = (value, step + 1)
-                self.dir.mkdir(parents=True, exist_ok=True)
-                torch.save(self._trainable(model), self.dir / "best_checkpoint.pt")
+                self.best_file.parent.mkdir(parents=True, exist_ok=True)
+                tmp = self.best_file.with_suffix(".partial")
+                torch.save(trainable_state(model), tmp)
+                tmp.replace(self.best_file)
         self.procs.wait()
 
     def finish(self, model) -> None:
         """Load the best checkpoint's weights into ``model`` (main process) and record the choice."""
         if not self.select or not self.procs.is_main or self.best is None:
             return
-        state = torch.load(self.dir / "best_checkpoint.pt")
-        params = dict(model.named_parameters())
-        with torch.no_grad():
-            for name, value in state.items():
-                params[name].copy_(value)
-        (self.dir / "best_checkpoint.pt").unlink()
+        load_trainable_state(model, torch.load(self.best_file))
+        self.best_file.unlink()
+        self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / "selection.json").write_text(
             json.dumps(
                 {

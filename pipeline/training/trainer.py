@@ -10,6 +10,7 @@ import torch
 
 from pipeline.core.progress import Progress
 from pipeline.training.batches import EncodedExamples, sft_batch
+from pipeline.training.checkpoint import Resume, load_trainable_state, rng_state, set_rng_state, trainable_state
 from pipeline.training.compute import TokenRows
 from pipeline.training.distributed import Processes
 from pipeline.training.losses import forward_process, masked_diffusion_loss
@@ -52,6 +53,7 @@ def train_masked_diffusion(
     procs: Processes,
     selection: CheckpointSelection | None = None,
     token_rows: int | None = None,
+    resume: Resume | None = None,
 ) -> dict:
     """Run ``cfg['steps']`` steps of the LLaDA SFT loss on batches drawn from ``enc``.
 
@@ -60,20 +62,50 @@ def train_masked_diffusion(
     gradient is the mean over micro-batches of the per-micro-batch loss -- the mean over the batch,
     whatever the number of processes. Logs loss, learning rate and grad norm to ``run`` every step.
     ``token_rows``: train until this much compute is spent (the equal-compute control), not ``steps``.
+    ``resume``: continue from its last checkpoint and save one every ``checkpoint_every`` steps.
     """
     rng = random.Random(cfg["seed"])
     gen = torch.Generator(device="cpu").manual_seed(cfg["seed"])
     mask_id = int(model.config.mask_token_id)
     schedule = LRSchedule(cfg["lr_schedule"], cfg["warmup_steps"], cfg["steps"])
     opt, sched = make_optimizer(model, cfg["lr"], cfg["weight_decay"], schedule)
-    model, opt = procs.prepare(model, opt, select=bool(cfg.get("select")))
+    model, opt = procs.prepare(model, opt, select=bool(cfg.get("select")), checkpoints=bool(resume and resume.every))
     n_micro = cfg["batch_size"] // cfg["micro_batch"]
     mine = procs.micro_batches(n_micro)
     model.train()
     counter = TokenRows(model)
-    progress = Progress(cfg["steps"], desc, enabled=procs.is_main)
-    ema = None
-    for step in itertools.count():
+    plain = procs.accelerator.unwrap_model(model)
+    ema, start = None, 0
+
+    def state() -> dict:  # everything the next step depends on
+        return {
+            "model": trainable_state(plain),
+            "optimizer": opt.state_dict(),
+            "scheduler": sched.state_dict(),
+            "horizon": schedule.total,
+            "sampler": rng.getstate(),
+            "masks": gen.get_state(),
+            "global_rng": rng_state(),
+            "loss_ema": ema,
+            "token_rows": counter.count,
+            "selection": selection.state_dict() if selection is not None else None,
+        }
+
+    saved = resume.load() if resume is not None else None
+    if saved is not None:
+        load_trainable_state(plain, saved["model"])
+        opt.load_state_dict(saved["optimizer"])
+        sched.load_state_dict(saved["scheduler"])
+        schedule.total, ema, counter.count = saved["horizon"], saved["loss_ema"], saved["token_rows"]
+        rng.setstate(saved["sampler"])
+        gen.set_state(saved["masks"])
+        set_rng_state(saved["global_rng"])
+        if selection is not None:
+            selection.load_state_dict(saved["selection"])
+        start = saved["step"] + 1
+    progress = Progress(cfg["steps"], desc, enabled=procs.is_main, done=start)
+    step = start
+    for step in itertools.count(start):
         if token_rows is None and step >= cfg["steps"]:
             break
         if token_rows is not None:
@@ -105,6 +137,8 @@ def train_masked_diffusion(
         progress.update(loss=ema)
         if selection is not None:
             selection.maybe(step, model, run)
+        if resume is not None and resume.due(step):
+            resume.save(step, state())
     if selection is not None:
         selection.finish(model)
     counter.close()
