@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from pipeline.core.registry import resolve
+from pipeline.model.io import IncompleteModel
 from pipeline.stages import STAGES
 
 
@@ -16,7 +17,10 @@ def main(argv: list[str] | None = None) -> None:
         stage = resolve(STAGES, argv[0], "stage")
     except KeyError as err:
         sys.exit(f"error: {err.args[0]}")
-    stage.main(argv[1:])
+    try:
+        stage.main(argv[1:])
+    except IncompleteModel as err:  # what is missing, which stage remakes it, the command: one line
+        sys.exit(f"error: {err}")
 
 
 if __name__ == "__main__":

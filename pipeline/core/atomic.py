@@ -13,9 +13,10 @@ from pathlib import Path
 
 
 def partial_path(target: str | Path) -> Path:
-    """Where ``target`` is written until it is complete: the same name on every process of a stage."""
+    """Where ``target`` is written until it is complete: the same name on every process of a stage,
+    the suffix kept (matplotlib and pandas choose the format by it)."""
     target = Path(target)
-    return target.with_name(f".{target.name}.partial")
+    return target.with_name(f".{target.stem}.partial{target.suffix}")
 
 
 def _remove(path: Path) -> None:
@@ -39,23 +40,34 @@ def publish(tmp: Path, target: Path) -> None:
 
 
 @contextlib.contextmanager
-def atomic_path(target: str | Path, writer: bool = True):
-    """``with atomic_path(out) as tmp:`` write the file or directory ``tmp``; on a clean exit it becomes
-    ``out``, on an exception it is removed and ``out`` is left as it was. ``writer=False`` (the other
-    processes of a multi-process stage) yields the same path and touches nothing."""
-    target = Path(target)
-    tmp = partial_path(target)
+def atomic_paths(*targets: str | Path, writer: bool = True):
+    """``with atomic_paths(csv, md) as (tmp_csv, tmp_md):`` write each ``tmp``; on a clean exit they all
+    become their targets, on an exception they are removed and the targets are left as they were.
+    ``writer=False`` (the other processes of a multi-process stage) yields the same paths and touches
+    nothing."""
+    targets = [Path(t) for t in targets]
+    tmps = [partial_path(t) for t in targets]
     if not writer:
-        yield tmp
+        yield tmps
         return
-    target.parent.mkdir(parents=True, exist_ok=True)
-    _remove(tmp)  # a leftover of a killed attempt
+    for target, tmp in zip(targets, tmps):
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove(tmp)  # a leftover of a killed attempt
     try:
-        yield tmp
+        yield tmps
     except BaseException:
-        _remove(tmp)
+        for tmp in tmps:
+            _remove(tmp)
         raise
-    publish(tmp, target)
+    for target, tmp in zip(targets, tmps):
+        publish(tmp, target)
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path, writer: bool = True):
+    """``with atomic_path(out) as tmp:`` one output file or directory (see ``atomic_paths``)."""
+    with atomic_paths(target, writer=writer) as (tmp,):
+        yield tmp
 
 
 def write_text(path: str | Path, text: str) -> None:

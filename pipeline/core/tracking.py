@@ -320,17 +320,18 @@ def write_curves(path: Path, history: dict[int, dict]) -> None:
     """``<path>.csv``: step + one column per metric (blank where a step lacks it); ``<path>.json``: the
     last logged value of each metric."""
     import csv
-    import json
+
+    from pipeline.core.atomic import atomic_paths
 
     keys = sorted({k for row in history.values() for k in row})
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.with_suffix(".csv").open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(["step", *keys])
-        for step in sorted(history):
-            w.writerow([step, *(history[step].get(k, "") for k in keys)])
     last = {k: history[s][k] for s in sorted(history) for k in history[s]}
-    path.with_suffix(".json").write_text(json.dumps(last, indent=2, sort_keys=True) + "\n")
+    with atomic_paths(path.with_suffix(".csv"), path.with_suffix(".json")) as (csv_file, json_file):
+        with csv_file.open("w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["step", *keys])
+            for step in sorted(history):
+                w.writerow([step, *(history[step].get(k, "") for k in keys)])
+        json_file.write_text(json.dumps(last, indent=2, sort_keys=True) + "\n")
 
 
 class NullRun:

@@ -107,13 +107,38 @@ def model_name(model_dir: str | Path) -> str:
     return p.name if p.parent.name == "models" else f"{p.parent.name}/{p.name}"
 
 
+class IncompleteModel(FileNotFoundError):
+    """A model directory an earlier stage should have written is missing or lacks a file."""
+
+
+def _writer_stage(model_dir: Path) -> str:
+    name = model_name(model_dir)
+    return "pretrain" if name == "base" else "sft" if name == "sft" or name.startswith("more_sft") else "rl"
+
+
+def check_complete(model_dir: str | Path) -> None:
+    """Raise IncompleteModel (one line: what is missing, which stage remakes it, the command) unless
+    ``model_dir`` holds a pointer or a config with every weights file it names."""
+    model_dir = Path(model_dir)
+    missing = None
+    if not model_dir.is_dir():
+        missing = "the directory"
+    elif not (model_dir / POINTER).exists():
+        index = model_dir / "model.safetensors.index.json"
+        shards = sorted(set(json.loads(index.read_text())["weight_map"].values())) if index.exists() else []
+        needed = ["config.json", *(shards or ["model.safetensors"])]
+        missing = next((f for f in needed if not (model_dir / f).exists()), None)
+    if missing:
+        raise IncompleteModel(
+            f"{model_dir}: {missing} is missing (a save that failed or was deleted); the {_writer_stage(model_dir)} "
+            f"stage remakes it: snakemake --cores all --forcerun {model_dir} (DVC: dvc repro --force <its stage>)"
+        )
+
+
 def load_stage_model(model_dir: str | Path, dtype: torch.dtype, device, quantize_4bit: bool = False):
     """Model and tokenizer saved by an earlier stage, following a ``source.json`` pointer."""
     model_dir = Path(model_dir)
-    if not model_dir.exists():
-        raise FileNotFoundError(
-            f"{model_dir} does not exist; it is made by an earlier stage (run: snakemake --cores all {model_dir})"
-        )
+    check_complete(model_dir)
     pointer = model_dir / POINTER
     path = json.loads(pointer.read_text())["path"] if pointer.exists() else model_dir
     return load(path, dtype=dtype, device=device, quantize_4bit=quantize_4bit)

@@ -13,6 +13,7 @@ import csv
 from pathlib import Path
 
 from pipeline.core import runtime
+from pipeline.core.atomic import atomic_paths
 from pipeline.core.tracking import StageRun
 from pipeline.flexibility_trap import get_analysis
 from pipeline.stages import load_or_exit, parser
@@ -34,11 +35,12 @@ def main(argv=None) -> None:
     models = {p.name: str(p) for p in Path(args.models).iterdir() if p.is_dir()}
     with StageRun(params, "analyze", cfg, {"analysis": args.name}, run_name=f"analyze/{args.name}") as run:
         rows = analysis.run(params, cfg, models, args.data)
-        with out.with_suffix(".csv").open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-        analysis.plot(rows, cfg, out)
+        with atomic_paths(out, out.with_suffix(".csv")) as (png_file, csv_file):
+            with csv_file.open("w", newline="") as f:
+                writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+                writer.writeheader()
+                writer.writerows(rows)
+            analysis.plot(rows, cfg, png_file)
         run.log_artifact(out)
         run.log_artifact(out.with_suffix(".csv"))
         print(f"[analyze] {args.name}: {len(rows)} rows -> {out.with_suffix('.csv')}, {out}")

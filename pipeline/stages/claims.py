@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core import runtime
+from pipeline.core.atomic import atomic_paths
 from pipeline.core.tracking import StageRun
 from pipeline.reports.claims import CLAIMS, decide, to_markdown
 from pipeline.reports.results_table import write_csv
@@ -27,8 +28,9 @@ def main(argv=None) -> None:
     eval_dirs = {t: Path(args.eval) / tab["protocol"] for t, tab in tables.items()}
     with StageRun(params, "claims", params["claims"], run_name="claims") as run:
         rows = [decide(c, eval_dirs, {t: tab["tasks"] for t, tab in tables.items()}, ev["gen_lengths"]) for c in CLAIMS]
-        write_csv(rows, out)
-        out.with_suffix(".md").write_text(to_markdown(rows, params["profile"], params["data"]["n_test"]))
+        with atomic_paths(out, out.with_suffix(".md")) as (csv_file, md_file):
+            write_csv(rows, csv_file)
+            md_file.write_text(to_markdown(rows, params["profile"], params["data"]["n_test"]))
         run.log_artifact(out)
         run.log_artifact(out.with_suffix(".md"))
         print(out.with_suffix(".md").read_text())

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from pipeline.core import runtime
+from pipeline.core.atomic import atomic_path
 from pipeline.core.data import read_splits, write_jsonl
 from pipeline.core.tracking import StageRun
 from pipeline.decoding.problems import evaluate_length
@@ -45,6 +46,8 @@ def main(argv=None) -> None:
     cfg = params["eval"]
     device = runtime.setup(params["runtime"], 0, args.log)
     model_name = Path(args.model).name
+    model_dir = io.model_for_run(args.model, run_for_task(params["rl"], args.task))  # an RL model's run
+    io.check_complete(model_dir)  # before any work: one line naming the missing file and the fix
     task = build_tasks(params, [args.task])[args.task]
     examples = read_splits(args.data, [args.task], "test")[args.task]
     sampler_options = params["sampling"][cfg["sampler"]]
@@ -64,37 +67,38 @@ def main(argv=None) -> None:
         {"model": model_name, "task": args.task, "protocol": args.protocol},
         run_name=f"evaluate/{args.protocol}/{model_name}/{args.task}",
     ) as run:
-        model_dir = io.model_for_run(args.model, run_for_task(params["rl"], args.task))  # an RL model's run
         run.set_tags({"model_dir": f"{model_dir}", "model_run_id": run.model_run_id(model_dir) or "none"})
         model, tok = io.load_stage_model(model_dir, runtime.dtype_of(params["runtime"]), device)
         model.eval()
-        for L in cfg["gen_lengths"]:
-            spec = Decoding(io.mask_id(model), L, cfg["block_length"], steps=round(ratio * L))  # greedy
-            metrics, records = evaluate_length(
-                model,
-                tok,
-                task,
-                examples,
-                sampler,
-                spec,
-                cfg["batch_size"],
-                desc=f"evaluate {model_name}/{args.task}/L{L}",
-            )
-            metrics.update(model=model_name, task=args.task, sampler=cfg["sampler"], protocol=args.protocol)
-            out = Path(args.out) / f"L{L}"
-            write_jsonl(out / "generations.jsonl", records)
-            (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-            # the generation length as the step: the UI plots accuracy against length; the flat
-            # per-length keys are what mlflow.search_runs returns as columns (README "Compare runs")
-            values = {k: metrics[m] for k, m in LOGGED.items()}
-            run.log_metrics(values, step=L)
-            run.log_metrics({f"{k}_L{L}": v for k, v in values.items()})
-            run.log_artifact(out / "metrics.json", f"L{L}")
-            run.log_artifact(out / "generations.jsonl", f"L{L}")
-            print(
-                f"[evaluate] {model_name} {args.task} L={L}: accuracy {metrics['accuracy']:.1f}% "
-                f"format {metrics['format_rate']:.1f}% NFE {metrics['nfe']:.0f} ({metrics['seconds']:.1f}s) -> {out}"
-            )
+        with atomic_path(args.out) as partial:  # the output appears only once every length is done
+            for L in cfg["gen_lengths"]:
+                spec = Decoding(io.mask_id(model), L, cfg["block_length"], steps=round(ratio * L))  # greedy
+                metrics, records = evaluate_length(
+                    model,
+                    tok,
+                    task,
+                    examples,
+                    sampler,
+                    spec,
+                    cfg["batch_size"],
+                    desc=f"evaluate {model_name}/{args.task}/L{L}",
+                )
+                metrics.update(model=model_name, task=args.task, sampler=cfg["sampler"], protocol=args.protocol)
+                out = partial / f"L{L}"
+                write_jsonl(out / "generations.jsonl", records)
+                (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+                # the generation length as the step: the UI plots accuracy against length; the flat
+                # per-length keys are what mlflow.search_runs returns as columns (README "Compare runs")
+                values = {k: metrics[m] for k, m in LOGGED.items()}
+                run.log_metrics(values, step=L)
+                run.log_metrics({f"{k}_L{L}": v for k, v in values.items()})
+                run.log_artifact(out / "metrics.json", f"L{L}")
+                run.log_artifact(out / "generations.jsonl", f"L{L}")
+                print(
+                    f"[evaluate] {model_name} {args.task} L={L}: accuracy {metrics['accuracy']:.1f}% "
+                    f"format {metrics['format_rate']:.1f}% NFE {metrics['nfe']:.0f} ({metrics['seconds']:.1f}s) "
+                    f"-> {args.out}/L{L}"
+                )
 
 
 if __name__ == "__main__":

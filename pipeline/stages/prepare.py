@@ -5,9 +5,8 @@ python -m pipeline prepare --params params.yaml --task tiny_sudoku --out results
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pipeline.core import runtime
+from pipeline.core.atomic import atomic_path
 from pipeline.core.data import write_jsonl
 from pipeline.core.tracking import StageRun
 from pipeline.stages import load_or_exit, parser
@@ -28,10 +27,11 @@ def main(argv=None) -> None:
         params, "prepare", {"task": args.task, **params["data"]}, {"task": args.task}, run_name=f"prepare/{args.task}"
     ) as run:
         splits = prepared_splits(task, d["n_train"], d["n_test"], d["n_validation"], d["seed"])
-        for split, rows in splits.items():
-            write_jsonl(Path(args.out) / f"{split}.jsonl", rows)
-            run.log_metrics({f"n_{split}": len(rows)})
-            print(f"[prepare] {args.task}/{split}: {len(rows)} examples -> {args.out}/{split}.jsonl")
+        with atomic_path(args.out) as partial:  # the task's splits appear together, complete
+            for split, rows in splits.items():
+                write_jsonl(partial / f"{split}.jsonl", rows)
+                run.log_metrics({f"n_{split}": len(rows)})
+                print(f"[prepare] {args.task}/{split}: {len(rows)} examples -> {args.out}/{split}.jsonl")
 
 
 if __name__ == "__main__":

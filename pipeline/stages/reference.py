@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core import runtime
+from pipeline.core.atomic import atomic_paths
 from pipeline.core.tracking import StageRun
 from pipeline.reports.d1_rescoring import build, to_markdown, write_csv
 from pipeline.stages import load_or_exit, parser
@@ -31,9 +32,9 @@ def main(argv: list[str] | None = None) -> None:
         )
     with StageRun(params, "reference", {"data_dir": data_dir}, run_name="reference/d1_llada_instruct") as run:
         cells = build(Path(data_dir), datasets_cache(params))
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        write_csv(cells, args.out)
-        args.out.with_suffix(".md").write_text(to_markdown(cells), encoding="utf-8")
+        with atomic_paths(args.out, args.out.with_suffix(".md")) as (csv_file, md_file):
+            write_csv(cells, csv_file)
+            md_file.write_text(to_markdown(cells), encoding="utf-8")
         run.log_artifact(args.out)
         run.log_artifact(args.out.with_suffix(".md"))
         print(to_markdown(cells))

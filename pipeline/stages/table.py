@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 
 from pipeline.core import runtime
+from pipeline.core.atomic import atomic_paths
 from pipeline.core.tracking import StageRun
 from pipeline.reports.results_table import cell_stats, collect, stats_path, to_markdown, write_csv
 from pipeline.stages import load_or_exit, parser
@@ -33,11 +34,8 @@ def main(argv=None) -> None:
     with StageRun(params, "table", {**spec, "eval": ev}, {"table": args.name}, run_name=f"table/{args.name}") as run:
         table = collect(Path(args.eval) / proto, spec["models"], spec["tasks"], ev["gen_lengths"])
         stats = cell_stats(Path(args.eval) / proto, spec["models"], spec["tasks"], ev["gen_lengths"])
-        write_csv(table, out)
-        write_csv(stats, stats_path(out))
         # the cells again, keyed by model name, for `dvc metrics show/diff`
         cells = {m: {k: v for k, v in row.items() if k != "model"} for m, row in zip(spec["models"], table)}
-        out.with_suffix(".json").write_text(json.dumps(cells, indent=2) + "\n")
         notes = [
             f"Accuracy (%) on {params['data']['n_test']} test problems per task "
             f"({params['profile']} profile); column = task@generation length.",
@@ -49,13 +47,15 @@ def main(argv=None) -> None:
             f"generations.jsonl); the numbers behind the marks are in {stats_path(out).name}.",
         ]
         md = to_markdown(table, f"{args.name}: accuracy (%) by task and length", notes, stats)
-        out.with_suffix(".md").write_text(md)
-        run.log_artifact(out)
-        run.log_artifact(stats_path(out))
-        run.log_artifact(out.with_suffix(".md"))
-        run.log_artifact(out.with_suffix(".json"))
-        print(out.with_suffix(".md").read_text())
         written = [out, out.with_suffix(".md"), stats_path(out), out.with_suffix(".json")]
+        with atomic_paths(*written) as (csv_file, md_file, stats_file, json_file):
+            write_csv(table, csv_file)
+            write_csv(stats, stats_file)
+            json_file.write_text(json.dumps(cells, indent=2) + "\n")
+            md_file.write_text(md)
+        for path in written:
+            run.log_artifact(path)
+        print(out.with_suffix(".md").read_text())
         print(f"[table] {args.name}: {len(table)} rows -> {', '.join(map(str, written))}")
 
 

@@ -220,9 +220,12 @@ onstart:
     # opened here with the command line (stages find it through PIPELINE_INVOCATION_ID) and closed by
     # onsuccess/onerror. The store is created here, once, because concurrent first use of a new
     # sqlite store races on table creation.
+    # Stages watch the orchestrator's process and stop when it dies (pipeline.core.lifecycle).
     _INVOCATION["id"] = os.environ.setdefault("PIPELINE_INVOCATION_ID", f"snakemake-{uuid.uuid4().hex[:12]}")
     os.environ.setdefault("PIPELINE_INVOCATION_TOOL", "snakemake")
-    from pipeline.core.mlflow_store import open_invocation
+    from pipeline.core.mlflow_store import ORCHESTRATOR_ENV, open_invocation, process_id
+
+    os.environ.setdefault(ORCHESTRATOR_ENV, process_id())
 
     open_invocation(
         config["tracking"]["uri"],
