@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from pipeline.core.mlflow_store import TrackingUnreachable
 from pipeline.core.registry import resolve
 from pipeline.model.io import IncompleteModel
 from pipeline.stages import STAGES
@@ -19,7 +20,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {err.args[0]}")
     try:
         stage.main(argv[1:])
-    except IncompleteModel as err:  # what is missing, which stage remakes it, the command: one line
+    except (IncompleteModel, TrackingUnreachable) as err:  # what is wrong and what to do: one line
         sys.exit(f"error: {err}")
 
 

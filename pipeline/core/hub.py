@@ -14,7 +14,7 @@ from urllib.parse import urlparse
 PROBE_TIMEOUT_S = 5.0
 
 
-def _reachable(url: str) -> bool:
+def reachable(url: str) -> bool:
     """Can we open a TCP connection to ``url``'s host within PROBE_TIMEOUT_S?
 
     Runs in a daemon thread because name resolution has no timeout of its own.
@@ -42,6 +42,6 @@ def hub_unavailable() -> str | None:
     if any(os.environ.get(v, "").lower() in ("1", "true", "yes") for v in flags):
         return "HF_HUB_OFFLINE/HF_DATASETS_OFFLINE is set"
     endpoint = os.environ.get("HF_ENDPOINT", "https://huggingface.co")
-    if not _reachable(endpoint):
+    if not reachable(endpoint):
         return f"no connection to {endpoint} within {PROBE_TIMEOUT_S:.0f} s"
     return None

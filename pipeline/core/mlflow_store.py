@@ -36,6 +36,43 @@ DESCRIPTION = (
 )
 
 
+#: where a stage logs when ``tracking.uri`` is unreachable and ``tracking.when_unreachable: local``
+LOCAL_FALLBACK = "sqlite:///mlflow-local.db"
+
+
+class TrackingUnreachable(RuntimeError):
+    """``tracking.uri`` cannot be used; the message says what to do."""
+
+
+def unreachable(uri: str) -> str | None:
+    """Why the store at ``uri`` cannot be used right now (checked within seconds), or None."""
+    from pipeline.core.hub import PROBE_TIMEOUT_S, reachable
+
+    if uri.startswith(("http://", "https://")):
+        return None if reachable(uri) else f"no connection within {PROBE_TIMEOUT_S:.0f} s"
+    db = sqlite_path(uri)
+    folder = (db.parent if db else Path(uri.removeprefix("file:"))).resolve()
+    while not folder.exists():  # the store may not exist yet: its first existing ancestor must be writable
+        folder = folder.parent
+    return None if os.access(folder, os.W_OK) else f"{folder} is not writable"
+
+
+def usable_uri(tracking: dict) -> str:
+    """``tracking.uri`` if it can be used; else the local fallback (``when_unreachable: local``) or
+    TrackingUnreachable, instead of MLflow retrying for minutes and failing with five tracebacks."""
+    uri = tracking["uri"]
+    why = unreachable(uri)
+    if why is None:
+        return uri
+    if tracking["when_unreachable"] == "local":
+        print(f"[tracking] {uri} is unreachable ({why}): logging to {LOCAL_FALLBACK} instead", file=sys.stderr)
+        return LOCAL_FALLBACK
+    raise TrackingUnreachable(
+        f"tracking.uri {uri} is unreachable ({why}); start the server (README 'Tracking server'), set "
+        f"tracking.uri to a reachable store, or set tracking.when_unreachable: local to log to {LOCAL_FALLBACK}"
+    )
+
+
 def sqlite_path(uri: str) -> Path | None:
     return Path(uri[len("sqlite:///") :]) if uri.startswith("sqlite:///") else None
 

@@ -31,6 +31,7 @@ from pipeline.core.mlflow_store import (
     locked,
     process_id,
     reap_dead_runs,
+    usable_uri,
 )
 
 FLUSH_S = 10.0  # at most this long between a metric point and its write to the store
@@ -109,6 +110,7 @@ class StageRun:
         from mlflow.tracking import MlflowClient
 
         self._t0 = time.time()
+        self.uri = usable_uri(self.cfg)
         init_store(self.uri, self.experiment)
         self.client = MlflowClient(self.uri)
         inv_id, self.tool, command = invocation()

@@ -1,18 +1,24 @@
 """The MLflow store travels with the project, and a stage run carries what the UI should show."""
 
+import os
 import shutil
+import subprocess
+import sys
 import time
 
 import pytest
+import yaml
 from mlflow.tracking import MlflowClient
 
 from pipeline.core import tracking
-from pipeline.core.mlflow_store import close_invocation, open_invocation
+from pipeline.core.config import ROOT
+from pipeline.core.mlflow_store import LOCAL_FALLBACK, TrackingUnreachable, close_invocation, open_invocation
 from pipeline.core.tracking import StageRun
 
 TRACKING = {
     "uri": "sqlite:///mlflow.db",
     "experiment": "t",
+    "when_unreachable": "fail",
     "log_models": True,
     "system_metrics": 0,
     "rollout_samples_every": 1,
@@ -114,3 +120,30 @@ def test_training_runs_sample_system_metrics(tmp_path, monkeypatch):
         time.sleep(1.0)
     metrics = _client().get_run(run.run_id).data.metrics
     assert "system/cpu_utilization_percentage" in metrics and "system/system_memory_usage_megabytes" in metrics
+
+
+def test_an_unreachable_server_fails_in_seconds_or_falls_back_to_a_local_store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    dead = {**TRACKING, "uri": "http://127.0.0.1:9"}  # nothing listens on the discard port
+    t0 = time.time()
+    with pytest.raises(TrackingUnreachable, match="when_unreachable: local"):
+        StageRun({**PARAMS, "tracking": dead}, "prepare", {}).__enter__()
+    assert time.time() - t0 < 10
+    with StageRun({**PARAMS, "tracking": {**dead, "when_unreachable": "local"}}, "prepare", {}) as run:
+        run.log_metrics({"n": 1.0})
+    assert run.uri == LOCAL_FALLBACK and (tmp_path / "mlflow-local.db").exists()
+
+
+def test_a_stage_reports_an_unreachable_server_in_one_line(tmp_path):
+    params = yaml.safe_load((ROOT / ".test" / "params.yaml").read_text())
+    params["tracking"]["uri"] = "http://127.0.0.1:9"
+    (tmp_path / "p.yaml").write_text(yaml.safe_dump(params))
+    proc = subprocess.run(
+        [sys.executable, "-m", "pipeline", "prepare", "--params", "p.yaml", "--task", "tiny_sudoku", "--out", "d"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().splitlines()[-1].startswith("error: tracking.uri http://127.0.0.1:9 is unreachable")

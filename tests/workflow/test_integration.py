@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -149,6 +150,20 @@ def test_a_bad_command_line_value_is_blamed_on_the_command_line(project):
     )
     assert res.returncode != 0
     assert "invalid --config on the command line (over params.yaml): sft.steps: 'ten'" in res.stdout + res.stderr
+
+
+def test_an_unreachable_tracking_server_stops_the_invocation_at_once(project):
+    t0 = time.time()
+    res = subprocess.run(
+        [*SMK, "--config", 'tracking={"uri": "http://127.0.0.1:9"}', "results/table1.csv"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=ENV,
+    )
+    assert res.returncode != 0 and time.time() - t0 < 60
+    assert "error: tracking.uri http://127.0.0.1:9 is unreachable" in res.stderr
+    assert "Traceback" not in res.stderr
 
 
 def test_lint_is_clean(project):

@@ -60,6 +60,17 @@ try:
 except ParamsError as err:
     sys.exit(f"error: {err}")
 
+# The store this invocation's parent run goes to. A dead tracking server: one line now, not minutes of
+# retries in every job (each stage makes the same check, and the same fallback under when_unreachable).
+TRACKING_URI = config["tracking"]["uri"]
+if not workflow.dryrun:
+    from pipeline.core.mlflow_store import TrackingUnreachable, usable_uri
+
+    try:
+        TRACKING_URI = usable_uri(config["tracking"])
+    except TrackingUnreachable as err:
+        sys.exit(f"error: {err}")
+
 R = config["paths"]["results"]  # this profile's results root: every output lies under it
 RL_METHODS = list(config["rl"]["methods"])
 
@@ -228,7 +239,7 @@ onstart:
     os.environ.setdefault(ORCHESTRATOR_ENV, process_id())
 
     open_invocation(
-        config["tracking"]["uri"],
+        TRACKING_URI,
         config["tracking"]["experiment"],
         _INVOCATION["id"],
         "snakemake",
@@ -245,7 +256,7 @@ def close_invocation(ok):
     from pipeline.core.mlflow_store import close_invocation
 
     if _INVOCATION:
-        close_invocation(config["tracking"]["uri"], config["tracking"]["experiment"], _INVOCATION["id"], ok=ok)
+        close_invocation(TRACKING_URI, config["tracking"]["experiment"], _INVOCATION["id"], ok=ok)
 
 
 onsuccess:
