@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from pipeline.core.data import DataFileError
 from pipeline.core.registry import resolve
 from pipeline.stages import STAGES
 
@@ -16,7 +17,10 @@ def main(argv: list[str] | None = None) -> None:
         stage = resolve(STAGES, argv[0], "stage")
     except KeyError as err:
         sys.exit(f"error: {err.args[0]}")
-    stage.main(argv[1:])
+    try:
+        stage.main(argv[1:])
+    except DataFileError as err:  # a bad line of a data file: the line and the fix say it all
+        sys.exit(f"error: {err}")
 
 
 if __name__ == "__main__":

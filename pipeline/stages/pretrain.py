@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core import runtime
-from pipeline.core.data import read_splits, train_files
+from pipeline.core.data import train_files
 from pipeline.core.tracking import stage_run
 from pipeline.model import io
 from pipeline.stages import load_or_exit, parser
-from pipeline.tasks import build_tasks
+from pipeline.tasks import build_tasks, read_prepared
 from pipeline.training.adapters import prepare_trainable
 from pipeline.training.batches import EncodedExamples
 from pipeline.training.distributed import Processes, save_trained
@@ -52,9 +52,8 @@ def main(argv=None) -> None:
         n_params = sum(p.numel() for p in model.parameters())
         run.log_metrics({"n_params": n_params})
         print(f"[pretrain] LLaDA from scratch: {n_params / 1e6:.2f}M parameters, {cfg['steps']} steps")
-        enc = EncodedExamples(
-            tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
-        )
+        tasks = build_tasks(params, cfg["tasks"])
+        enc = EncodedExamples(tok, tasks, read_prepared(args.data, tasks, "train"), cfg["target_format"])
         run.log_inputs(train_files(args.data, cfg["tasks"]))
         selection = CheckpointSelection.for_stage(cfg["select"], enc.tasks, args.data, tok, out, procs)
         train_masked_diffusion(model, enc, cfg, run, "pretrain", procs, selection)

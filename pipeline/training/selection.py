@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from pipeline.core.data import read_splits
 from pipeline.decoding.problems import evaluate_length
 from pipeline.sampling import Decoding, get_sampler
+from pipeline.tasks import read_prepared
 
 
 class CheckpointSelection:
@@ -26,7 +26,7 @@ class CheckpointSelection:
     @classmethod
     def for_stage(cls, select: dict | None, tasks: dict, data_dir, tokenizer, out_dir, procs) -> CheckpointSelection:
         """The selection a stage declares: its validation split is read only when ``select`` is set."""
-        validation = read_splits(data_dir, list(tasks), "validation") if select else {}
+        validation = read_prepared(data_dir, tasks, "validation") if select else {}
         return cls(select, tasks, validation, tokenizer, out_dir, procs)
 
     def __init__(
