@@ -69,7 +69,9 @@ def main() -> None:
     ap.add_argument("--neighbours", type=int, default=1)
     ap.add_argument("--steps", type=int, default=6)
     args = ap.parse_args()
-    print(f"{os.cpu_count()} cores; neighbours: {args.neighbours} busy-looping processes; {args.steps} diffu-GRPO steps")
+    print(
+        f"{os.cpu_count()} cores; neighbours: {args.neighbours} busy-looping processes; {args.steps} diffu-GRPO steps"
+    )
     print(f"{'setting':<22}{'alone s/step':>14}{'beside s/step':>15}{'slowdown':>10}{'threads':>9}")
     for name, (env, managed) in SETTINGS.items():
         alone, _ = measure(env, managed, args.steps)

@@ -102,23 +102,17 @@ def forward_rows(prompt, completion, adv, mask_id, k):
 def rl_run(args) -> None:
     """Paired timings of both gradients on every step of a real tiny-profile JustGRPO run."""
     from pipeline.core.config import load_params
-    from pipeline.core.data import read_splits
     from pipeline.core.tracking import NullRun
     from pipeline.rl import method_config
     from pipeline.rl.loop import run_rl
-    from pipeline.tasks import build_tasks
+    from pipeline.tasks import build_tasks, read_prepared
 
     params = load_params(args.params)
     cfg = {**method_config(params["rl"], "just_grpo"), **({"steps": args.steps} if args.steps else {})}
     torch.manual_seed(cfg["seed"])
     model, tok = io.load_stage_model(args.rl_run, torch.float32, torch.device("cpu"))
-    enc = EncodedExamples(
-        tok,
-        build_tasks(params, cfg["tasks"]),
-        read_splits(args.data, cfg["tasks"], "train"),
-        target_format=None,
-        mode="rl",
-    )
+    tasks = build_tasks(params, cfg["tasks"])
+    enc = EncodedExamples(tok, tasks, read_prepared(args.data, tasks, "train"), target_format=None, mode="rl")
     rows = []
 
     class Paired(JustGRPO):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 
+from pipeline.core.data import DataFileError
 from pipeline.core.mlflow_store import TrackingUnreachable
 from pipeline.core.registry import resolve
 from pipeline.model.io import IncompleteModel
@@ -20,7 +21,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"error: {err.args[0]}")
     try:
         stage.main(argv[1:])
-    except (IncompleteModel, TrackingUnreachable) as err:  # what is wrong and what to do: one line
+    # a bad data line, an incomplete model, an unusable store: what is wrong and what to do, one line
+    except (DataFileError, IncompleteModel, TrackingUnreachable) as err:
         sys.exit(f"error: {err}")
 
 

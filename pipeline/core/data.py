@@ -2,20 +2,63 @@
 
 from __future__ import annotations
 
+import gzip
 import json
+import zlib
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # only annotations: the task modules import this one and stay free of torch
+    import torch
 
 
-def read_jsonl(path: str | Path) -> list[dict]:
+class DataFileError(ValueError):
+    """A data file that cannot be used as it is: ``path:line: what is wrong; how to fix it``."""
+
+
+#: what a JSON value that is not an object is called in messages
+_KINDS = {list: "an array", str: "a string", int: "a number", float: "a number", bool: "a boolean", type(None): "null"}
+
+
+class _BadLine(Exception):
+    """What is wrong with one line (read_jsonl adds the file, the line number and the fix)."""
+
+
+def read_jsonl(path: str | Path, required: Sequence[str] = (), fix: str = "repair or regenerate it") -> list[dict]:
+    """Every row of a JSONL file (gzipped when it ends in ``.gz``), each checked as it is read: valid
+    JSON, an object, carrying every ``required`` field. The first bad line raises a DataFileError
+    ending in ``fix``. Blank lines are skipped (their numbers still count)."""
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(
-            f"{path} does not exist; it is made by the 'prepare' stage (run: snakemake --cores all {path})"
-        )
-    with path.open() as f:
-        return [json.loads(line) for line in f if line.strip()]
+    rows, lineno = [], 0
+    with gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb") as f:
+        try:
+            for raw in f:
+                lineno += 1
+                if raw.strip():
+                    rows.append(_row(raw, required))
+        except _BadLine as err:
+            raise DataFileError(f"{path}:{lineno}: {err}; {fix}") from None
+        except (EOFError, gzip.BadGzipFile, zlib.error) as err:  # a damaged or cut .gz
+            raise DataFileError(f"{path}:{lineno + 1}: compressed data unreadable ({err}); {fix}") from None
+    return rows
+
+
+def _row(raw: bytes, required: Sequence[str]) -> dict:
+    try:
+        row = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise _BadLine("not UTF-8 text") from None
+    except json.JSONDecodeError as err:
+        cut = ", and the file ends in this line: cut mid-line?" if not raw.endswith(b"\n") else ""
+        what = err.msg.removesuffix(" at")  # "Unterminated string starting at"
+        raise _BadLine(f"not valid JSON ({what} at column {err.colno}){cut}") from None
+    if not isinstance(row, dict):
+        raise _BadLine(f"{_KINDS.get(type(row), type(row).__name__)}, not a JSON object")
+    missing = [k for k in required if k not in row]
+    if missing:
+        raise _BadLine(f"missing required field{'s' * (len(missing) > 1)} {', '.join(map(repr, missing))}")
+    return row
 
 
 def write_jsonl(path: str | Path, rows) -> None:
@@ -26,9 +69,21 @@ def write_jsonl(path: str | Path, rows) -> None:
             f.write(json.dumps(row) + "\n")
 
 
-def read_splits(data_dir: str | Path, names: list[str], split: str) -> dict[str, list[dict]]:
-    """The prepared ``split`` of each task under ``data_dir``; an empty split is an error naming what to do."""
-    out = {n: read_jsonl(Path(data_dir) / n / f"{split}.jsonl") for n in names}
+def read_splits(
+    data_dir: str | Path, names: list[str], split: str, required: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, list[dict]]:
+    """The prepared ``split`` of each task under ``data_dir``, every row carrying the task's
+    ``required`` fields (:func:`pipeline.tasks.read_prepared` passes what each task declares);
+    a bad line or an empty split is an error naming what to do."""
+    out = {}
+    for n in names:
+        path = Path(data_dir) / n / f"{split}.jsonl"
+        rerun = f"rerun the prepare stage: snakemake --cores all -f {path}"
+        if not path.exists():
+            raise FileNotFoundError(
+                f"{path} does not exist; it is made by the 'prepare' stage (run: snakemake --cores all {path})"
+            )
+        out[n] = read_jsonl(path, (required or {}).get(n, ()), fix=rerun)
     empty = [n for n, rows in out.items() if not rows]
     if empty:
         raise ValueError(

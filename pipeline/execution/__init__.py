@@ -3,6 +3,6 @@
 See ``pipeline.execution.sandbox`` for the isolation layers and their limits.
 """
 
-from pipeline.execution.sandbox import ExecResult, Limits, isolation_mode, run_program, run_programs
+from pipeline.execution.sandbox import ExecResult, Limits, fallback_reason, isolation_mode, run_program, run_programs
 
-__all__ = ["ExecResult", "Limits", "isolation_mode", "run_program", "run_programs"]
+__all__ = ["ExecResult", "Limits", "fallback_reason", "isolation_mode", "run_program", "run_programs"]

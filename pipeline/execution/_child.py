@@ -40,7 +40,6 @@ STARTED = b"S"
 
 _MS_RDONLY, _MS_NOSUID, _MS_NODEV, _MS_NOEXEC = 1, 2, 4, 8
 _MS_REMOUNT, _MS_BIND, _MS_REC = 32, 4096, 16384
-_MNT_DETACH = 2
 _PR_SET_NO_NEW_PRIVS = 38
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
@@ -115,12 +114,6 @@ def _mount(source: str, target: str, fstype: str | None, flags: int, data: str |
         raise OSError(err, f"mount {source} -> {target}: {os.strerror(err)}")
 
 
-def _umount(target: str) -> None:
-    if _LIBC.umount2(target.encode(), _MNT_DETACH) != 0:
-        err = ctypes.get_errno()
-        raise OSError(err, f"umount {target}: {os.strerror(err)}")
-
-
 def _mount_points() -> list[tuple[str, int]]:
     """(mount point, nosuid/nodev/noexec flags to keep) for every mount we can see."""
     keep = {"nosuid": _MS_NOSUID, "nodev": _MS_NODEV, "noexec": _MS_NOEXEC}
@@ -134,19 +127,33 @@ def _mount_points() -> list[tuple[str, int]]:
     return points
 
 
-def _reachable_by_others(path: str) -> bool:
-    """True if every directory from / down to ``path`` has the o+x bit."""
-    parts = path.strip("/").split("/")
-    return all(os.stat("/" + "/".join(parts[:i])).st_mode & 0o001 for i in range(len(parts) + 1))
+def _inside(path: str, directory: str) -> bool:
+    return path == directory or path.startswith(directory.rstrip("/") + "/")
 
 
-def _first_unreachable_ancestor(path: str) -> str:
+def _outermost(paths) -> list[str]:
+    """The paths not inside another one of them (a recursive bind brings those along)."""
+    paths = set(paths)
+    return sorted(p for p in paths if not any(p != q and _inside(p, q) for q in paths))
+
+
+def _closed_ancestor(path: str) -> str | None:
+    """The first directory between / and ``path`` that others may not pass (no o+x), if any."""
     parts = path.strip("/").split("/")
-    for i in range(1, len(parts) + 1):
+    for i in range(1, len(parts)):
         d = "/" + "/".join(parts[:i])
         if not os.stat(d).st_mode & 0o001:
             return d
-    return path
+    return None
+
+
+def _interpreter_dirs() -> list[str]:
+    """Where the interpreter reads its files once the program runs, under the names it uses and
+    their real paths (a venv's symlinks lead to the base installation)."""
+    wanted = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    wanted |= {os.path.dirname(sys.executable), os.path.dirname(os.path.realpath(sys.executable))}
+    wanted |= {p for p in sys.path if p and os.path.isdir(p)}
+    return _outermost({os.path.abspath(p) for p in wanted} | {os.path.realpath(p) for p in wanted})
 
 
 def _build_filesystem(cfg: dict) -> None:
@@ -154,53 +161,36 @@ def _build_filesystem(cfg: dict) -> None:
 
     The mount namespace is private (unshare's default propagation), so none of this is
     visible outside and it all disappears with the namespace.
+
+    Root-owned 0755 tmpfs cover every place anyone may write (the work dir inside /tmp is the
+    one writable directory the program has) and every directory the sandbox uid could not
+    pass on the way to the interpreter (pyenv under /root, mode 0700; the cover also hides the
+    rest of /root). Interpreter directories under a cover (a venv in /tmp) are bound back at
+    the same paths, read-only like their source mounts.
     """
-    # Root-owned 0755 tmpfs over every place anyone may write: the work dir inside /tmp is
-    # the one writable directory the program has.
-    size = f"size={cfg['tmpfs_bytes']},mode=755"
+    covers = ["/tmp"] + [d for d in _WRITABLE_DIRS if os.path.isdir(d)]
+    keep = _interpreter_dirs()
+    # Decided before anything is covered: under a cover these paths no longer resolve.
+    closed = _outermost(a for a in (_closed_ancestor(p) for p in keep if not any(_inside(p, c) for c in covers)) if a)
+    hidden = [p for p in keep if any(_inside(p, c) and p != c for c in covers + closed)]
+    # A handle opened now still reaches the directory after a cover hides its path.
+    handles = {p: os.open(p, os.O_PATH | os.O_DIRECTORY) for p in hidden}
     # Read-only first, while every original mount point is still visible by its path.
     for point, flags in _mount_points():
         if not point.startswith(("/proc", "/sys", "/dev")):
             _mount("none", point, None, _MS_REMOUNT | _MS_BIND | _MS_RDONLY | flags)
-    _mount("tmpfs", "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, size)
-    _expose_interpreter()
-    for d in _WRITABLE_DIRS:
-        if os.path.isdir(d):
-            _mount("tmpfs", d, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=64k,mode=755")
+    _mount("tmpfs", "/tmp", "tmpfs", _MS_NOSUID | _MS_NODEV, f"size={cfg['tmpfs_bytes']},mode=755")
+    for d in covers[1:]:
+        _mount("tmpfs", d, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=64k,mode=755")
+    for d in closed:
+        _mount("tmpfs", d, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=755")
+    for path, fd in handles.items():
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        _mount(f"/proc/self/fd/{fd}", path, None, _MS_BIND | _MS_REC)
+        os.close(fd)
     os.makedirs(cfg["workdir"], mode=0o700)
     if cfg["uid"] is not None:
         os.chown(cfg["workdir"], cfg["uid"], cfg["uid"])
-
-
-def _expose_interpreter() -> None:
-    """Make the Python installation readable by the sandbox uid at its usual paths.
-
-    pyenv installs under /root (mode 0700); the dropped uid could not import anything not
-    yet loaded. We cover the blocking ancestor with an empty tmpfs (which also hides the
-    rest of /root) and bind the interpreter directories back in at the same paths.
-    """
-    wanted = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
-    wanted |= {p for p in sys.path if p and os.path.isdir(p)}
-    blocked = sorted({os.path.realpath(p) for p in wanted if not _reachable_by_others(os.path.realpath(p))})
-    # A directory inside another blocked one comes along with its parent's bind.
-    blocked = [p for p in blocked if not any(p != q and p.startswith(q + "/") for q in blocked)]
-    staged = []
-    for i, path in enumerate(blocked):
-        stage = f"/tmp/.expose{i}"
-        os.mkdir(stage)
-        _mount(path, stage, None, _MS_BIND | _MS_REC)
-        staged.append(stage)
-    covered: list[str] = []
-    for path in blocked:
-        ancestor = _first_unreachable_ancestor(path)
-        if not any(ancestor == c or ancestor.startswith(c + "/") for c in covered):
-            _mount("tmpfs", ancestor, "tmpfs", _MS_NOSUID | _MS_NODEV, "size=1m,mode=755")
-            covered.append(ancestor)
-    for path, stage in zip(blocked, staged):
-        os.makedirs(path, mode=0o755, exist_ok=True)
-        _mount(stage, path, None, _MS_BIND | _MS_REC)
-        _umount(stage)
-        os.rmdir(stage)
 
 
 def _supervise(child: int, hard_limit: int) -> None:

@@ -7,7 +7,8 @@ Every program gets its own process tree and is scored by how it ends:
 * ``timeout`` it exceeded the wall-clock limit or its CPU-time rlimit;
 * ``error``   the sandbox itself could not run it (never the program's fault).
 
-Isolation, strongest layout first (``isolation_mode()`` says which one this host gets):
+Isolation, strongest layout first (``isolation_mode()`` says which one this host gets, and
+``fallback_reason()`` why it is not the first; the reason is also logged once per process):
 
 ``namespaces`` (root with CAP_SYS_ADMIN, util-linux ``unshare``; the CI layout)
     The child starts in fresh mount, network, PID and IPC namespaces. The network namespace
@@ -19,7 +20,8 @@ Isolation, strongest layout first (``isolation_mode()`` says which one this host
     shortly after the run's deadline, taking the sandbox with it. All existing mounts are remounted
     read-only and /tmp, /var/tmp, /dev/shm and /run/lock are covered by private root-owned tmpfs, so the only writable
     directory is the work dir (also HOME and TMPDIR): /tmp/sandbox on a size-capped tmpfs
-    that vanishes with the namespace. (So no POSIX shared memory or semaphores either.)
+    that vanishes with the namespace. (So no POSIX shared memory or semaphores either.) The
+    interpreter's directories under those covers (a venv in /tmp) are bound back read-only.
 ``fallback`` (no usable ``unshare``, e.g. non-root or a container without CAP_SYS_ADMIN)
     A plain subprocess in its own session; socket creation is refused from Python (best
     effort: ctypes can bypass it), no new processes or threads (RLIMIT_NPROC=1), and the
@@ -169,25 +171,45 @@ def run_programs(
         return list(pool.map(run, sources))
 
 
+#: the probe imports a standard module the child has not loaded, so the layout only counts as
+#: working when the program can still reach the interpreter's files
+PROBE = "import decimal"
+
 _mode_lock = threading.Lock()
-_mode: str | None = None
+_mode: tuple[str, str | None] | None = None  # (layout, why not namespaces)
 
 
 def isolation_mode() -> str:
-    """ "namespaces" if a trivial program runs in the namespace layout here, else "fallback"."""
+    """ "namespaces" if the probe program runs in the namespace layout here, else "fallback"."""
+    return _probe()[0]
+
+
+def fallback_reason() -> str | None:
+    """Why this host gets the fallback layout, in one line; None when it gets namespaces."""
+    return _probe()[1]
+
+
+def _probe() -> tuple[str, str | None]:
     global _mode
     with _mode_lock:
         if _mode is None:
-            _mode = "fallback"
-            if os.geteuid() == 0 and shutil.which("unshare"):
-                probe = run_program("pass", Limits(timeout=10.0), isolation="namespaces")
-                if probe.passed:
-                    _mode = "namespaces"
-                else:
-                    log.warning("sandbox: namespaces unavailable, using fallback: %s", probe.stderr[-500:])
-            else:
-                log.warning("sandbox: not root or no unshare; using the weaker fallback isolation")
+            why = _namespaces_unavailable()
+            _mode = ("fallback", why) if why else ("namespaces", None)
+            if why:  # once per process: every program from now on runs with weaker isolation
+                log.warning("sandbox: using the weaker fallback isolation: %s", why)
         return _mode
+
+
+def _namespaces_unavailable() -> str | None:
+    if os.geteuid() != 0:
+        return f"not root (euid {os.geteuid()}); the namespace layout needs root with CAP_SYS_ADMIN"
+    if not shutil.which("unshare"):
+        return "no util-linux unshare on PATH"
+    probe = run_program(PROBE, Limits(timeout=10.0), isolation="namespaces")
+    if probe.passed:
+        return None
+    last = next((line for line in reversed(probe.stderr.splitlines()) if line.strip()), "no output")
+    return f"the namespace probe {PROBE!r} ended {probe.status} (exit {probe.returncode}): {last.strip()}"
 
 
 def _run(source: str, limits: Limits, run_as_main: bool, namespaces: bool, uid: int | None, private: str) -> ExecResult:

@@ -27,13 +27,13 @@ def model_and_tokenizer(params: dict, model_dir: str):
 
 
 @lru_cache(maxsize=16)
-def _test_split(data_dir: str, task_name: str) -> list[dict]:
-    return read_splits(data_dir, [task_name], "test")[task_name]  # read once per task, not per setting
+def _test_split(data_dir: str, task_name: str, required: tuple[str, ...]) -> list[dict]:
+    return read_splits(data_dir, [task_name], "test", {task_name: required})[task_name]  # once per task
 
 
 def test_problems(params: dict, data_dir: str, task_name: str, n: int | None):
     task = build_tasks(params, [task_name])[task_name]
-    examples = _test_split(str(data_dir), task_name)
+    examples = _test_split(str(data_dir), task_name, task.required_fields("test"))
     return task, examples[:n] if n else examples
 
 

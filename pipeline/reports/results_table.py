@@ -10,6 +10,7 @@ import csv
 import json
 from pathlib import Path
 
+from pipeline.core.data import read_jsonl
 from pipeline.reports.stats import mean_ci, paired_diff_ci, verdict
 
 #: row labels in the papers' naming; other models are labelled by their directory name
@@ -53,8 +54,8 @@ def parent_of(model: str) -> str | None:
 def per_problem_scores(eval_dir: Path, model: str, task: str, L: int) -> dict:
     """{problem id: score} of one cell (``generations.jsonl``)."""
     path = eval_dir / model / task / f"L{L}" / "generations.jsonl"
-    with path.open() as f:
-        return {rec["id"]: float(rec["score"]) for rec in map(json.loads, f)}
+    records = read_jsonl(path, ("id", "score"), fix=f"rerun the evaluate stage: snakemake --cores all -f {path}")
+    return {rec["id"]: float(rec["score"]) for rec in records}
 
 
 def cell_stats(eval_dir: Path, models: list[str], tasks: list[str], lengths: list[int]) -> list[dict]:

@@ -15,14 +15,14 @@ from pathlib import Path
 
 from pipeline.core import runtime
 from pipeline.core.atomic import atomic_path
-from pipeline.core.data import read_splits, write_jsonl
+from pipeline.core.data import write_jsonl
 from pipeline.core.tracking import StageRun
 from pipeline.decoding.problems import evaluate_length
 from pipeline.model import io
 from pipeline.rl import run_for_task
 from pipeline.sampling import Decoding, get_sampler
 from pipeline.stages import load_or_exit, parser
-from pipeline.tasks import build_tasks
+from pipeline.tasks import build_tasks, read_prepared
 
 #: MLflow metric name -> metrics.json key, logged per generation length
 LOGGED = {
@@ -49,7 +49,7 @@ def main(argv=None) -> None:
     model_dir = io.model_for_run(args.model, run_for_task(params["rl"], args.task))  # an RL model's run
     io.check_complete(model_dir)  # before any work: one line naming the missing file and the fix
     task = build_tasks(params, [args.task])[args.task]
-    examples = read_splits(args.data, [args.task], "test")[args.task]
+    examples = read_prepared(args.data, {args.task: task}, "test")[args.task]
     sampler_options = params["sampling"][cfg["sampler"]]
     sampler = get_sampler(cfg["sampler"], sampler_options)
     if args.protocol not in cfg["protocols"]:

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from pipeline.core import runtime
 from pipeline.core.atomic import atomic_path
-from pipeline.core.data import read_splits, train_files
+from pipeline.core.data import train_files
 from pipeline.core.tracking import stage_run
 from pipeline.model import io
 from pipeline.stages import load_or_exit, parser
-from pipeline.tasks import build_tasks
+from pipeline.tasks import build_tasks, read_prepared
 from pipeline.training.adapters import prepare_trainable
 from pipeline.training.batches import EncodedExamples
 from pipeline.training.checkpoint import Resume
@@ -34,6 +34,9 @@ def main(argv=None) -> None:
     runtime.setup(params["runtime"], cfg["seed"], args.log)
     procs = Processes(params["runtime"])
     out = Path(args.out)
+    tasks = build_tasks(params, cfg["tasks"])
+    scratch = mcfg["init"] == "scratch"  # a pretrained base reads no data
+    train = read_prepared(args.data, tasks, "train") if scratch else {}  # every row checked before any work
     resume = Resume.for_output(out, {"model": mcfg, **cfg}, {}, [args.data], procs.is_main)
     with stage_run(
         procs.is_main,
@@ -45,7 +48,7 @@ def main(argv=None) -> None:
         metrics_out=args.metrics,
         resume=resume,
     ) as run:
-        if mcfg["init"] == "pretrained":
+        if not scratch:
             if procs.is_main:
                 io.write_pointer(out, mcfg["path"])
             print(f"[pretrain] base model is the pretrained checkpoint {mcfg['path']}")
@@ -56,9 +59,7 @@ def main(argv=None) -> None:
         n_params = sum(p.numel() for p in model.parameters())
         run.log_metrics({"n_params": n_params})
         print(f"[pretrain] LLaDA from scratch: {n_params / 1e6:.2f}M parameters, {cfg['steps']} steps")
-        enc = EncodedExamples(
-            tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
-        )
+        enc = EncodedExamples(tok, tasks, train, cfg["target_format"])
         run.log_inputs(train_files(args.data, cfg["tasks"]))
         with atomic_path(out, procs.is_main) as partial:  # the output appears only once complete
             selection = CheckpointSelection.for_stage(

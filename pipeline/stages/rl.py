@@ -10,13 +10,13 @@ from pathlib import Path
 
 from pipeline.core import runtime
 from pipeline.core.atomic import atomic_path
-from pipeline.core.data import read_splits, train_files
+from pipeline.core.data import train_files
 from pipeline.core.tracking import stage_run
 from pipeline.model import io
 from pipeline.rl import ALL_TASKS, get_method, method_config
 from pipeline.rl.loop import run_rl
 from pipeline.stages import load_or_exit, parser
-from pipeline.tasks import build_tasks
+from pipeline.tasks import build_tasks, read_prepared
 from pipeline.training import compute
 from pipeline.training.adapters import load_trainable
 from pipeline.training.batches import EncodedExamples
@@ -38,6 +38,8 @@ def main(argv=None) -> None:
     runtime.setup(params["runtime"], cfg["seed"], args.log)
     procs = Processes(params["runtime"])
     init = Path(args.init).name
+    tasks = build_tasks(params, cfg["tasks"])
+    train = read_prepared(args.data, tasks, "train")  # every row checked before the model loads
     arguments = {"method": args.method, "init": args.init, "run": args.run}
     resume = Resume.for_output(args.out, cfg, arguments, [args.data, args.init], procs.is_main)
     with stage_run(
@@ -53,13 +55,7 @@ def main(argv=None) -> None:
     ) as run:
         model, tok = load_trainable(args.init, cfg, procs.device)  # LoRA adapters or the whole model (rl.lora)
         method = get_method(args.method, cfg, int(model.config.mask_token_id), tok.eos_token_id)
-        enc = EncodedExamples(
-            tok,
-            build_tasks(params, cfg["tasks"]),
-            read_splits(args.data, cfg["tasks"], "train"),
-            target_format=None,
-            mode="rl",
-        )
+        enc = EncodedExamples(tok, tasks, train, target_format=None, mode="rl")
         run.log_inputs(train_files(args.data, cfg["tasks"]))
         every = params["tracking"]["rollout_samples_every"]
         with atomic_path(args.out, procs.is_main) as partial:  # the output appears only once complete

@@ -11,11 +11,11 @@ from pathlib import Path
 
 from pipeline.core import runtime
 from pipeline.core.atomic import atomic_path
-from pipeline.core.data import read_splits, train_files
+from pipeline.core.data import train_files
 from pipeline.core.tracking import stage_run
 from pipeline.model import io
 from pipeline.stages import load_or_exit, parser
-from pipeline.tasks import build_tasks
+from pipeline.tasks import build_tasks, read_prepared
 from pipeline.training import compute
 from pipeline.training.adapters import load_trainable
 from pipeline.training.batches import EncodedExamples
@@ -50,6 +50,8 @@ def main(argv=None) -> None:
     procs = Processes(params["runtime"])
     tags = {"init": args.init, "objective": section}
     name = io.model_name(args.out)
+    tasks = build_tasks(params, cfg["tasks"])
+    train = read_prepared(args.data, tasks, "train")  # every row checked before the model loads
     arguments = {"init": args.init, "match_compute": args.match_compute, "run": args.run, "objective": section}
     inputs = [args.data, args.init, *([args.match_compute] if args.match_compute else [])]
     resume = Resume.for_output(args.out, cfg, arguments, inputs, procs.is_main)
@@ -65,9 +67,7 @@ def main(argv=None) -> None:
         resume=resume,
     ) as run:
         model, tok = load_trainable(args.init, cfg, procs.device)  # LoRA adapters or the whole model (sft.lora)
-        enc = EncodedExamples(
-            tok, build_tasks(params, cfg["tasks"]), read_splits(args.data, cfg["tasks"], "train"), cfg["target_format"]
-        )
+        enc = EncodedExamples(tok, tasks, train, cfg["target_format"])
         budget = compute.read(args.match_compute) if args.match_compute else None
         run.log_inputs(train_files(args.data, cfg["tasks"]))
         with atomic_path(args.out, procs.is_main) as partial:  # the output appears only once complete

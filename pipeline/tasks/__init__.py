@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline.core.data import read_splits
 from pipeline.core.registry import resolve
 from pipeline.tasks.base import Task
 
@@ -53,6 +54,12 @@ def task_options(params: dict, name: str) -> dict:
 def build_tasks(params: dict, names: list[str]) -> dict[str, Task]:
     """The named tasks, each built with its options from params."""
     return {n: get_task(n, **task_options(params, n)) for n in names}
+
+
+def read_prepared(data_dir: str | Path, tasks: dict[str, Task], split: str) -> dict[str, list[dict]]:
+    """The prepared ``split`` of each task, every row checked for the fields its task declares
+    (a DataFileError naming the file and line otherwise): what a stage reads before any work."""
+    return read_splits(data_dir, list(tasks), split, {n: t.required_fields(split) for n, t in tasks.items()})
 
 
 def split_examples(task: Task, split: str, n: int | None) -> list[dict]:

@@ -6,7 +6,9 @@ An *example* is a plain JSON-serialisable dict. Keys every task provides:
   ``answer``  the gold answer as the task stores it (str)
 Training splits of tasks with SFT traces also carry ``completion``: the target
 assistant text in d1's ``<reasoning>...</reasoning><answer>...</answer>`` format.
-Tasks may add any other keys they need for scoring (e.g. ``puzzle``, ``numbers``).
+Tasks may add any other keys they need for scoring (e.g. ``puzzle``, ``numbers``); each task
+declares, per split, the keys beyond ``BASE_FIELDS`` that every row carries (``Task.fields``), and
+the stages check every prepared row for them before any work starts.
 
 Verifiers are plain functions of (completion text, example): the same function is
 used as the RL reward and, via ``score``, as the evaluation metric.
@@ -17,7 +19,9 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from pathlib import Path
+from typing import ClassVar
 
+BASE_FIELDS = ("id", "prompt", "answer")
 ANSWER_RE = re.compile(r"<answer>(.*?)</answer>", re.DOTALL)
 
 
@@ -33,6 +37,9 @@ class Task(ABC):
     name: str = ""
     #: splits this task can load, e.g. ("train", "test")
     splits: tuple[str, ...] = ("train", "test")
+    #: split -> keys beyond BASE_FIELDS that every row of it carries: what the training target
+    #: (``completion``), the reward and scoring read
+    fields: ClassVar[dict[str, tuple[str, ...]]] = {}
 
     def __init__(self, data_dir: str | Path | None = None, **options):
         self.data_dir = Path(data_dir) if data_dir else None
@@ -41,6 +48,11 @@ class Task(ABC):
     @abstractmethod
     def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
         """Return examples of ``split`` (at most ``n``; all when None), deterministic in ``seed``."""
+
+    def required_fields(self, split: str) -> tuple[str, ...]:
+        """Keys every row of the prepared ``split`` must carry."""
+        own = "train" if split == "validation" else split  # validation rows are held out of train
+        return BASE_FIELDS + self.fields.get(own, ())
 
     def system_prompt(self, mode: str = "eval") -> str | None:
         """System message to prepend, or None. ``mode`` is "eval" or "rl" (d1 differs)."""

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from pipeline.core.data import read_splits
 from pipeline.decoding.problems import evaluate_length
 from pipeline.sampling import Decoding, get_sampler
+from pipeline.tasks import read_prepared
 from pipeline.training.checkpoint import load_trainable_state, trainable_state
 
 
@@ -29,7 +29,7 @@ class CheckpointSelection:
         cls, select: dict | None, tasks: dict, data_dir, tokenizer, out_dir, procs, work_dir=None
     ) -> CheckpointSelection:
         """The selection a stage declares: its validation split is read only when ``select`` is set."""
-        validation = read_splits(data_dir, list(tasks), "validation") if select else {}
+        validation = read_prepared(data_dir, tasks, "validation") if select else {}
         return cls(select, tasks, validation, tokenizer, out_dir, procs, work_dir)
 
     def __init__(

@@ -2,14 +2,20 @@
 
 Every test runs in both isolation layouts where they apply: "namespaces" (the CI layout:
 root + unshare) and "fallback". Checks the fallback cannot honour are skipped with the
-reason; tests needing root are skipped when not root.
+reason; tests needing root are skipped when not root; namespace tests on a host without them
+are skipped with the probe's own reason.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import shutil
 import socket
 import subprocess
+import sys
+import tempfile
 import textwrap
 import uuid
 from pathlib import Path
@@ -26,9 +32,14 @@ IS_ROOT = os.geteuid() == 0
 
 @pytest.fixture(params=["namespaces", "fallback"])
 def isolation(request):
-    if request.param == "namespaces" and sandbox.isolation_mode() != "namespaces":
-        pytest.skip("namespace isolation unavailable here (needs root, CAP_SYS_ADMIN and unshare)")
+    if request.param == "namespaces":
+        needs_namespaces()
     return request.param
+
+
+def needs_namespaces() -> None:
+    if sandbox.isolation_mode() != "namespaces":
+        pytest.skip(f"namespace isolation unavailable here: {sandbox.fallback_reason()}")
 
 
 def run(source: str, isolation: str, limits: Limits = FAST, **kwargs):
@@ -282,8 +293,50 @@ def test_pool_runs_many_programs_in_order():
 
 
 def test_default_isolation_is_namespaces_as_root():
-    if not IS_ROOT:
-        pytest.skip("namespace isolation needs root")
-    if sandbox.isolation_mode() != "namespaces":
-        pytest.skip("this host has no usable unshare (e.g. a container without CAP_SYS_ADMIN)")
+    needs_namespaces()
     assert run_program("import os\nassert os.getpid() != 1 and os.getppid() == 1").passed
+
+
+# --- which layout, and why ---------------------------------------------------------------------
+
+
+def test_the_fallback_says_why_once_in_one_line(monkeypatch, caplog):
+    monkeypatch.setattr(sandbox, "_mode", None)
+    monkeypatch.setattr(sandbox, "PYTHON", "/nonexistent/python")  # the probe cannot start
+    with caplog.at_level(logging.WARNING, logger=sandbox.__name__):
+        assert [sandbox.isolation_mode() for _ in range(3)] == ["fallback"] * 3
+    reason = sandbox.fallback_reason()
+    assert reason and "\n" not in reason
+    if IS_ROOT and shutil.which("unshare"):
+        assert "/nonexistent/python" in reason  # the probe's own error, not a guess
+    [record] = caplog.records
+    assert record.getMessage().endswith(reason)
+
+
+VENV_CHECK = """
+import json
+from pipeline.execution import sandbox
+r = sandbox.run_program("import os, sys, tmp_venv_module; assert os.getppid() == 1; print(sys.prefix)")
+print(json.dumps([sandbox.isolation_mode(), sandbox.fallback_reason(), r.status, r.stdout.strip(), r.stderr]))
+"""
+
+
+def test_namespaces_hold_with_the_interpreter_in_a_venv_under_tmp():
+    # The private tmpfs over /tmp used to hide such a venv, so its probe failed and every
+    # program silently ran in the fallback.
+    needs_namespaces()
+    root = Path(tempfile.mkdtemp(prefix="sandbox-venv-", dir="/tmp"))  # mode 0700, as mkdtemp makes it
+    try:
+        venv = root / "venv"
+        base = os.path.realpath(sys.executable)
+        subprocess.run([base, "-m", "venv", "--without-pip", str(venv)], check=True)
+        [site] = venv.glob("lib/python*/site-packages")
+        (site / "tmp_venv_module.py").write_text("")  # importable only through the venv's own dirs
+        env = {**os.environ, "PYTHONPATH": str(REPO)}
+        out = subprocess.run([str(venv / "bin" / "python"), "-c", VENV_CHECK], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+        mode, reason, status, prefix, stderr = json.loads(out.stdout)
+        assert (mode, reason) == ("namespaces", None)
+        assert (status, prefix) == ("passed", str(venv)), stderr
+    finally:
+        shutil.rmtree(root)

@@ -17,6 +17,8 @@ Example keys: ``id`` (row index), ``prompt``, ``answer`` (None: no reference sol
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from pipeline.tasks.benchmarks.base import DataUnavailable, take
 from pipeline.tasks.benchmarks.code import CodeTask
 
@@ -47,6 +49,7 @@ def format_prompt(row: dict) -> str:
 class AceCodeHard(CodeTask):
     name = "acecode_hard"
     splits = ("train",)  # a training set: prepare holds data.n_validation rows out of it
+    fields: ClassVar = {"train": ("prefix", "tests")}
 
     def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
         self._check_split(split)
@@ -54,7 +57,7 @@ class AceCodeHard(CodeTask):
             raise DataUnavailable(f"{self.name}: no data_dir given and the hub has no copy; {WHERE}")
         if not (self.data_dir / RELPATH).exists():
             raise FileNotFoundError(f"{self.name}: {self.data_dir / RELPATH} not found; {WHERE}")
-        rows = self._read(self.data_dir / RELPATH)
+        rows = self._read(self.data_dir / RELPATH, ("question", "test_cases"))
         examples = [
             {"id": i, "prompt": format_prompt(row), "answer": None, "prefix": "", "tests": list(row["test_cases"])}
             for i, row in enumerate(rows)

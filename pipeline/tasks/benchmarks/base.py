@@ -47,6 +47,7 @@ import random
 from pathlib import Path
 from typing import ClassVar
 
+from pipeline.core.data import DataFileError, read_jsonl
 from pipeline.core.hub import hub_unavailable
 from pipeline.tasks.base import Task, extract_xml_answer
 
@@ -192,9 +193,18 @@ class PaperTask(Task):
         missing = " or ".join(str(self.data_dir / r) for r in relpaths)
         raise FileNotFoundError(f"{self.name}: {missing} not found (data_dir={self.data_dir})")
 
-    def _read(self, path: Path, **kwargs) -> list[dict]:
-        """Rows of a local data file, read by ``datasets``' builder for its format."""
-        return self._load_dataset(builder_for(path), data_files=str(path), split="train", **kwargs)
+    def _read(self, path: Path, required: tuple[str, ...], **kwargs) -> list[dict]:
+        """Rows of a local data file, read by ``datasets``' builder for its format, each carrying the
+        ``required`` source fields. A JSONL file is checked line by line first, so a bad line is
+        reported as ``file:line`` before ``datasets`` parses it (its exception names neither)."""
+        fix = f"restore the original file (its source is named in {type(self).__module__.replace('.', '/')}.py)"
+        if path.name.endswith((".jsonl", ".jsonl.gz")):
+            read_jsonl(path, required, fix)
+        rows = self._load_dataset(builder_for(path), data_files=str(path), split="train", **kwargs)
+        missing = [k for k in required if rows and k not in rows[0]]  # other formats: whole columns
+        if missing:
+            raise DataFileError(f"{path}: no column {', '.join(map(repr, missing))}; {fix}")
+        return rows
 
     def _hub(self, what: str, *args, **kwargs) -> list[dict]:
         """Rows from ``datasets.load_dataset(*args, **kwargs)``, or a DataUnavailable naming data.data_dir."""

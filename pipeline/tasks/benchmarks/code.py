@@ -59,6 +59,7 @@ class CodeTask(PaperTask):
 
     splits = ("test",)
     protocols: ClassVar = {"justgrpo": JustGRPOCode}
+    fields: ClassVar = {"test": ("prefix", "tests")}
 
     def __init__(self, data_dir=None, protocol: str = "justgrpo", max_workers: int | None = None, **options):
         self.max_workers = max_workers  # set first: the protocol is built from it in super().__init__

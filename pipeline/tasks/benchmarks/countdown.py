@@ -100,13 +100,14 @@ class Countdown(PaperTask):
     name = "countdown"
     splits = ("train", "test")
     protocols: ClassVar = {"d1": D1Countdown}
+    fields: ClassVar = {"train": ("numbers", "target"), "test": ("numbers", "target")}
 
     def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
         self._check_split(split)
         if split == "test":
             path = self._local("countdown/countdown_cd3_test.jsonl")
             rows = (
-                self._read(path)
+                self._read(path, ("input", "output"))
                 if path
                 else self._hub("d1's countdown_cd3_test.jsonl", "json", data_files=D1_TEST_URL, split="train")
             )
@@ -117,7 +118,7 @@ class Countdown(PaperTask):
         else:
             path = self._local("countdown/train.jsonl")
             rows = (
-                self._read(path)
+                self._read(path, ("nums", "target"))
                 if path
                 else self._hub("hub Jiayi-Pan/Countdown-Tasks-3to4", "Jiayi-Pan/Countdown-Tasks-3to4", split="train")
             )

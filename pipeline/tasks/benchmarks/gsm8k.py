@@ -107,11 +107,16 @@ class GSM8K(PaperTask):
     name = "gsm8k"
     splits = ("train", "test")
     protocols: ClassVar = {"d1": D1GSM8K, "justgrpo": JustGRPOGSM8K}
+    fields: ClassVar = {"train": ("solution", "completion"), "test": ("solution",)}
 
     def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
         self._check_split(split)
         path = self._local(f"gsm8k/{split}.jsonl")
-        rows = self._read(path) if path else self._hub("hub openai/gsm8k", "openai/gsm8k", "main", split=split)
+        rows = (
+            self._read(path, ("question", "answer"))
+            if path
+            else self._hub("hub openai/gsm8k", "openai/gsm8k", "main", split=split)
+        )
         examples = []
         for i, row in enumerate(rows):
             ex = {

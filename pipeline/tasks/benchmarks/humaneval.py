@@ -44,7 +44,7 @@ class HumanEval(CodeTask):
         self._check_split(split)
         path = self._local("humaneval/HumanEval.jsonl.gz")
         rows = (
-            self._read(path)  # the json builder decompresses .gz itself
+            self._read(path, ("task_id", "prompt", "canonical_solution", "test", "entry_point"))  # .gz: read as is
             if path
             else self._hub("hub openai/openai_humaneval", "openai/openai_humaneval", split="test")
         )

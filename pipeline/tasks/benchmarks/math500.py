@@ -104,12 +104,13 @@ class MATH500(PaperTask):
     name = "math500"
     splits = ("train", "test")
     protocols: ClassVar = {"d1": D1MATH500, "justgrpo": JustGRPOMATH500}
+    fields: ClassVar = {"train": ("solution",), "test": ("solution",)}
 
     def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
         self._check_split(split)
         path = self._local(f"math500/{split}.jsonl")
         if path:
-            rows = self._read(path)
+            rows = self._read(path, ("problem", "solution"))
         elif split == "test":
             rows = self._hub("hub HuggingFaceH4/MATH-500", "HuggingFaceH4/MATH-500", split="test")
         else:

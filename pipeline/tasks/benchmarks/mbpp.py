@@ -74,7 +74,7 @@ class MBPP(CodeTask):
         self._check_split(split)
         path = self._local("mbpp/mbpp.jsonl")
         if path:
-            rows = [r for r in self._read(path) if r["task_id"] in TEST_IDS]
+            rows = [r for r in self._read(path, ("task_id", "text", "code", "test_list")) if r["task_id"] in TEST_IDS]
         else:
             rows = self._hub("hub google-research-datasets/mbpp", "google-research-datasets/mbpp", "full", split="test")
         examples = [

@@ -62,6 +62,9 @@ Your reasoning here
 """
 
 
+SOURCE_FIELDS = ("question", "thinking_trajectories", "attempt", "solution", "source_type", "cot_type")
+
+
 def make_example(i: int, row: dict) -> dict:
     return {
         "id": i,
@@ -91,6 +94,7 @@ class S1K(PaperTask):
     name = "s1k"
     splits = ("train", "validation")
     protocols: ClassVar = {"d1": D1SFT}
+    fields: ClassVar = {"train": ("completion",)}
 
     def __init__(self, data_dir=None, validation_fraction: float = 0.01, split_seed: int = 42, **options):
         super().__init__(data_dir, **options)
@@ -99,7 +103,11 @@ class S1K(PaperTask):
     def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
         self._check_split(split)
         path = self._local("s1k/train.jsonl", "s1k/train.parquet")
-        rows = self._read(path) if path else self._hub("hub simplescaling/s1K", "simplescaling/s1K", split="train")
+        rows = (
+            self._read(path, SOURCE_FIELDS)
+            if path
+            else self._hub("hub simplescaling/s1K", "simplescaling/s1K", split="train")
+        )
         order = list(range(len(rows)))
         random.Random(self.split_seed).shuffle(order)
         held_out = order[: int(len(rows) * self.validation_fraction)]

@@ -96,6 +96,7 @@ class Sudoku(PaperTask):
     name = "sudoku"
     splits = ("train", "test")
     protocols: ClassVar = {"d1": D1Sudoku}
+    fields: ClassVar = {"train": ("puzzle",), "test": ("puzzle",)}
 
     def _rows(self, filename: str) -> list[dict]:
         # the grids are read as strings: as integers their leading zeros would be lost
@@ -104,7 +105,7 @@ class Sudoku(PaperTask):
         grids = Features({"Puzzle": Value("string"), "Solution": Value("string")})
         path = self._local(f"sudoku/{filename}")
         if path:
-            return self._read(path, features=grids)
+            return self._read(path, ("Puzzle", "Solution"), features=grids)
         return self._hub(f"d1's {filename}", "csv", data_files=D1_DATASET_URL + filename, split="train", features=grids)
 
     def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from typing import ClassVar
 
 from pipeline.tasks.tiny.arith_trace import evaluate_expression, trace_steps
 from pipeline.tasks.tiny.common import TinyTask
@@ -33,6 +34,7 @@ class TinyArithmetic(TinyTask):
     answer_shape = r"-?\d+"  # an integer
 
     name = "tiny_arithmetic"
+    fields: ClassVar = {"train": ("completion",)}
 
     def make(self, rng: random.Random, split: str) -> dict | None:
         hi = int(self.options.get("max_operand", 9))

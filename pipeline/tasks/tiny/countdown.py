@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import re
 from collections import Counter
+from typing import ClassVar
 
 from pipeline.tasks.tiny.arith_trace import evaluate_expression, trace_steps
 from pipeline.tasks.tiny.common import TinyTask
@@ -54,6 +55,7 @@ class TinyCountdown(TinyTask):
     answer_shape = r"\d+(?:[+\-*/]\d+)*"  # an expression over numbers, e.g. 3+4+9
 
     name = "tiny_countdown"
+    fields: ClassVar = {"train": ("completion", "numbers", "target"), "test": ("numbers", "target")}
 
     def make(self, rng: random.Random, split: str) -> dict | None:
         hi = int(self.options.get("max_number", 12))

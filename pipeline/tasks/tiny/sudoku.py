@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import random
+from typing import ClassVar
 
 from pipeline.tasks.tiny.common import TinyTask
 
@@ -99,6 +100,7 @@ class TinySudoku(TinyTask):
     answer_shape = r"[1-4]{16}"  # the filled grid, row by row
 
     name = "tiny_sudoku"
+    fields: ClassVar = {"train": ("completion", "puzzle"), "test": ("puzzle",)}
 
     def make(self, rng: random.Random, split: str) -> dict | None:
         solution = _transform(_BASE, rng)
