@@ -46,10 +46,10 @@ def main(argv=None) -> None:
     cfg = params["eval"]
     device = runtime.setup(params["runtime"], 0, args.log)
     model_name = Path(args.model).name
-    model_dir = io.model_for_run(args.model, run_for_task(params["rl"], args.task))  # an RL model's run
-    io.check_complete(model_dir)  # before any work: one line naming the missing file and the fix
     task = build_tasks(params, [args.task])[args.task]
     examples = read_prepared(args.data, {args.task: task}, "test")[args.task]
+    model_dir = io.model_for_run(args.model, run_for_task(params["rl"], args.task))  # an RL model's run
+    io.check_complete(model_dir)  # before any work: one line naming the missing file and the fix
     sampler_options = params["sampling"][cfg["sampler"]]
     sampler = get_sampler(cfg["sampler"], sampler_options)
     if args.protocol not in cfg["protocols"]:

@@ -13,6 +13,8 @@ from pipeline.core.atomic import atomic_path, atomic_paths, partial_path
 from pipeline.core.config import ROOT
 from pipeline.model import io
 from pipeline.model.modeling_llada import LLaDAModelLM
+from pipeline.stages import prepare
+from tests.core.test_tracking import _forget_stores
 
 MODEL = {"d_model": 16, "n_layers": 1, "n_heads": 2, "mlp_hidden_size": 32}
 
@@ -61,14 +63,19 @@ def test_a_model_without_its_weights_is_refused_in_one_line(tmp_path):
     assert f"snakemake --cores all --forcerun {out}" in str(err.value)
 
 
-def test_a_stage_given_an_incomplete_model_exits_with_that_line(tmp_path):
+def test_a_stage_given_an_incomplete_model_exits_with_that_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the micro params' relative MLflow store lands here
+    _forget_stores()
     out = tmp_path / "results" / "models" / "base"
     out.mkdir(parents=True)
     (out / "config.json").write_text("{}")
+    params = str(ROOT / ".test" / "params.yaml")
+    data = tmp_path / "results" / "data"
+    prepare.main(["--params", params, "--task", "tiny_sudoku", "--out", str(data / "tiny_sudoku")])
+    _forget_stores()
     proc = subprocess.run(
-        [sys.executable, "-m", "pipeline", "evaluate", "--params", str(ROOT / ".test" / "params.yaml"),
-         "--protocol", "d1", "--model", str(out), "--task", "tiny_sudoku", "--data", str(tmp_path / "none"),
-         "--out", str(tmp_path / "eval")],
+        [sys.executable, "-m", "pipeline", "evaluate", "--params", params, "--protocol", "d1", "--model", str(out),
+         "--task", "tiny_sudoku", "--data", str(data), "--out", str(tmp_path / "eval")],
         capture_output=True, text=True, cwd=tmp_path,
     )  # fmt: skip
     assert proc.returncode == 1
