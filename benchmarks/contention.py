@@ -6,8 +6,8 @@ Runs a few diffu-GRPO steps of the tiny default model (params.yaml) in a fresh p
 and once beside ``--neighbours`` busy-looping processes, for each thread setting:
   * ``2 threads``: runtime.threads = 2 with torch's default OpenMP settings (what used to run);
   * ``2 threads, passive``: OMP_WAIT_POLICY=PASSIVE (idle threads sleep instead of spinning);
-  * ``managed``: what ``pipeline.core.runtime.setup`` now does (passive waits, threads capped by the
-    cores other processes leave free at the stage's start).
+  * ``managed``: what ``pipeline.core.runtime.setup`` now does (runtime.adapt_threads: threads capped
+    by the cores other processes leave free, measured at the start and every few seconds).
 Prints seconds per step and the slowdown beside the neighbours. Do not run other timings at the same time.
 """
 

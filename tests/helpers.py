@@ -16,7 +16,7 @@ class Recorder:
 
 
 #: runtime params of in-process test runs: one CPU process, float32
-CPU = {"threads": 1, "device": "cpu", "dtype": "float32", "launch": "python -m"}
+CPU = {"threads": 1, "adapt_threads": False, "device": "cpu", "dtype": "float32", "launch": "python -m"}
 
 
 def tiny_rl_config(options: dict) -> dict:

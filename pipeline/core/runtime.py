@@ -11,19 +11,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from pipeline.core import lifecycle, tracking
+from pipeline.core import lifecycle, threads, tracking
 
 
 def setup(runtime: dict, seed: int, log_path: str | None = None) -> torch.device:
     """Apply params.runtime and seed everything; mirror stderr and stdout lines into ``log_path``.
 
     Threads: ``runtime.threads``, capped by OMP_NUM_THREADS when a scheduler set it (Snakemake
-    exports the job's ``threads`` there, SLURM users often do), so parallel jobs don't oversubscribe.
+    exports the job's ``threads`` there, SLURM users often do), so parallel jobs don't oversubscribe;
+    with ``runtime.adapt_threads`` also by the cores other processes leave free (``core.threads``).
     """
-    threads = runtime["threads"]
+    n = runtime["threads"]
     if os.environ.get("OMP_NUM_THREADS", "").isdigit():
-        threads = max(1, min(threads, int(os.environ["OMP_NUM_THREADS"])))
-    torch.set_num_threads(threads)
+        n = max(1, min(n, int(os.environ["OMP_NUM_THREADS"])))
+    threads.install(n, runtime["adapt_threads"])
     lifecycle.install()  # SIGTERM and a vanished orchestrator end the stage cleanly (KILLED, checkpoint kept)
     random.seed(seed)
     np.random.seed(seed)

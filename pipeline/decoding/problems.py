@@ -6,6 +6,7 @@ import time
 
 import torch
 
+from pipeline.core import threads
 from pipeline.core.data import decode_completions, prompt_ids
 from pipeline.core.progress import Progress
 from pipeline.decoding.effective_tokens import effective_tokens
@@ -33,6 +34,7 @@ def generate_texts(
     texts, nfe, generations = [], 0, []
     progress = Progress(len(examples), desc, every_s=0.0, unit="problem")  # a line per batch
     for start in range(0, len(examples), batch_size):
+        threads.rebalance()  # a batch boundary: follow other processes' load
         chunk = examples[start : start + batch_size]
         rows = [prompt_ids(tokenizer, task, ex, mode) for ex in chunk]
         prompt, _ = left_pad(rows, tokenizer.pad_token_id)

@@ -9,6 +9,7 @@ import time
 
 import torch
 
+from pipeline.core import threads
 from pipeline.core.data import decode_completions
 from pipeline.core.progress import Progress
 from pipeline.core.rng import RowGenerators, row_seed
@@ -114,6 +115,7 @@ def run_rl(
         start = saved["step"] + 1
     progress = Progress(cfg["steps"], f"rl/{method.name}", enabled=procs.is_main, done=start)
     for step in range(start, cfg["steps"]):
+        threads.rebalance()  # a step boundary: follow other processes' load
         t0 = time.time()
         picks = enc.sample(rng, cfg["prompts_per_step"])
         rows = torch.tensor([(m * k_micro + j) * G + g for m in mine for j in range(k_micro) for g in range(G)])

@@ -8,6 +8,7 @@ import random
 
 import torch
 
+from pipeline.core import threads
 from pipeline.core.progress import Progress
 from pipeline.training.batches import EncodedExamples, sft_batch
 from pipeline.training.checkpoint import Resume, load_trainable_state, rng_state, set_rng_state, trainable_state
@@ -114,6 +115,7 @@ def train_masked_diffusion(
                 break
             if step:  # the horizon the budget buys at the rate spent so far
                 schedule.total = math.ceil(token_rows / (spent / step))
+        threads.rebalance()  # a step boundary: follow other processes' load
         picks = enc.sample(rng, cfg["batch_size"])
         x, completion, P = sft_batch(enc, picks, cfg["train_lengths"], rng)
         noisy, masked, p_mask = forward_process(x, completion, mask_id, cfg["eps"], gen)

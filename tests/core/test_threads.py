@@ -1,0 +1,56 @@
+"""The thread count follows other processes' load, and changing it does not change results."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+import yaml
+
+from pipeline.core import threads
+from pipeline.core.config import ROOT
+from pipeline.model import io
+
+
+def test_one_and_two_threads_give_bitwise_equal_forward_and_backward():
+    model_cfg = yaml.safe_load((ROOT / "params.yaml").read_text())["model"]  # the tiny default
+    before = torch.get_num_threads()
+    results = []
+    try:
+        for n in (1, 2):
+            torch.set_num_threads(n)
+            torch.manual_seed(0)
+            model, _ = io.build_scratch(model_cfg)
+            x = torch.randint(0, 20, (64, 76), generator=torch.Generator().manual_seed(1))
+            logits = model(x).logits
+            torch.nn.functional.cross_entropy(logits.flatten(0, 1), x.flatten()).backward()
+            results.append([logits.detach(), *(p.grad for p in model.parameters())])
+    finally:
+        torch.set_num_threads(before)
+    assert all(torch.equal(a, b) for a, b in zip(*results))
+
+
+@pytest.mark.skipif(not 2 <= len(os.sched_getaffinity(0)) <= 4, reason="sized for a 2-4 core machine")
+def test_threads_give_way_to_a_busy_neighbour_and_come_back():
+    cores = len(os.sched_getaffinity(0))
+    before = torch.get_num_threads()
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores - 1)]
+    try:
+        time.sleep(0.5)
+        threads.install(cores, adapt=True)
+        assert threads._budget.current == 1 and torch.get_num_threads() == 1
+    finally:
+        for p in busy:
+            p.kill()
+            p.wait()
+    try:
+        time.sleep(0.5)
+        threads._budget.rebalance(force=True)
+        assert threads._budget.current == cores
+    finally:
+        threads._budget = None
+        torch.set_num_threads(before)
