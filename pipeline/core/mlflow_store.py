@@ -202,6 +202,8 @@ def reap_dead_runs(client, exp_id: str) -> int:
         if not proc or alive(proc) is not False:
             continue
         client.set_tag(run.info.run_id, "ended_by", "its process died; marked KILLED by the next invocation")
+        if "invocation_id" in run.data.tags:  # a parent: its orchestrator died, so not every job finished
+            client.set_tag(run.info.run_id, "complete", "false")
         client.set_terminated(run.info.run_id, "KILLED")
         parent_id = run.data.tags.get("mlflow.parentRunId")
         if parent_id:

@@ -165,6 +165,8 @@ class StageRun:
         run_id = old.info.run_id
         attempt = int(old.data.tags.get("attempt", "1")) + 1
         self.client.update_run(run_id, status="RUNNING")
+        if "ended_by" in old.data.tags:  # how the earlier attempt ended; this one ends on its own terms
+            self.client.delete_tag(run_id, "ended_by")
         for k, v in {"mlflow.parentRunId": self.parent_id, "process": process_id(), "attempt": attempt}.items():
             self.client.set_tag(run_id, k, str(v))
         self._replay(run_id)

@@ -37,7 +37,7 @@ def _same_points(a: list, b: list) -> bool:
 )
 def test_killed_run_resumes_to_the_same_parameters_and_metrics(loop, kills, tmp_path):
     reference = resume_worker.train(loop, tmp_path / "uninterrupted")
-    step = random.randrange(1, resume_worker.STEPS - 1)
+    step = random.randrange(3, resume_worker.STEPS - 1)  # after the first checkpoint (every 2 steps)
     ckpt = tmp_path / "ckpt"
     for flags in kills:
         _killed(loop, ckpt, *flags.format(step=step).split())
@@ -45,8 +45,8 @@ def test_killed_run_resumes_to_the_same_parameters_and_metrics(loop, kills, tmp_
     resumed = resume_worker.train(loop, ckpt)
     for name, value in reference["params"].items():
         assert torch.equal(value, resumed["params"][name]), f"{loop} killed at step {step}: {name} differs"
-    first = resumed["points"][0][0]  # the resumed attempt logs from its checkpoint on
-    assert 0 < first <= step
+    first = resumed["points"][0][0]  # the resumed attempt logs from its last checkpoint on
+    assert first == 2 * (step // 2), f"killed at step {step}, resumed at {first}"
     assert _same_points(resumed["points"], [p for p in reference["points"] if p[0] >= first])
 
 

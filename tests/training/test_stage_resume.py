@@ -82,6 +82,7 @@ def test_killed_stage_resumes_with_one_run_and_one_point_per_step(tmp_path, monk
     exp = client.get_experiment_by_name(yaml.safe_load((b / "params.yaml").read_text())["tracking"]["experiment"])
     runs = client.search_runs([exp.experiment_id], "tags.stage = 'pretrain'")
     assert [(r.info.status, r.data.tags["attempt"]) for r in runs] == [("FINISHED", "2")]
+    assert "ended_by" not in runs[0].data.tags  # the first attempt's end is not this run's
     steps = [m.step for m in client.get_metric_history(runs[0].info.run_id, "loss")]
     assert sorted(steps) == list(range(STEPS)), f"killed after {kill_after} steps"
     everything = client.search_runs([exp.experiment_id])

@@ -155,7 +155,7 @@ def test_a_bad_command_line_value_is_blamed_on_the_command_line(project):
 def test_an_unreachable_tracking_server_stops_the_invocation_at_once(project):
     t0 = time.time()
     res = subprocess.run(
-        [*SMK, "--config", 'tracking={"uri": "http://127.0.0.1:9"}', "results/table1.csv"],
+        [*SMK, "results/table1.csv", "--config", 'tracking={"uri": "http://127.0.0.1:9"}'],
         cwd=project,
         capture_output=True,
         text=True,
