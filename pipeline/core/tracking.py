@@ -116,10 +116,10 @@ class StageRun:
         inv_id, self.tool, command = invocation()
         with locked(self.uri):
             self.exp_id = ensure_experiment(self.client, self.uri, self.experiment)
+            reap_dead_runs(self.client, self.exp_id)  # DVC and hand-run stages have no start hook: each stage looks
             self.parent_id = find_or_open_parent(
                 self.client, self.exp_id, inv_id, self.tool, {"command": command, "profile": self.tags["profile"]}
             )
-            reap_dead_runs(self.client, self.exp_id)
             self.run_id = self._continue_run() or self._create_run(inv_id)
         if self.system_metrics:
             from mlflow.system_metrics.system_metrics_monitor import SystemMetricsMonitor
@@ -158,9 +158,11 @@ class StageRun:
         info = json.loads(info_file.read_text())
         if info.get("key") != self.resume.key:
             return None
+        from mlflow.exceptions import MlflowException
+
         try:
             old = self.client.get_run(info["run_id"])
-        except Exception:  # the store was replaced since: start a new run
+        except MlflowException:  # the store was replaced since: start a new run
             return None
         run_id = old.info.run_id
         attempt = int(old.data.tags.get("attempt", "1")) + 1
@@ -316,8 +318,10 @@ class StageRun:
             self.client.set_terminated(self.run_id, status)
             if self.tool != "snakemake":  # no end hook: the last stage to end dates the parent
                 parent = self.client.get_run(self.parent_id)
-                sticky = "FAILED" if parent.info.status == "FAILED" else status
+                sticky = parent.info.status if parent.info.status in ("FAILED", "KILLED") else status
                 self.client.set_terminated(self.parent_id, sticky)
+                if status != "FINISHED":  # one stage did not finish: neither did the invocation
+                    self.client.set_tag(self.parent_id, "complete", "false")
 
 
 def write_curves(path: Path, history: dict[int, dict]) -> None:

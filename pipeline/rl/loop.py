@@ -16,7 +16,7 @@ from pipeline.core.rng import RowGenerators, row_seed
 from pipeline.rl import RLMethod
 from pipeline.training.adapters import reference_of
 from pipeline.training.batches import EncodedExamples, left_pad
-from pipeline.training.checkpoint import Resume, load_trainable_state, rng_state, set_rng_state, trainable_state
+from pipeline.training.checkpoint import Resume, loop_state, restore_loop_state
 from pipeline.training.compute import TokenRows
 from pipeline.training.distributed import Processes
 from pipeline.training.selection import CheckpointSelection
@@ -90,29 +90,12 @@ def run_rl(
     history, samples, start = [], [], 0
 
     def state() -> dict:  # everything the next step depends on (rollout streams are keyed by step)
-        return {
-            "model": trainable_state(plain),
-            "optimizer": opt.state_dict(),
-            "sampler": rng.getstate(),
-            "shared": gen.get_state(),
-            "global_rng": rng_state(),
-            "token_rows": counter.count,
-            "last": history[-1:],
-            "samples": samples,
-            "selection": selection.state_dict() if selection is not None else None,
-        }
+        return loop_state(plain, opt, rng, gen, selection, counter) | {"last": history[-1:], "samples": samples}
 
     saved = resume.load() if resume is not None else None
     if saved is not None:
-        load_trainable_state(plain, saved["model"])
-        opt.load_state_dict(saved["optimizer"])
-        rng.setstate(saved["sampler"])
-        gen.set_state(saved["shared"])
-        set_rng_state(saved["global_rng"])
-        counter.count, history, samples = saved["token_rows"], saved["last"], saved["samples"]
-        if selection is not None:
-            selection.load_state_dict(saved["selection"])
-        start = saved["step"] + 1
+        start = restore_loop_state(saved, plain, opt, rng, gen, selection, counter)
+        history, samples = saved["last"], saved["samples"]
     progress = Progress(cfg["steps"], f"rl/{method.name}", enabled=procs.is_main, done=start)
     for step in range(start, cfg["steps"]):
         threads.rebalance()  # a step boundary: follow other processes' load

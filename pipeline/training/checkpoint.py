@@ -91,6 +91,34 @@ def load_trainable_state(model, state: dict[str, torch.Tensor]) -> None:
             params[name].copy_(value)
 
 
+def loop_state(model, optimizer, sampler: random.Random, generator: torch.Generator, selection, counter) -> dict:
+    """What every training loop carries from one step to the next: the trainable weights, the optimizer,
+    the data sampler, the loop's generator, the global streams, checkpoint selection and the compute
+    counter. Each loop adds its own (the scheduler, running averages, logged samples)."""
+    return {
+        "model": trainable_state(model),
+        "optimizer": optimizer.state_dict(),
+        "sampler": sampler.getstate(),
+        "generator": generator.get_state(),
+        "global_rng": rng_state(),
+        "selection": selection.state_dict() if selection is not None else None,
+        "token_rows": counter.count,
+    }
+
+
+def restore_loop_state(saved: dict, model, optimizer, sampler, generator, selection, counter) -> int:
+    """Put ``loop_state``'s part of a checkpoint back; the step to continue from."""
+    load_trainable_state(model, saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    sampler.setstate(saved["sampler"])
+    generator.set_state(saved["generator"])
+    set_rng_state(saved["global_rng"])
+    if selection is not None:
+        selection.load_state_dict(saved["selection"])
+    counter.count = saved["token_rows"]
+    return saved["step"] + 1
+
+
 class Resume:
     """A training stage's checkpoint directory: ``load()`` at the start, ``maybe_save(step, ...)`` after
     every optimizer step, ``clear()`` once the stage's output is complete.

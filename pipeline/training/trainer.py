@@ -11,7 +11,7 @@ import torch
 from pipeline.core import threads
 from pipeline.core.progress import Progress
 from pipeline.training.batches import EncodedExamples, sft_batch
-from pipeline.training.checkpoint import Resume, load_trainable_state, rng_state, set_rng_state, trainable_state
+from pipeline.training.checkpoint import Resume, loop_state, restore_loop_state
 from pipeline.training.compute import TokenRows
 from pipeline.training.distributed import Processes
 from pipeline.training.losses import forward_process, masked_diffusion_loss
@@ -79,31 +79,14 @@ def train_masked_diffusion(
     ema, start = None, 0
 
     def state() -> dict:  # everything the next step depends on
-        return {
-            "model": trainable_state(plain),
-            "optimizer": opt.state_dict(),
-            "scheduler": sched.state_dict(),
-            "horizon": schedule.total,
-            "sampler": rng.getstate(),
-            "masks": gen.get_state(),
-            "global_rng": rng_state(),
-            "loss_ema": ema,
-            "token_rows": counter.count,
-            "selection": selection.state_dict() if selection is not None else None,
-        }
+        own = {"scheduler": sched.state_dict(), "horizon": schedule.total, "loss_ema": ema}
+        return loop_state(plain, opt, rng, gen, selection, counter) | own
 
     saved = resume.load() if resume is not None else None
     if saved is not None:
-        load_trainable_state(plain, saved["model"])
-        opt.load_state_dict(saved["optimizer"])
+        start = restore_loop_state(saved, plain, opt, rng, gen, selection, counter)
         sched.load_state_dict(saved["scheduler"])
-        schedule.total, ema, counter.count = saved["horizon"], saved["loss_ema"], saved["token_rows"]
-        rng.setstate(saved["sampler"])
-        gen.set_state(saved["masks"])
-        set_rng_state(saved["global_rng"])
-        if selection is not None:
-            selection.load_state_dict(saved["selection"])
-        start = saved["step"] + 1
+        schedule.total, ema = saved["horizon"], saved["loss_ema"]
     progress = Progress(cfg["steps"], desc, enabled=procs.is_main, done=start)
     step = start
     for step in itertools.count(start):
