@@ -174,16 +174,21 @@ def test_lint_is_clean(project):
 
 
 def test_dvc_repro_runs_the_same_stages_and_second_run_is_a_no_op(tmp_path_factory):
-    """dvc repro on its own copy (DVC keeps its own lock file): the table-1 chain, then nothing."""
+    """dvc repro on its own copy (DVC keeps its own lock file): one evaluate cell's chain -- every kind of
+    training stage, then an evaluation -- then nothing. (The whole table-1 chain is listed, not run:
+    the DAG agreement test checks its commands equal Snakemake's, and DVC runs stages one at a time.)"""
     dst = copy_checkout(ROOT, tmp_path_factory.mktemp("dvc_project"), MICRO)
     subprocess.run(["git", "init", "-q"], cwd=dst, check=True)
-    dvc = [str(Path(sys.executable).parent / "dvc"), "repro", "table@table1"]
-    listed = _run([*dvc, "--dry", "--force"], dst)  # a fresh checkout: every command, nothing run
+    dvc = [str(Path(sys.executable).parent / "dvc"), "repro"]
+    listed = _run([*dvc, "table@table1", "--dry", "--force"], dst)  # a fresh checkout: every command, nothing run
     assert "Running stage 'table@table1'" in listed and not (dst / "results" / "models").exists()
-    first = _run(dvc, dst, timeout=1200)
-    assert "Running stage 'pretrain'" in first and "Running stage 'table@table1'" in first
-    assert (dst / "results" / "table1.csv").read_text().startswith("model,tiny_sudoku@16")
-    second = _run(dvc, dst, timeout=300)
+    cell = "evaluate_table1@diffu_grpo_from_sft-tiny_sudoku"
+    first = _run([*dvc, cell], dst, timeout=1200)
+    for stage in ("prepare@tiny_sudoku", "pretrain", "sft", "rl@diffu_grpo-sft-all", cell):
+        assert f"Running stage '{stage}'" in first
+    metrics = dst / "results/eval/d1/diffu_grpo_from_sft/tiny_sudoku/L16/metrics.json"
+    assert json.loads(metrics.read_text())["task"] == "tiny_sudoku"
+    second = _run([*dvc, cell], dst, timeout=300)
     assert "Running stage" not in second
 
 
