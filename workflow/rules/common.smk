@@ -237,7 +237,6 @@ onstart:
     from pipeline.core.mlflow_store import ORCHESTRATOR_ENV, open_invocation, process_id
 
     os.environ.setdefault(ORCHESTRATOR_ENV, process_id())
-
     open_invocation(
         TRACKING_URI,
         config["tracking"]["experiment"],
