@@ -120,8 +120,8 @@ def restore_loop_state(saved: dict, model, optimizer, sampler, generator, select
 
 
 class Resume:
-    """A training stage's checkpoint directory: ``load()`` at the start, ``maybe_save(step, ...)`` after
-    every optimizer step, ``clear()`` once the stage's output is complete.
+    """A training stage's checkpoint directory: ``load()`` at the start, ``save(step, state)`` after each
+    optimizer step that is ``due(step)``, ``clear()`` once the stage's output is complete.
 
     ``every``: steps between checkpoints (0: never save; an existing matching checkpoint is still
     not loaded, so 0 means "always start afresh"). Only the main process writes; every process
@@ -145,7 +145,7 @@ class Resume:
         if state.get("key") != self.key:
             print(f"[checkpoint] {path} is from other params, inputs or code: starting afresh")
             return None
-        print(f"[checkpoint] resuming from {path} after step {state['step'] + 1}")
+        print(f"[checkpoint] resuming from {path}: {state['step'] + 1} steps done")
         return state
 
     def due(self, step: int) -> bool:
