@@ -7,8 +7,6 @@ python -m pipeline sft --params params.yaml --init results/models/base --data re
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from pipeline.core import runtime
 from pipeline.core.atomic import atomic_path
 from pipeline.core.data import train_files
@@ -39,10 +37,7 @@ def main(argv=None) -> None:
     ap.add_argument("--run", default="all", help="with --match-compute: the RL run's task ('all': every sft task)")
     args = ap.parse_args(argv)
     params = load_or_exit(args.params)
-    # The control continues the objective of the model it starts from, so it is the best use of the RL
-    # row's compute without RL: from base, base's own training (pretrain: its tasks and answer format;
-    # SFT traces would turn it into the sft row instead), from sft, SFT.
-    section = "pretrain" if args.match_compute and Path(args.init).name == "base" else "sft"
+    section = compute.control_objective(args.init) if args.match_compute else "sft"
     cfg = params[section]
     if args.match_compute and args.run != "all":
         cfg = {**cfg, "tasks": [args.run]}

@@ -14,6 +14,14 @@ import torch
 FILE = "compute.json"
 
 
+def control_objective(init_model: str | Path) -> str:
+    """The params section whose objective the equal-compute control of an RL row trains with: the
+    objective of the model the row started from, so the control is the best use of the row's compute
+    without RL. From ``base``, base's own training (pretrain: its tasks and answer format; SFT traces
+    would turn it into the sft row instead); from ``sft``, SFT."""
+    return "pretrain" if Path(init_model).name == "base" else "sft"
+
+
 class TokenRows:
     """Counts the tokens of the model's forwards that run with gradients, while installed."""
 

@@ -22,6 +22,7 @@ if not workflow.overwrite_configfiles:
 sys.path.insert(0, str(Path(workflow.basedir).parent))  # import the package from this checkout
 from pipeline.core.config import ParamsError, params_hash, validate_params
 from pipeline.rl import run_for_task
+from pipeline.training.compute import control_objective
 
 
 def _typed(value):

@@ -7,7 +7,7 @@ rule more_sft:
         rl=f"{R}/models/{{method}}_from_{{init}}/{{run}}",
         data=lambda wc: expand(
             f"{R}/data/{{task}}/train.jsonl",
-            task=config["pretrain" if wc.init == "base" else "sft"]["tasks"] if wc.run == "all" else [wc.run],
+            task=config[control_objective(wc.init)]["tasks"] if wc.run == "all" else [wc.run],
         ),
         code=code("sft"),
     output:
