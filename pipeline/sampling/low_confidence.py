@@ -38,17 +38,19 @@ def semi_ar_decode(
 
     for b in range(n_blocks):
         lo, hi = P + b * block_length, P + (b + 1) * block_length
-        quota = quota_per_step((x[:, lo:hi] == mask_id).sum(1), steps_per_block)  # [B, S]
+        blk, out = slice(lo, hi), slice(lo - P, hi - P)  # the block in sequence and completion coordinates
+        quota = quota_per_step((x[:, blk] == mask_id).sum(1), steps_per_block)  # [B, S]
         for s in range(steps_per_block):
-            logits = fwd(x)  # [B, P+L, V]
-            x0 = gumbel_argmax(logits, temperature, generator)  # [B, P+L]
-            masked = x == mask_id
-            masked[:, hi:] = False  # later blocks wait their turn (semi-AR)
+            # Only the current block can be committed (earlier blocks are done, later ones wait: semi-AR),
+            # so sampling, confidences and entropies are taken over its N positions: O(B N V), not O(B (P+L) V).
+            logits = fwd(x)[:, blk]  # [B, N, V]
+            x0 = gumbel_argmax(logits, temperature, generator)  # [B, N]
+            masked = x[:, blk] == mask_id  # [B, N]
             if remasking == "low_confidence":
-                probs = torch.softmax(logits.to(torch.float64), dim=-1)
-                score = probs.gather(-1, x0.unsqueeze(-1)).squeeze(-1)  # [B, P+L]
+                probs = torch.softmax(logits.to(torch.float64), dim=-1)  # float64 as LLaDA's generate
+                score = probs.gather(-1, x0.unsqueeze(-1)).squeeze(-1)  # [B, N]
             else:  # random
-                score = torch.rand(x.shape, dtype=torch.float64, device=x.device, generator=generator)
+                score = torch.rand(masked.shape, dtype=torch.float64, device=x.device, generator=generator)
             score = torch.where(masked, score, torch.tensor(-float("inf"), dtype=score.dtype))
             k_max = int(quota[:, s].max())
             if k_max == 0:
@@ -58,12 +60,10 @@ def semi_ar_decode(
             commit = torch.zeros_like(masked)
             commit.scatter_(1, top, take)
             commit &= masked
-            x = torch.where(commit, x0, x)
-            step_idx = fwd.calls - 1
-            commit_step[commit[:, P:]] = step_idx
+            x[:, blk] = torch.where(commit, x0, x[:, blk])
+            commit_step[:, out][commit] = fwd.calls - 1
             if commit_ent is not None:
-                ent = entropy(logits.to(torch.float64))[:, P:]
-                commit_ent = torch.where(commit[:, P:], ent, commit_ent)
+                commit_ent[:, out] = torch.where(commit, entropy(logits.to(torch.float64)), commit_ent[:, out])
     return Generation(sequences=x, nfe=fwd.calls, commit_step=commit_step, commit_entropy=commit_ent)
 
 

@@ -78,3 +78,18 @@ def test_gumbel_argmax_samples_softmax_in_float64():
 def test_unknown_sampler_lists_known_ones():
     with pytest.raises(KeyError, match="low_confidence"):
         get_sampler("nope")
+
+
+@pytest.mark.parametrize("vocab", [48, 512])
+def test_low_confidence_greedy_equals_a_plain_llada_generate(vocab):
+    """Block-local sampling changes no token: the same output as LLaDA's whole-sequence generate."""
+    from pipeline.model.configuration_llada import LLaDAConfig
+    from pipeline.model.modeling_llada import LLaDAModelLM
+    from tests.sampling.llada_reference import llada_generate
+
+    torch.manual_seed(0)
+    cfg = LLaDAConfig(d_model=32, n_layers=2, n_heads=4, mlp_hidden_size=64, vocab_size=vocab, mask_token_id=vocab - 1)
+    model = LLaDAModelLM(cfg).eval()
+    prompt = torch.randint(0, vocab - 1, (6, 10), generator=torch.Generator().manual_seed(1))
+    ours = get_sampler("low_confidence")(model, prompt, Decoding(vocab - 1, 24, 8, steps=12)).sequences
+    assert torch.equal(ours, llada_generate(model, prompt, steps=12, gen_length=24, block_length=8, mask_id=vocab - 1))
