@@ -40,10 +40,13 @@ def semi_ar_decode(
         lo, hi = P + b * block_length, P + (b + 1) * block_length
         blk, out = slice(lo, hi), slice(lo - P, hi - P)  # the block in sequence and completion coordinates
         quota = quota_per_step((x[:, blk] == mask_id).sum(1), steps_per_block)  # [B, S]
+        at = torch.arange(lo, hi, device=x.device).expand(B, -1)  # [B, N]
         for s in range(steps_per_block):
             # Only the current block can be committed (earlier blocks are done, later ones wait: semi-AR),
-            # so sampling, confidences and entropies are taken over its N positions: O(B N V), not O(B (P+L) V).
-            logits = fwd(x)[:, blk]  # [B, N, V]
+            # so logits, sampling, confidences and entropies are taken at its N positions: O(B N V), not
+            # O(B (P+L) V); the last layer and the LM head run for N positions (logits_at). In float32
+            # the tokens equal a whole-sequence LLaDA generate's (tests/sampling/test_sampling.py).
+            logits = fwd(x, logits_at=at)  # [B, N, V]
             x0 = gumbel_argmax(logits, temperature, generator)  # [B, N]
             masked = x[:, blk] == mask_id  # [B, N]
             if remasking == "low_confidence":
