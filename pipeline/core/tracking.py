@@ -22,6 +22,7 @@ from pathlib import Path
 
 from pipeline.core.config import params_hash
 from pipeline.core.lifecycle import Interrupted
+from pipeline.core.metric_log import MetricLog
 from pipeline.core.mlflow_store import (
     ensure_experiment,
     find_or_open_parent,
@@ -101,8 +102,7 @@ class StageRun:
         self.metrics_out = Path(metrics_out) if metrics_out else None
         self._history: dict[int, dict] = {}
         self.resume = resume
-        self._wal = None  # open write-ahead log file
-        self._wal_points = 0  # points in it (the "sent" markers count them)
+        self._log: MetricLog | None = None  # the write-ahead log (with ``resume``)
         self._recorded: dict[str, int] = {}  # key -> last step an earlier attempt recorded
         self._last_flush = time.time()
 
@@ -147,7 +147,7 @@ class StageRun:
         if self.resume is not None:
             self.resume.dir.mkdir(parents=True, exist_ok=True)
             (self.resume.dir / "run.json").write_text(json.dumps({"run_id": run.info.run_id, "key": self.resume.key}))
-            self._wal = (self.resume.dir / "metrics.wal").open("w")
+            self._log = MetricLog(self.resume.dir / "metrics.wal", fresh=True)
         return run.info.run_id
 
     def _continue_run(self) -> str | None:
@@ -179,32 +179,14 @@ class StageRun:
         """Send the write-ahead log's unsent points; remember every recorded (key, step)."""
         from mlflow.entities import Metric
 
-        wal = self.resume.dir / "metrics.wal"
-        points, sent = [], 0
-        for line in wal.read_text().splitlines() if wal.exists() else []:
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError:  # the line a kill cut short: its point was never sent
-                continue
-            if "sent" in entry:
-                sent = entry["sent"]
-            else:
-                points.append(entry)
-        for e in points:
+        self._log = MetricLog(self.resume.dir / "metrics.wal", fresh=False)
+        for e in self._log.points:
             self._history.setdefault(e["step"], {}).update(e["metrics"])
-            for k in e["metrics"]:
-                self._recorded[k] = max(self._recorded.get(k, -1), e["step"])
-        unsent = [Metric(k, v, e["time"], e["step"]) for e in points[sent:] for k, v in e["metrics"].items()]
+        self._recorded = self._log.last_steps()
+        unsent = [Metric(k, v, e["time"], e["step"]) for e in self._log.unsent() for k, v in e["metrics"].items()]
         for i in range(0, len(unsent), 900):
             self.client.log_batch(run_id, metrics=unsent[i : i + 900])
-        self._wal = wal.open("a")
-        self._wal_points = len(points)
-        self._mark_sent()
-
-    def _mark_sent(self) -> None:
-        if self._wal is not None:
-            self._wal.write(json.dumps({"sent": self._wal_points}) + "\n")
-            self._wal.flush()
+        self._log.mark_sent()
 
     def _param_entities(self):
         from mlflow.entities import Param
@@ -222,10 +204,8 @@ class StageRun:
             return
         self._buffer += [Metric(k, v, now, step) for k, v in kept.items()]
         self._history.setdefault(step, {}).update(kept)
-        if self._wal is not None:
-            self._wal.write(json.dumps({"step": step, "time": now, "metrics": kept}) + "\n")
-            self._wal.flush()  # in the OS's hands: survives the process being killed
-            self._wal_points += 1
+        if self._log is not None:
+            self._log.append(step, now, kept)
         if len(self._buffer) >= self.flush_every or time.time() - self._last_flush >= FLUSH_S:
             self.flush()
 
@@ -235,7 +215,8 @@ class StageRun:
             with locked(self.uri):
                 self.client.log_batch(self.run_id, metrics=chunk)
         self._last_flush = time.time()
-        self._mark_sent()
+        if self._log is not None:
+            self._log.mark_sent()
 
     def set_tags(self, tags: dict) -> None:
         with locked(self.uri):
@@ -308,8 +289,8 @@ class StageRun:
         if exc_type is not None:
             status = "KILLED" if issubclass(exc_type, (Interrupted, KeyboardInterrupt)) else "FAILED"
         _say(f"end {self.run_name}: {status} in {time.time() - self._t0:.1f}s")
-        if self._wal is not None:
-            self._wal.close()
+        if self._log is not None:
+            self._log.close()
         with locked(self.uri):
             if status == "KILLED":
                 self.client.set_tag(self.run_id, "ended_by", getattr(exc, "why", "interrupt"))

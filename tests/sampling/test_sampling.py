@@ -85,7 +85,7 @@ def test_low_confidence_greedy_equals_a_plain_llada_generate(vocab):
     """Block-local sampling changes no token: the same output as LLaDA's whole-sequence generate."""
     from pipeline.model.configuration_llada import LLaDAConfig
     from pipeline.model.modeling_llada import LLaDAModelLM
-    from tests.sampling.llada_reference import llada_generate
+    from benchmarks.llada_generate import llada_generate
 
     torch.manual_seed(0)
     cfg = LLaDAConfig(d_model=32, n_layers=2, n_heads=4, mlp_hidden_size=64, vocab_size=vocab, mask_token_id=vocab - 1)

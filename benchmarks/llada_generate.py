@@ -1,5 +1,5 @@
 """A plain re-implementation of LLaDA's ``generate`` (low-confidence remasking, greedy), written from
-the algorithm as the LLaDA repository runs it, for tests and benchmarks/sampler_speed.py to compare
+the algorithm as the LLaDA repository runs it, for benchmarks/sampler_speed.py (and a test) to compare
 the project's sampler against: every step takes logits over the whole sequence, the float64 softmax
 over all of them, masks the confidences beyond the current block, and commits each row's top-k."""
 
