@@ -21,10 +21,10 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.llada_generate import llada_generate
 from pipeline.model.configuration_llada import LLaDAConfig
 from pipeline.model.modeling_llada import LLaDAModelLM
 from pipeline.sampling import Decoding, get_sampler
-from benchmarks.llada_generate import llada_generate
 
 ROOT = Path(__file__).resolve().parents[1]
 PROMPT, GEN, BLOCK, STEPS = 40, 64, 16, 32

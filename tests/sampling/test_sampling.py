@@ -83,9 +83,9 @@ def test_unknown_sampler_lists_known_ones():
 @pytest.mark.parametrize("vocab", [48, 512])
 def test_low_confidence_greedy_equals_a_plain_llada_generate(vocab):
     """Block-local sampling changes no token: the same output as LLaDA's whole-sequence generate."""
+    from benchmarks.llada_generate import llada_generate
     from pipeline.model.configuration_llada import LLaDAConfig
     from pipeline.model.modeling_llada import LLaDAModelLM
-    from benchmarks.llada_generate import llada_generate
 
     torch.manual_seed(0)
     cfg = LLaDAConfig(d_model=32, n_layers=2, n_heads=4, mlp_hidden_size=64, vocab_size=vocab, mask_token_id=vocab - 1)
