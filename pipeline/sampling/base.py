@@ -103,8 +103,10 @@ def decode_adaptive(
     for lo in range(P, P + gen_length, block_length):
         blk = slice(lo, lo + block_length)
         out = slice(lo - P, lo - P + block_length)  # the same block in completion coordinates
+        at = torch.arange(lo, lo + block_length, device=x.device).expand(B, -1)  # [B, N]
         while (masked := x[:, blk] == mask_id).any():  # [B, N]
-            logits = fwd(x)[:, blk].to(torch.float64)  # [B, N, V]
+            # only this block can be committed: logits at its N positions (the last layer and LM head too)
+            logits = fwd(x, logits_at=at).to(torch.float64)  # [B, N, V]
             x0 = gumbel_argmax(
                 logits.index_fill(-1, torch.tensor([mask_id], device=x.device), -float("inf")), temperature, generator
             )  # [B, N]

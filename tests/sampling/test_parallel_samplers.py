@@ -22,13 +22,15 @@ class FakeLM:
     def __init__(self, seed=0, mask_logit=-30.0):
         self.g, self.mask_logit, self.calls = torch.Generator().manual_seed(seed), mask_logit, []
 
-    def __call__(self, x, attention_mask=None):
+    def __call__(self, x, attention_mask=None, logits_at=None):
         assert len(self.calls) < 4 * L, "sampler is not making progress"  # fail fast instead of hanging
         B, T = x.shape
         sharp = torch.tensor([0.3, 2.0, 6.0, 12.0])[torch.randint(0, 4, (B, T), generator=self.g)]
         logits = torch.randn(B, T, V, generator=self.g) * sharp[..., None]  # [B, T, V]
         logits[..., MASK] = self.mask_logit
         self.calls.append((x.clone(), logits.clone()))
+        if logits_at is not None:  # as LLaDAModelLM: the logits at those positions only
+            logits = logits.gather(1, logits_at[..., None].expand(-1, -1, V))
         return SimpleNamespace(logits=logits)
 
 
