@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from pipeline.core.mlflow_store import alive, orchestrator
+from pipeline.core.processes import alive, orchestrator
 
 POLL_S = 2.0
 

@@ -17,12 +17,13 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from pipeline.core.processes import alive, dvc_process, orchestrator, process_id
 
 # MLflow's usage telemetry would try the network from every stage (and the machines may be offline)
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
@@ -126,34 +127,6 @@ def init_store(uri: str, experiment: str) -> None:
         ensure_experiment(MlflowClient(uri), uri, experiment)
 
 
-#: set by the Snakefile's onstart: the orchestrator's ``process_id`` (stages watch it, runs record it)
-ORCHESTRATOR_ENV = "PIPELINE_ORCHESTRATOR"
-
-
-def _stat(pid: int) -> list[str] | None:
-    """Fields of /proc/<pid>/stat after the command name (state, ppid, ..., start time at [19])."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def process_id(pid: int | None = None) -> str:
-    """``host:pid:start``: names one process for good (a pid alone is reused after the process dies)."""
-    pid = pid or os.getpid()
-    fields = _stat(pid)
-    return f"{socket.gethostname()}:{pid}:{fields[19] if fields else '?'}"
-
-
-def alive(process: str) -> bool | None:
-    """Whether the process a ``process_id`` names still runs; None when it ran on another host."""
-    host, pid, start = process.rsplit(":", 2)
-    if host != socket.gethostname():
-        return None
-    fields = _stat(int(pid))
-    return fields is not None and fields[19] == start and fields[0] != "Z"
-
-
 def invocation() -> tuple[str, str, str]:
     """(id, tool, command line) of the running invocation."""
     if os.environ.get(INVOCATION_ENV):
@@ -163,34 +136,6 @@ def invocation() -> tuple[str, str, str]:
         pid, start, cmdline = dvc
         return f"dvc-{pid}-{start}", "dvc", cmdline
     return f"manual-{os.getpid()}-{int(time.time())}", "manual", " ".join(sys.argv)
-
-
-def dvc_process() -> tuple[int, str, str] | None:
-    """(pid, start time, command line) of the ``dvc repro`` that spawned this process, if any."""
-    pid = os.getpid()
-    for _ in range(8):  # walk up: stage -> shell -> dvc
-        fields = _stat(pid)
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
-        except OSError:
-            return None
-        if fields is None:
-            return None
-        argv = cmdline.split()
-        if ("repro" in argv or "exp" in argv) and any(Path(a).name == "dvc" for a in argv[:3]):
-            return pid, fields[19], cmdline
-        pid = int(fields[1])
-        if pid <= 1:
-            return None
-    return None
-
-
-def orchestrator() -> str | None:
-    """The ``process_id`` of the Snakemake or DVC process running this stage (None: run by hand)."""
-    if os.environ.get(ORCHESTRATOR_ENV):
-        return os.environ[ORCHESTRATOR_ENV]
-    dvc = dvc_process()
-    return process_id(dvc[0]) if dvc else None
 
 
 def reap_dead_runs(client, exp_id: str) -> int:

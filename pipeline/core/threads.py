@@ -21,6 +21,8 @@ from pathlib import Path
 
 import torch
 
+from pipeline.core.processes import proc_stat
+
 INTERVAL_S = 5.0
 TICK = os.sysconf("SC_CLK_TCK")
 
@@ -31,10 +33,12 @@ def _cpus() -> list[int]:
 
 def _sample(cpus: list[int]) -> tuple[float, float, float] | None:
     """(wall clock, busy CPU seconds of ``cpus``, this process's CPU seconds); None without /proc."""
+    mine = proc_stat(os.getpid())
     try:
         lines = Path("/proc/stat").read_text().splitlines()
-        mine = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
     except OSError:
+        return None
+    if mine is None:
         return None
     wanted = {f"cpu{c}" for c in cpus}
     busy = 0
@@ -67,11 +71,12 @@ class ThreadBudget:
         now = _sample(self.cpus)
         if now is None:
             return
-        threads = max(1, min(self.wanted, int(self.free_cores(now) + 0.3)))
+        free = self.free_cores(now)
+        threads = max(1, min(self.wanted, int(free + 0.3)))
         self.last = now
         if threads != self.current:
             print(
-                f"[threads] {len(self.cpus) - self.free_cores(now):.1f} of {len(self.cpus)} cores busy with other "
+                f"[threads] {len(self.cpus) - free:.1f} of {len(self.cpus)} cores busy with other "
                 f"processes: {threads} torch thread(s) (runtime.threads {self.wanted})",
                 file=sys.stderr,
                 flush=True,

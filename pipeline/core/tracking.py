@@ -30,10 +30,10 @@ from pipeline.core.mlflow_store import (
     init_store,
     invocation,
     locked,
-    process_id,
     reap_dead_runs,
     usable_uri,
 )
+from pipeline.core.processes import process_id
 
 FLUSH_S = 10.0  # at most this long between a metric point and its write to the store
 

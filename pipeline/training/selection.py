@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from pipeline.core.atomic import atomic_path
 from pipeline.decoding.problems import evaluate_length
 from pipeline.sampling import Decoding, get_sampler
 from pipeline.tasks import read_prepared
@@ -96,10 +97,8 @@ class CheckpointSelection:
             run.log_metrics({"validation_accuracy": value}, step)
             if self.best is None or value > self.best[0]:
                 self.best = (value, step + 1)
-                self.best_file.parent.mkdir(parents=True, exist_ok=True)
-                tmp = self.best_file.with_suffix(".partial")
-                torch.save(trainable_state(model), tmp)
-                tmp.replace(self.best_file)
+                with atomic_path(self.best_file) as tmp:
+                    torch.save(trainable_state(model), tmp)
         self.procs.wait()
 
     def finish(self, model) -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from mlflow.tracking import MlflowClient
 
 from pipeline.core.config import ROOT
-from pipeline.core.mlflow_store import ORCHESTRATOR_ENV, process_id
+from pipeline.core.processes import ORCHESTRATOR_ENV, process_id
 
 WORKER = Path(__file__).with_name("stage_worker.py")
 

@@ -235,7 +235,8 @@ onstart:
     # Stages watch the orchestrator's process and stop when it dies (pipeline.core.lifecycle).
     _INVOCATION["id"] = os.environ.setdefault("PIPELINE_INVOCATION_ID", f"snakemake-{uuid.uuid4().hex[:12]}")
     os.environ.setdefault("PIPELINE_INVOCATION_TOOL", "snakemake")
-    from pipeline.core.mlflow_store import ORCHESTRATOR_ENV, open_invocation, process_id
+    from pipeline.core.mlflow_store import open_invocation
+    from pipeline.core.processes import ORCHESTRATOR_ENV, process_id
 
     os.environ.setdefault(ORCHESTRATOR_ENV, process_id())
     open_invocation(
