@@ -30,22 +30,44 @@ def resolve(registry: dict[str, str], name: str, kind: str, plural: str | None =
     return getattr(loaded, attr) if attr else loaded
 
 
-def options_schema(registry: dict[str, str], name: str) -> dict:
-    """JSON Schema of component ``name``'s params section, from its module's ``OPTIONS`` literal."""
-    module = registry[name].partition(":")[0]
+def _module_literal(module: str, name: str, owner: str):
+    """The literal value of ``module``'s top-level ``name``, read from its source (no import).
+
+    The value may use names that are themselves such literals, defined in the module or imported
+    into it with ``from X import NAME`` (e.g. an option entry shared by several samplers)."""
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.origin:
-        raise ImportError(f"module {module!r} of registered component {name!r} not found")
+        raise ImportError(f"module {module!r} of registered component {owner!r} not found")
     tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"), spec.origin)
-    options = {}
+    assigned, imported = {}, {}
     for node in tree.body:
         target = (
             node.target
             if isinstance(node, ast.AnnAssign)
             else (node.targets[0] if isinstance(node, ast.Assign) else None)
         )
-        if isinstance(target, ast.Name) and target.id == "OPTIONS":
-            options = ast.literal_eval(node.value)
+        if isinstance(target, ast.Name) and node.value is not None:
+            assigned[target.id] = node.value
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            imported.update({a.asname or a.name: (node.module, a.name) for a in node.names})
+
+    def value(name: str):
+        if name in assigned:
+            return ast.literal_eval(Inline().visit(assigned[name]))
+        if name in imported:
+            return _module_literal(*imported[name], owner)
+        raise ValueError(f"{module}: {name!r} is not a literal of the module or its imports")
+
+    class Inline(ast.NodeTransformer):
+        def visit_Name(self, node):  # a name inside a literal: replaced by its literal value
+            return ast.Constant(value(node.id))
+
+    return value(name) if name in assigned or name in imported else None
+
+
+def options_schema(registry: dict[str, str], name: str) -> dict:
+    """JSON Schema of component ``name``'s params section, from its module's ``OPTIONS`` literal."""
+    options = _module_literal(registry[name].partition(":")[0], "OPTIONS", name) or {}
     return {
         "type": "object",
         "additionalProperties": False,

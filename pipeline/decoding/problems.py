@@ -76,6 +76,7 @@ def evaluate_length(
         "mean_effective_tokens": sum(eff) / len(eff),
         "nfe": nfe / n_batches,  # forwards per problem batch, i.e. per generated sequence
         "tokens_per_step": sum(g.tokens_per_step for g in gens) / n_batches,
+        "positions_per_token": sum(g.positions_per_token for g in gens) / n_batches,  # with a KV cache: fewer
         "gen_length": spec.gen_length,
         "block_length": spec.block_length,
         "steps": spec.steps,

@@ -46,8 +46,9 @@ class RotaryEmbedding(nn.Module):
         super().__init__()
         self.head_dim, self.theta, self.full_precision = head_dim, theta, full_precision
 
-    def forward(self, q: torch.Tensor, k: torch.Tensor, q_pos: torch.Tensor | None = None):
-        """q [B, H, Q, hd], k [B, H, L, hd]; query i sits at position q_pos[b, i] ([B, Q]; None: i = 0..L-1)."""
+    def forward(self, q: torch.Tensor, k: torch.Tensor, q_pos: torch.Tensor | None = None, offset: int = 0):
+        """q [B, H, Q, hd], k [B, H, L, hd]: key j sits at position offset + j; query i at q_pos[b, i]
+        ([B, Q]; None: at its key's position). offset > 0: a window of a longer sequence (KV cache)."""
         # rope_full_precision (LLaDA-8B sets it): LLaDA rotates bf16/fp16 q, k in float32 and casts back;
         # rotating in bf16 instead moves the logits away from LLaDA's. float32 and float64 are left as they are.
         upcast = self.full_precision and k.dtype in (torch.float16, torch.bfloat16)
@@ -56,7 +57,7 @@ class RotaryEmbedding(nn.Module):
         seq_len = k.shape[-2]
         exponent = torch.arange(0, self.head_dim, 2, device=k.device, dtype=torch.float32) / self.head_dim
         inv_freq = 1.0 / (self.theta**exponent)
-        pos = torch.arange(seq_len, device=k.device, dtype=torch.float32)
+        pos = torch.arange(offset, offset + seq_len, device=k.device, dtype=torch.float32)
         freqs = torch.outer(pos, inv_freq)  # [L, hd/2]
         emb = torch.cat((freqs, freqs), dim=-1)  # [L, hd]
         cos, sin = emb.cos().to(k.dtype), emb.sin().to(k.dtype)
@@ -68,6 +69,41 @@ class RotaryEmbedding(nn.Module):
         q_cos, q_sin = (cos, sin) if q_pos is None else (cos[q_pos][:, None], sin[q_pos][:, None])  # [B, 1, Q, hd]
         q, k = rotate(q, q_cos, q_sin), rotate(k, cos, sin)
         return (q.to(dtype), k.to(dtype)) if upcast else (q, k)
+
+
+class KVCache:
+    """Keys and values of every position and layer, for Fast-dLLM's prefix and dual caches
+    (Wu et al. 2025, arXiv 2505.22618, Sec. 3.1-3.2).
+
+    A forward with an empty cache (``window`` None) is a full pass that records each layer's keys and
+    values [B, Hkv, T, hd] (rotated). A forward with ``window = (lo, hi)`` runs positions lo..hi-1
+    only: their keys and values are computed afresh and spliced in place of the recorded ones for
+    that call (the record is not changed), so the attention sees T keys in sequence order and the
+    padding bias applies unchanged. Outside the window every key and value is the recorded one: exact
+    while those positions' tokens, and everything their hidden states attended to, are as they were
+    when recorded; after a commit inside the window they are approximations, which is why the
+    caller refreshes (records again) at every block boundary.
+    """
+
+    def __init__(self):
+        self.keys: list[torch.Tensor] = []
+        self.values: list[torch.Tensor] = []
+        self.window: tuple[int, int] | None = None
+
+    @property
+    def recording(self) -> bool:
+        return self.window is None
+
+    def update(self, layer: int, k: torch.Tensor, v: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if self.recording:
+            self.keys.append(k)
+            self.values.append(v)
+            return k, v
+        lo, hi = self.window
+        keys, values = self.keys[layer], self.values[layer]
+        k = torch.cat([keys[:, :, :lo], k, keys[:, :, hi:]], 2)  # [B, Hkv, T, hd]
+        v = torch.cat([values[:, :, :lo], v, values[:, :, hi:]], 2)
+        return k, v
 
 
 class LLaDALlamaBlock(nn.Module):
@@ -89,13 +125,22 @@ class LLaDALlamaBlock(nn.Module):
         self.rotary_emb = RotaryEmbedding(self.head_dim, config.rope_theta, config.rope_full_precision)
 
     def forward(
-        self, x: torch.Tensor, attention_bias: torch.Tensor | None, query_index: torch.Tensor | None = None
+        self,
+        x: torch.Tensor,
+        attention_bias: torch.Tensor | None,
+        query_index: torch.Tensor | None = None,
+        cache: KVCache | None = None,
+        layer: int = 0,
     ) -> torch.Tensor:
         """x [B, L, D] -> [B, L, D], or [B, Q, D] at the positions ``query_index`` [B, Q] only.
 
         Keys and values always come from all L positions, so a query's output is exactly the one
         a full pass gives it; the queries, output projection and MLP run for Q positions instead
         of L (what the last block needs when only a few positions' logits are wanted).
+
+        ``cache`` (see KVCache): recording, this block's keys and values are stored as ``layer``;
+        with a window, ``x`` [B, W, D] holds the window's positions only, their keys and values are
+        computed here and every other position's are the cached ones.
         """
         B, L, D = x.shape
         h = hq = self.attn_norm(x)
@@ -108,7 +153,10 @@ class LLaDALlamaBlock(nn.Module):
         q = self.q_proj(hq).view(B, Q, self.n_heads, self.head_dim).transpose(1, 2)  # [B, H, Q, hd]
         k = self.k_proj(h).view(B, L, self.n_kv_heads, self.head_dim).transpose(1, 2)  # [B, Hkv, L, hd]
         v = self.v_proj(h).view(B, L, self.n_kv_heads, self.head_dim).transpose(1, 2)
-        q, k = self.rotary_emb(q, k, query_index)
+        lo = cache.window[0] if cache is not None and cache.window is not None else 0
+        q, k = self.rotary_emb(q, k, query_index, offset=lo)
+        if cache is not None:
+            k, v = cache.update(layer, k, v)  # [B, Hkv, T, hd]: the whole sequence's keys and values
         # Full bidirectional attention: no causal mask, only optional key padding bias.
         att = F.scaled_dot_product_attention(
             q,
@@ -139,8 +187,16 @@ class LLaDAModel(nn.Module):
         self.gradient_checkpointing = False  # recompute each block's activations in the backward (memory)
 
     def forward(
-        self, input_ids: torch.Tensor, attention_mask: torch.Tensor | None = None, logits_at: torch.Tensor | None = None
+        self,
+        input_ids: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        logits_at: torch.Tensor | None = None,
+        cache: KVCache | None = None,
     ) -> torch.Tensor:
+        if cache is not None and cache.window is not None:
+            lo, hi = cache.window
+            input_ids = input_ids[:, lo:hi]  # the window's positions run; the rest are cached
+            logits_at = None if logits_at is None else logits_at - lo
         x = self.transformer.wte(input_ids)  # [B, L, D]
         bias = None
         if attention_mask is not None:
@@ -148,12 +204,15 @@ class LLaDAModel(nn.Module):
             bias = torch.zeros_like(attention_mask, dtype=x.dtype).masked_fill(attention_mask == 0, float("-inf"))
             bias = bias[:, None, None, :]
         *body, last = self.transformer.blocks
-        for block in body:
+        for i, block in enumerate(body):
             if self.gradient_checkpointing and torch.is_grad_enabled():
                 x = torch.utils.checkpoint.checkpoint(block, x, bias, use_reentrant=False)
+            elif cache is not None:
+                x = block(x, bias, cache=cache, layer=i)
             else:
                 x = block(x, bias)
-        x = self.transformer.ln_f(last(x, bias, logits_at))  # [B, L or Q, D]
+        x = last(x, bias, logits_at, cache, len(body)) if cache is not None else last(x, bias, logits_at)
+        x = self.transformer.ln_f(x)  # [B, L or Q, D]
         head = self.transformer.wte.weight if self.weight_tying else self.transformer.ff_out.weight
         return F.linear(x, head)  # [B, L or Q, V]
 
@@ -194,6 +253,7 @@ class LLaDAModelLM(PreTrainedModel):
         input_ids: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
         logits_at: torch.Tensor | None = None,
+        cache: KVCache | None = None,
         **kwargs,
     ) -> MaskedLMOutput:
         """Logits over the vocabulary at every position: ``model(input_ids).logits`` is [B, L, V].
@@ -201,8 +261,13 @@ class LLaDAModelLM(PreTrainedModel):
         ``logits_at`` [B, Q] (positions) -> logits [B, Q, V] at those positions only, the same values
         as the full pass's: the last block then runs its queries and MLP for Q positions instead of
         L (a 1/n_layers cut in compute when Q << L, e.g. JustGRPO's one position per input).
+
+        ``cache`` (KVCache, inference only): an empty one records every layer's keys and values; one
+        with a ``window`` runs only the window's positions (``input_ids`` is still the whole [B, T]
+        sequence, ``logits_at`` still in sequence positions) and returns logits for the window
+        (or at ``logits_at``).
         """
-        logits = self.model(input_ids, attention_mask, logits_at)
+        logits = self.model(input_ids, attention_mask, logits_at, cache)
         if logits.shape[-1] != self.config.vocab_size:
             logits = logits[..., : self.config.vocab_size]  # drop LLaDA's padded embedding rows
         return MaskedLMOutput(logits=logits)

@@ -18,6 +18,7 @@ from pipeline.core.registry import with_defaults
 from pipeline.core.rng import RowGenerators, row_seed, uniform
 from pipeline.rl import Rollout
 from pipeline.rl.objectives import clipped_grpo_loss, completion_mask
+from pipeline.sampling.base import CACHE_OPTION
 from pipeline.sampling.low_confidence import low_confidence
 from pipeline.sampling.spec import Decoding
 
@@ -46,6 +47,7 @@ OPTIONS = {
         "default": False,
         "description": "true: left-padding positions are masked like prompt tokens, as d1's code does",
     },
+    "rollout_cache": CACHE_OPTION,
 }
 
 
@@ -94,7 +96,8 @@ class DiffuGRPO:
             rl["diffusion_steps"],
             temperature=self.cfg["temperature"],
         )
-        out = low_confidence(model, prompt, spec, generator=generator)  # pads attended, as in d1
+        # pads attended, as in d1; a cached rollout is slightly off the policy (pipeline.sampling.base.BlockForward)
+        out = low_confidence(model, prompt, spec, generator=generator, cache=self.cfg["rollout_cache"])
         return Rollout(out.sequences[:, prompt.shape[1] :])
 
     @staticmethod

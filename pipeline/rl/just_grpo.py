@@ -5,7 +5,8 @@ Policy: pi(o_t | q, o_<t) = softmax(f(x_t)[P + t] / T) with x_t = [q, o_<t, MASK
 bidirectional model reads the prompt, the tokens already sampled and masks for the future, so
 each position's log-prob is exact (no one-step / ELBO estimator), at the cost of one input per
 position.
-Rollouts: the ``ar_order`` sampler at ``rl.methods.just_grpo.temperature`` (paper 1.0), the full ``gen_length`` kept:
+Rollouts: the ``ar_order`` sampler at ``rl.methods.just_grpo.temperature`` (paper 1.0; ``rollout_cache``: its
+KV cache, refreshed every ``rl.block_length`` tokens), the full ``gen_length`` kept:
 positions after the first EOS (LLaDA's EOS padding) are actions too and enter the loss, as in the
 reference. Its per-step log-probs are the old log-probs, so no forward is spent on them.
 Advantages: A_i = (r_i - mean_G) / (std_G + 1e-4) (unbiased std, as ``torch.std``).
@@ -48,6 +49,7 @@ from pipeline.core.registry import with_defaults
 from pipeline.rl import Rollout
 from pipeline.rl.objectives import clipped_grpo_loss
 from pipeline.sampling.ar_order import ar_order
+from pipeline.sampling.base import CACHE_OPTION
 from pipeline.sampling.spec import Decoding
 
 #: params section rl.methods.just_grpo
@@ -74,6 +76,7 @@ OPTIONS = {
         "default": 1,
         "description": "processes the reference ran concurrently (8): sets how micro-batch losses combine",
     },
+    "rollout_cache": CACHE_OPTION,  # refreshed every rl.block_length tokens
 }
 
 
@@ -239,9 +242,15 @@ class JustGRPO:
         # attn is not passed: pads are attended, as everywhere in the project (batches.left_pad)
         L = self.rl["gen_length"]
         out = ar_order(
-            model, prompt, Decoding(self.mask_id, L, 1, L, temperature=self.cfg["temperature"]), generator=generator
+            model,
+            prompt,
+            Decoding(self.mask_id, L, 1, L, temperature=self.cfg["temperature"]),
+            generator=generator,
+            cache=self.cfg["rollout_cache"],
+            cache_block=self.rl["block_length"],
         )
-        # the rollout's own per-step log-probs are pi_old: prepare needs no forward for them
+        # the rollout's own per-step log-probs are pi_old: prepare needs no forward for them (with a
+        # cache they are the cached forward's, so rho at the first update measures the cache's error)
         return Rollout(out.sequences[:, prompt.shape[1] :], {"token_logprobs": out.extras["token_logprobs"]})
 
     @staticmethod

@@ -8,6 +8,12 @@ attended) and samples position t. This is LLaDA ``generate`` with ``block_length
 ``extras["token_logprobs"]`` [B, L] is log p(sampled token) under the distribution it was drawn
 from (softmax(logits / T); T = 1 when greedy): exactly the policy log-prob JustGRPO needs as
 its old log-prob, recorded here so training needs no extra forward for it.
+
+``cache`` (prefix | dual) is the AR analogue of the block samplers' KV cache: every ``cache_block``
+tokens a full pass records all keys and values; until the next one, each step runs from the
+last refresh point on (prefix: to the end; dual: to the end of that stretch), so the tokens
+committed before it are reused from the record. The log-probs are then those of the cached
+forward: a cached rollout is slightly off the policy that a full pass defines.
 """
 
 from __future__ import annotations
@@ -15,10 +21,18 @@ from __future__ import annotations
 import torch
 
 from pipeline.core.numerics import entropy, gumbel_argmax, token_logprobs
-from pipeline.sampling.base import Generation, start_canvas
+from pipeline.sampling.base import CACHE_OPTION, BlockForward, Generation, start_canvas
 from pipeline.sampling.spec import Decoding
 
-OPTIONS: dict = {}  # no options: the order is fixed
+OPTIONS = {
+    "cache": CACHE_OPTION,
+    "cache_block": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 32,
+        "description": "with a cache: tokens decoded between two full passes that refresh it",
+    },
+}
 
 
 def ar_order(
@@ -28,6 +42,8 @@ def ar_order(
     *,
     attention_mask: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    cache: str = "none",
+    cache_block: int = 32,
 ) -> Generation:
     B, P = prompt.shape
     mask_id, gen_length, temperature = spec.mask_id, spec.gen_length, spec.temperature
@@ -36,9 +52,12 @@ def ar_order(
     commit_step = torch.arange(gen_length, device=x.device).expand(B, gen_length).clone()  # [B, L]
     commit_ent = torch.zeros(B, gen_length, dtype=torch.float64, device=x.device) if spec.track_entropy else None
     logps = []
+    block_fwd = BlockForward(fwd, cache, P + gen_length)
     for t in range(gen_length):
+        if t % cache_block == 0:
+            block_fwd.start_block(P + t, P + t + cache_block)
         at = torch.full((B, 1), P + t, device=x.device)  # only position t is decoded this step ...
-        logits = fwd(x, logits_at=at)[:, 0]  # [B, V] ... so only its logits are computed
+        logits = block_fwd(x, at)[:, 0]  # [B, V] ... so only its logits are computed
         tok = gumbel_argmax(logits, temperature, generator)  # [B]
         x[:, P + t] = tok
         logps.append(token_logprobs(logits / temperature if temperature > 0 else logits, tok))  # [B]
@@ -49,5 +68,6 @@ def ar_order(
         nfe=fwd.calls,
         commit_step=commit_step,
         commit_entropy=commit_ent,
-        extras={"token_logprobs": torch.stack(logps, 1)},
-    )  # [B, L]
+        extras={"token_logprobs": torch.stack(logps, 1)},  # [B, L]
+        positions=fwd.positions,
+    )

@@ -25,6 +25,12 @@ class Generation:
     commit_step: torch.Tensor
     commit_entropy: torch.Tensor | None = None
     extras: dict = field(default_factory=dict)
+    positions: int = 0  # sequence positions run through the model per row, summed over forwards
+
+    @property
+    def positions_per_token(self) -> float:
+        """Positions computed per committed completion token: (P+L) x NFE / L without a cache."""
+        return self.positions / max(self.commit_step.shape[1], 1)
 
     @property
     def tokens_per_step(self) -> float:
@@ -41,17 +47,70 @@ class Generation:
 
 
 class CountingModel:
-    """Wraps a model so every forward pass is counted: NFE is measured, not computed from settings."""
+    """Wraps a model so every forward pass is counted: NFE and the positions each pass ran
+    (``positions``, per row) are measured, not computed from settings."""
 
     def __init__(self, model, attention_mask: torch.Tensor | None):
-        self.model, self.attention_mask, self.calls = model, attention_mask, 0
+        self.model, self.attention_mask, self.calls, self.positions = model, attention_mask, 0, 0
 
     @torch.no_grad()
-    def __call__(self, x: torch.Tensor, logits_at: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits [B, L, V], or [B, Q, V] at the positions ``logits_at`` [B, Q] (see LLaDAModelLM)."""
+    def __call__(self, x: torch.Tensor, logits_at: torch.Tensor | None = None, cache=None) -> torch.Tensor:
+        """Logits [B, L, V], or [B, Q, V] at the positions ``logits_at`` [B, Q] (see LLaDAModelLM);
+        ``cache`` a KVCache to record into or run a window of."""
         self.calls += 1
+        window = None if cache is None else cache.window
+        self.positions += x.shape[1] if window is None else window[1] - window[0]
         extra = {} if logits_at is None else {"logits_at": logits_at}
+        if cache is not None:
+            extra["cache"] = cache
         return self.model(x, attention_mask=self.attention_mask, **extra).logits
+
+
+#: the ``cache`` option of the block samplers (their OPTIONS share this entry)
+CACHE_OPTION = {
+    "type": "string",
+    "enum": ["none", "prefix", "dual"],
+    "default": "none",
+    "description": "KV cache (Fast-dLLM): none recomputes every position each step (the papers' protocols); "
+    "prefix reuses the keys/values before the block, dual also those after it; refreshed at each block start",
+}
+
+
+class BlockForward:
+    """Logits at the current block's positions under a KV cache policy (Fast-dLLM, arXiv 2505.22618).
+
+    ``none``: every step is a full pass. ``prefix``: the block's first step is a full pass that records
+    every position's keys and values; the later steps of the block run positions lo..T-1 (the block
+    and the masked suffix) against the recorded prefix. ``dual``: the later steps run the block's
+    positions only, against the recorded prefix and suffix. Committed tokens live in the block or
+    before it, and the record is renewed at every block start, so no position's recorded keys are
+    used after a token was committed there: only the block, recomputed each step, sees commits.
+    """
+
+    def __init__(self, fwd: CountingModel, cache: str, total_length: int):
+        if cache not in CACHE_OPTION["enum"]:
+            raise ValueError(f"cache must be one of {', '.join(CACHE_OPTION['enum'])}, got {cache!r}")
+        self.fwd, self.cache, self.total = fwd, cache, total_length
+        self.kv = None
+        self.block = (0, 0)
+
+    def start_block(self, lo: int, hi: int) -> None:
+        """The next call refreshes the cache (a full pass) for the block lo..hi-1."""
+        self.kv, self.block = None, (lo, min(hi, self.total))
+
+    def __call__(self, x: torch.Tensor, at: torch.Tensor) -> torch.Tensor:
+        """x [B, T], at [B, N] (the block's positions) -> logits [B, N, V]."""
+        if self.cache == "none":
+            return self.fwd(x, logits_at=at)
+        if self.kv is None:
+            from pipeline.model.modeling_llada import KVCache  # the model module is heavy: only when used
+
+            self.kv = KVCache()
+            logits = self.fwd(x, logits_at=at, cache=self.kv)  # records every layer's keys and values
+            lo, hi = self.block
+            self.kv.window = (lo, hi if self.cache == "dual" else self.total)
+            return logits
+        return self.fwd(x, logits_at=at, cache=self.kv)
 
 
 def start_canvas(
@@ -84,6 +143,7 @@ def decode_adaptive(
     attention_mask: torch.Tensor | None,
     generator: torch.Generator | None,
     select,
+    cache: str = "none",
 ) -> Generation:
     """Semi-AR block loop whose steps commit a *data-dependent* number of tokens (threshold, EB samplers).
 
@@ -99,14 +159,16 @@ def decode_adaptive(
     commit_step = torch.full((B, gen_length), -1, dtype=torch.long, device=x.device)
     commit_ent = torch.zeros(B, gen_length, dtype=torch.float64, device=x.device) if spec.track_entropy else None
     row_steps = torch.zeros(B, dtype=torch.long, device=x.device)
+    block_fwd = BlockForward(fwd, cache, P + gen_length)
 
     for lo in range(P, P + gen_length, block_length):
         blk = slice(lo, lo + block_length)
         out = slice(lo - P, lo - P + block_length)  # the same block in completion coordinates
         at = torch.arange(lo, lo + block_length, device=x.device).expand(B, -1)  # [B, N]
+        block_fwd.start_block(lo, lo + block_length)
         while (masked := x[:, blk] == mask_id).any():  # [B, N]
             # only this block can be committed: logits at its N positions (the last layer and LM head too)
-            logits = fwd(x, logits_at=at).to(torch.float64)  # [B, N, V]
+            logits = block_fwd(x, at).to(torch.float64)  # [B, N, V]
             x0 = gumbel_argmax(
                 logits.index_fill(-1, torch.tensor([mask_id], device=x.device), -float("inf")), temperature, generator
             )  # [B, N]
@@ -119,5 +181,10 @@ def decode_adaptive(
                 commit_ent[:, out] = torch.where(commit, entropy(logits), commit_ent[:, out])
             row_steps += masked.any(1)
     return Generation(
-        sequences=x, nfe=fwd.calls, commit_step=commit_step, commit_entropy=commit_ent, extras={"row_steps": row_steps}
+        sequences=x,
+        nfe=fwd.calls,
+        commit_step=commit_step,
+        commit_entropy=commit_ent,
+        extras={"row_steps": row_steps},
+        positions=fwd.positions,
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import torch
 
 from pipeline.core.numerics import entropy
-from pipeline.sampling.base import Generation, decode_adaptive
+from pipeline.sampling.base import CACHE_OPTION, Generation, decode_adaptive
 from pipeline.sampling.spec import Decoding
 
 
@@ -32,6 +32,7 @@ def select_entropy_bounded(logits: torch.Tensor, masked: torch.Tensor, gamma: fl
 
 
 OPTIONS = {
+    "cache": CACHE_OPTION,
     "gamma": {
         "type": "number",
         "minimum": 0,
@@ -49,10 +50,13 @@ def entropy_bounded(
     attention_mask: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
     gamma: float = 0.1,
+    cache: str = "none",
 ) -> Generation:
     """EB sampler over semi-AR blocks. ``steps`` is ignored: the entropy budget ``gamma`` (nats) decides
     how many tokens each forward pass commits; the passes actually run are ``Generation.nfe``. Entropies
     are those of the untempered model distribution; tokens are sampled at ``temperature``.
+
+    ``cache``: none | prefix | dual (see :class:`pipeline.sampling.base.BlockForward`).
     """
     if gamma < 0:
         raise ValueError(f"gamma must be >= 0 nats, got {gamma}")
@@ -63,4 +67,5 @@ def entropy_bounded(
         attention_mask,
         generator,
         lambda logits, x0, masked: select_entropy_bounded(logits, masked, gamma),
+        cache,
     )

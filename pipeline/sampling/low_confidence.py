@@ -10,10 +10,10 @@ from __future__ import annotations
 import torch
 
 from pipeline.core.numerics import entropy, gumbel_argmax
-from pipeline.sampling.base import Generation, quota_per_step, start_canvas
+from pipeline.sampling.base import CACHE_OPTION, BlockForward, Generation, quota_per_step, start_canvas
 from pipeline.sampling.spec import Decoding
 
-OPTIONS: dict = {}  # no options: LLaDA's schedule is set by the Decoding spec
+OPTIONS = {"cache": CACHE_OPTION}  # LLaDA's schedule itself is set by the Decoding spec
 
 
 def semi_ar_decode(
@@ -23,8 +23,9 @@ def semi_ar_decode(
     attention_mask: torch.Tensor | None,
     generator: torch.Generator | None,
     remasking: str,
+    cache: str = "none",
 ) -> Generation:
-    """LLaDA ``generate``: ``remasking`` is "low_confidence" or "random"."""
+    """LLaDA ``generate``: ``remasking`` is "low_confidence" or "random"; ``cache`` see BlockForward."""
     mask_id, gen_length, block_length, steps = spec.mask_id, spec.gen_length, spec.block_length, spec.steps
     temperature = spec.temperature
     n_blocks = gen_length // block_length
@@ -35,18 +36,20 @@ def semi_ar_decode(
     x, fwd = start_canvas(model, prompt, attention_mask, mask_id, gen_length)
     commit_step = torch.full((B, gen_length), -1, dtype=torch.long, device=x.device)
     commit_ent = torch.zeros(B, gen_length, dtype=torch.float64, device=x.device) if spec.track_entropy else None
+    block_fwd = BlockForward(fwd, cache, P + gen_length)
 
     for b in range(n_blocks):
         lo, hi = P + b * block_length, P + (b + 1) * block_length
         blk, out = slice(lo, hi), slice(lo - P, hi - P)  # the block in sequence and completion coordinates
         quota = quota_per_step((x[:, blk] == mask_id).sum(1), steps_per_block)  # [B, S]
         at = torch.arange(lo, hi, device=x.device).expand(B, -1)  # [B, N]
+        block_fwd.start_block(lo, hi)
         for s in range(steps_per_block):
             # Only the current block can be committed (earlier blocks are done, later ones wait: semi-AR),
             # so logits, sampling, confidences and entropies are taken at its N positions: O(B N V), not
             # O(B (P+L) V); the last layer and the LM head run for N positions (logits_at). In float32
             # the tokens equal a whole-sequence LLaDA generate's (tests/sampling/test_sampling.py).
-            logits = fwd(x, logits_at=at)  # [B, N, V]
+            logits = block_fwd(x, at)  # [B, N, V]
             x0 = gumbel_argmax(logits, temperature, generator)  # [B, N]
             masked = x[:, blk] == mask_id  # [B, N]
             if remasking == "low_confidence":
@@ -67,7 +70,9 @@ def semi_ar_decode(
             commit_step[:, out][commit] = fwd.calls - 1
             if commit_ent is not None:
                 commit_ent[:, out] = torch.where(commit, entropy(logits.to(torch.float64)), commit_ent[:, out])
-    return Generation(sequences=x, nfe=fwd.calls, commit_step=commit_step, commit_entropy=commit_ent)
+    return Generation(
+        sequences=x, nfe=fwd.calls, commit_step=commit_step, commit_entropy=commit_ent, positions=fwd.positions
+    )
 
 
 def low_confidence(
@@ -77,6 +82,8 @@ def low_confidence(
     *,
     attention_mask: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    cache: str = "none",
 ) -> Generation:
-    """Semi-AR low-confidence remasking (LLaDA ``generate``, ``remasking='low_confidence'``)."""
-    return semi_ar_decode(model, prompt, spec, attention_mask, generator, "low_confidence")
+    """Semi-AR low-confidence remasking (LLaDA ``generate``, ``remasking='low_confidence'``);
+    ``cache``: none (LLaDA's), prefix or dual (Fast-dLLM), see BlockForward."""
+    return semi_ar_decode(model, prompt, spec, attention_mask, generator, "low_confidence", cache)

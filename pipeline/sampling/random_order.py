@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import torch
 
-from pipeline.sampling.base import Generation
+from pipeline.sampling.base import CACHE_OPTION, Generation
 from pipeline.sampling.low_confidence import semi_ar_decode
 from pipeline.sampling.spec import Decoding
 
-OPTIONS: dict = {}  # no options
+OPTIONS = {"cache": CACHE_OPTION}
 
 
 def random_order(
@@ -19,5 +19,6 @@ def random_order(
     *,
     attention_mask: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
+    cache: str = "none",
 ) -> Generation:
-    return semi_ar_decode(model, prompt, spec, attention_mask, generator, "random")
+    return semi_ar_decode(model, prompt, spec, attention_mask, generator, "random", cache)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 
 from pipeline.core.numerics import token_logprobs
-from pipeline.sampling.base import Generation, decode_adaptive
+from pipeline.sampling.base import CACHE_OPTION, Generation, decode_adaptive
 from pipeline.sampling.spec import Decoding
 
 
@@ -29,6 +29,7 @@ def select_confident(logits: torch.Tensor, x0: torch.Tensor, masked: torch.Tenso
 
 
 OPTIONS = {
+    "cache": CACHE_OPTION,
     "threshold": {
         "type": "number",
         "exclusiveMinimum": 0,
@@ -46,10 +47,13 @@ def confidence_threshold(
     attention_mask: torch.Tensor | None = None,
     generator: torch.Generator | None = None,
     threshold: float = 0.9,
+    cache: str = "none",
 ) -> Generation:
     """Fast-dLLM threshold sampler. ``steps`` is ignored: the number of forward passes is decided by the
     model's confidence (between ``gen_length / block_length`` and ``gen_length``) and is reported as
     ``Generation.nfe``. ``threshold`` > 1 never passes and degrades to one token per step.
+
+    ``cache``: none | prefix | dual (see :class:`pipeline.sampling.base.BlockForward`).
     """
     return decode_adaptive(
         model,
@@ -58,4 +62,5 @@ def confidence_threshold(
         attention_mask,
         generator,
         lambda logits, x0, masked: select_confident(logits, x0, masked, threshold),
+        cache,
     )

@@ -31,6 +31,7 @@ LOGGED = {
     "nfe": "nfe",
     "effective_tokens": "mean_effective_tokens",
     "tokens_per_step": "tokens_per_step",
+    "positions_per_token": "positions_per_token",
 }
 
 
