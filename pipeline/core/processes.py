@@ -66,3 +66,14 @@ def orchestrator() -> str | None:
         return os.environ[ORCHESTRATOR_ENV]
     dvc = dvc_process()
     return process_id(dvc[0]) if dvc else None
+
+
+def started_at(pid: int | None = None) -> float | None:
+    """When the process started (epoch seconds, to the kernel's clock tick), or None off Linux."""
+    fields = proc_stat(pid or os.getpid())
+    try:
+        lines = Path("/proc/stat").read_text().splitlines()
+        boot = next(float(line.split()[1]) for line in lines if line.startswith("btime"))
+    except (OSError, StopIteration):
+        return None
+    return None if fields is None else boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")

@@ -34,6 +34,7 @@ from pipeline.core.mlflow_store import (
     usable_uri,
 )
 from pipeline.core.processes import process_id
+from pipeline.core.stage_time import StageClock
 
 FLUSH_S = 10.0  # at most this long between a metric point and its write to the store
 
@@ -107,6 +108,7 @@ class StageRun:
         self._last_flush = time.time()
 
     def __enter__(self) -> StageRun:
+        self.clock = StageClock()  # startup: from the process's start to here
         from mlflow.tracking import MlflowClient
 
         self._t0 = time.time()
@@ -128,8 +130,14 @@ class StageRun:
                 self.run_id, sampling_interval=self.system_metrics, tracking_uri=self.uri
             )
             self._monitor.start()
+        self.clock.mark("open", self.clock.t_open)
         _say(f"start {self.run_name} (MLflow run {self.run_id})")
         return self
+
+    def phase(self, part: str):
+        """``with run.phase("load_model"): ...``: time a part of the job that is not its work
+        (see pipeline.core.stage_time)."""
+        return self.clock.phase(part)
 
     def _create_run(self, inv_id: str) -> str:
         run = self.client.create_run(
@@ -280,6 +288,7 @@ class StageRun:
         return found[0].info.run_id if found else None
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        t_close = time.time()
         if self._monitor is not None:
             self._monitor.finish()
         self.flush()
@@ -296,6 +305,8 @@ class StageRun:
                 self.client.set_tag(self.run_id, "ended_by", getattr(exc, "why", "interrupt"))
             if _stage_log and Path(_stage_log).exists():
                 self.client.log_artifact(self.run_id, _stage_log, "logs")
+            self.clock.mark("close", t_close)
+            self._log_times()
             self.client.set_terminated(self.run_id, status)
             if self.tool != "snakemake":  # no end hook: the last stage to end dates the parent
                 parent = self.client.get_run(self.parent_id)
@@ -303,6 +314,15 @@ class StageRun:
                 self.client.set_terminated(self.parent_id, sticky)
                 if status != "FINISHED":  # one stage did not finish: neither did the invocation
                     self.client.set_tag(self.parent_id, "complete", "false")
+
+    def _log_times(self) -> None:
+        # straight to the store, not into the metrics files: wall times differ between reruns
+        from mlflow.entities import Metric
+
+        summary, now = self.clock.summary(), int(time.time() * 1000)
+        names = {k: f"time/{k}" if k == "overhead_frac" else f"time/{k}_s" for k in summary}
+        self.client.log_batch(self.run_id, metrics=[Metric(names[k], v, now, 0) for k, v in summary.items()])
+        _say(StageClock.line(summary))
 
 
 def write_curves(path: Path, history: dict[int, dict]) -> None:
@@ -328,6 +348,11 @@ class NullRun:
 
     def log_metrics(self, metrics: dict, step: int = 0) -> None:
         pass
+
+    def phase(self, part: str):
+        from contextlib import nullcontext
+
+        return nullcontext()
 
     def log_artifact(self, path, artifact_path=None) -> None:
         pass

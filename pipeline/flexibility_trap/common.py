@@ -86,8 +86,9 @@ def decode_samples(
     }
 
 
-def plot_lines(rows, path, x, y, series, panel, xlabel, ylabel, title, logx=False, marker="o"):
-    """One panel per value of ``panel``, one line per value of ``series``."""
+def plot_lines(rows, path, x, y, series, panel, xlabel, ylabel, title, logx=False, marker="o", interval=None):
+    """One panel per value of ``panel``, one line per value of ``series``; ``interval`` (lo key, hi key):
+    error bars from rows that carry them."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -97,8 +98,13 @@ def plot_lines(rows, path, x, y, series, panel, xlabel, ylabel, title, logx=Fals
     fig, axes = plt.subplots(1, len(panels), figsize=(4.5 * len(panels), 3.8), squeeze=False)
     for ax, p in zip(axes[0], panels):
         for s in sorted({r[series] for r in rows if r[panel] == p}):
-            pts = sorted((r[x], r[y]) for r in rows if r[panel] == p and r[series] == s)
-            ax.plot([a for a, _ in pts], [b for _, b in pts], marker=marker, label=str(s))
+            pts = sorted(((r[x], r[y], r) for r in rows if r[panel] == p and r[series] == s), key=lambda t: t[:2])
+            xs, ys = [a for a, _, _ in pts], [b for _, b, _ in pts]
+            if interval and all(interval[0] in r for _, _, r in pts):
+                err = [[b - r[interval[0]] for _, b, r in pts], [r[interval[1]] - b for _, b, r in pts]]
+                ax.errorbar(xs, ys, yerr=err, marker=marker, label=str(s), capsize=2)
+            else:
+                ax.plot(xs, ys, marker=marker, label=str(s))
         if logx:
             ax.set_xscale("log", base=2)
         ax.set_title(p)

@@ -2,12 +2,43 @@
 
 For each model and task, sweep the entropy-bounded (EB) sampler's gamma and the confidence
 threshold; the x axis is the *measured* mean number of tokens committed per forward pass,
-not the nominal setting. Greedy decoding.
+not the nominal setting. Greedy decoding. Each (model, task) also decodes the same problems with
+one token per step (the low-confidence sampler, steps = gen_length), the reference every sweep point
+is compared with: its accuracy with a 95% bootstrap interval, the paired difference from the
+reference with its interval, and how many times fewer forward passes it ran (``fewer_forwards``).
+A point is "at equal accuracy" when that paired interval reaches 0 or above (``equal_accuracy``).
 """
 
 from __future__ import annotations
 
 from pipeline.flexibility_trap.common import decode_samples, plot_lines
+from pipeline.reports.stats import mean_ci, paired_diff_ci
+
+REFERENCE = ("low_confidence", "one token per step")
+
+
+def _row(model_name, task_name, sampler, setting, out, ref_scores, ref_nfe) -> dict:
+    scores = [s[0] for s in out["scores"]]
+    acc, lo, hi = mean_ci(scores)
+    diff, dlo, dhi = paired_diff_ci([(ref_scores, scores)])
+    nfe = out["nfe"] / len(out["generations"])
+    return {
+        "model": model_name,
+        "task": task_name,
+        "sampler": sampler,
+        "setting": setting,
+        "tokens_per_step": out["tokens_per_step"],
+        "accuracy": acc,
+        "accuracy_lo": lo,
+        "accuracy_hi": hi,
+        "diff_vs_one_per_step": diff,
+        "diff_lo": dlo,
+        "diff_hi": dhi,
+        "equal_accuracy": dhi >= 0,
+        "nfe": nfe,
+        "fewer_forwards": ref_nfe / nfe,
+        "problems": len(scores),
+    }
 
 
 def run(params, cfg, models, data_dir) -> list[dict]:
@@ -16,27 +47,31 @@ def run(params, cfg, models, data_dir) -> list[dict]:
     rows = []
     for model_name in cfg["models"]:
         for task_name in cfg["tasks"]:
+            ref = decode_samples(params, cfg, models[model_name], data_dir, task_name, REFERENCE[0])
+            ref_scores, ref_nfe = [s[0] for s in ref["scores"]], ref["nfe"] / len(ref["generations"])
+            rows.append(_row(model_name, task_name, *REFERENCE, ref, ref_scores, ref_nfe))
             for sampler, knob, value in sweeps:
                 out = decode_samples(params, cfg, models[model_name], data_dir, task_name, sampler, **{knob: value})
-                scores = [s[0] for s in out["scores"]]
-                rows.append(
-                    {
-                        "model": model_name,
-                        "task": task_name,
-                        "sampler": sampler,
-                        "setting": f"{knob}={value}",
-                        "tokens_per_step": out["tokens_per_step"],
-                        "accuracy": 100 * sum(scores) / len(scores),
-                        "nfe": out["nfe"] / len(out["generations"]),
-                        "problems": len(scores),
-                    }
+                rows.append(_row(model_name, task_name, sampler, f"{knob}={value}", out, ref_scores, ref_nfe))
+            best = max(
+                (r for r in rows[-len(sweeps) :] if r["equal_accuracy"]),
+                key=lambda r: r["fewer_forwards"],
+                default=None,
+            )
+            if best is not None:
+                print(
+                    f"[parallel_decoding] {model_name}/{task_name}: {best['fewer_forwards']:.1f}x fewer forwards at "
+                    f"equal accuracy ({best['sampler']} {best['setting']}: {best['accuracy']:.1f}% vs "
+                    f"{rows[-len(sweeps) - 1]['accuracy']:.1f}%, paired diff {best['diff_vs_one_per_step']:+.1f} "
+                    f"[{best['diff_lo']:+.1f}, {best['diff_hi']:+.1f}])"
                 )
     return rows
 
 
 def plot(rows, cfg, path) -> None:
+    label = {"entropy_bounded": "EB", "threshold": "threshold", REFERENCE[0]: "1 token/step"}
     for r in rows:
-        r["curve"] = f"{r['model']} / {'EB' if r['sampler'] == 'entropy_bounded' else 'threshold'}"
+        r["curve"] = f"{r['model']} / {label[r['sampler']]}"
     plot_lines(
         rows,
         path,
@@ -45,9 +80,10 @@ def plot(rows, cfg, path) -> None:
         series="curve",
         panel="task",
         xlabel="measured tokens per forward pass",
-        ylabel="accuracy (%)",
+        ylabel="accuracy (%), 95% CI",
         title=f"Accuracy vs parallelism (gen length {cfg['gen_length']}, greedy; EB gamma and "
         f"confidence threshold sweeps)",
+        interval=("accuracy_lo", "accuracy_hi"),
     )
     for r in rows:
         del r["curve"]

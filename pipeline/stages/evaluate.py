@@ -69,7 +69,8 @@ def main(argv=None) -> None:
         run_name=f"evaluate/{args.protocol}/{model_name}/{args.task}",
     ) as run:
         run.set_tags({"model_dir": f"{model_dir}", "model_run_id": run.model_run_id(model_dir) or "none"})
-        model, tok = io.load_stage_model(model_dir, runtime.dtype_of(params["runtime"]), device)
+        with run.phase("load_model"):
+            model, tok = io.load_stage_model(model_dir, runtime.dtype_of(params["runtime"]), device)
         model.eval()
         with atomic_path(args.out) as partial:  # the output appears only once every length is done
             for L in cfg["gen_lengths"]:
@@ -86,15 +87,16 @@ def main(argv=None) -> None:
                 )
                 metrics.update(model=model_name, task=args.task, sampler=cfg["sampler"], protocol=args.protocol)
                 out = partial / f"L{L}"
-                write_jsonl(out / "generations.jsonl", records)
-                (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-                # the generation length as the step: the UI plots accuracy against length; the flat
-                # per-length keys are what mlflow.search_runs returns as columns (README "Compare runs")
-                values = {k: metrics[m] for k, m in LOGGED.items()}
-                run.log_metrics(values, step=L)
-                run.log_metrics({f"{k}_L{L}": v for k, v in values.items()})
-                run.log_artifact(out / "metrics.json", f"L{L}")
-                run.log_artifact(out / "generations.jsonl", f"L{L}")
+                with run.phase("write"):
+                    write_jsonl(out / "generations.jsonl", records)
+                    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+                    # the generation length as the step: the UI plots accuracy against length; the flat
+                    # per-length keys are what mlflow.search_runs returns as columns (README "Compare runs")
+                    values = {k: metrics[m] for k, m in LOGGED.items()}
+                    run.log_metrics(values, step=L)
+                    run.log_metrics({f"{k}_L{L}": v for k, v in values.items()})
+                    run.log_artifact(out / "metrics.json", f"L{L}")
+                    run.log_artifact(out / "generations.jsonl", f"L{L}")
                 print(
                     f"[evaluate] {model_name} {args.task} L={L}: accuracy {metrics['accuracy']:.1f}% "
                     f"format {metrics['format_rate']:.1f}% NFE {metrics['nfe']:.0f} ({metrics['seconds']:.1f}s) "

@@ -53,7 +53,8 @@ def main(argv=None) -> None:
                 io.write_pointer(out, mcfg["path"])
             print(f"[pretrain] base model is the pretrained checkpoint {mcfg['path']}")
             return
-        model, tok = io.build_scratch(mcfg)  # float32 master weights
+        with run.phase("load_model"):
+            model, tok = io.build_scratch(mcfg)  # float32 master weights
         model = prepare_trainable(model, cfg)  # gradient checkpointing if asked (lora must be null here)
         model.to(procs.device)
         n_params = sum(p.numel() for p in model.parameters())
@@ -66,8 +67,10 @@ def main(argv=None) -> None:
                 cfg["select"], enc.tasks, args.data, tok, partial, procs, resume.dir
             )
             train_masked_diffusion(model, enc, cfg, run, "pretrain", procs, selection, resume=resume)
-            save_trained(procs, model, tok, partial, params["runtime"])
-        run.log_model(out, "base")
+            with run.phase("write"):
+                save_trained(procs, model, tok, partial, params["runtime"])
+        with run.phase("write"):
+            run.log_model(out, "base")
     resume.clear()
 
 

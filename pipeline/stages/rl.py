@@ -53,7 +53,8 @@ def main(argv=None) -> None:
         metrics_out=args.metrics,
         resume=resume,
     ) as run:
-        model, tok = load_trainable(args.init, cfg, procs.device)  # LoRA adapters or the whole model (rl.lora)
+        with run.phase("load_model"):
+            model, tok = load_trainable(args.init, cfg, procs.device)  # LoRA adapters or the whole model (rl.lora)
         method = get_method(args.method, cfg, int(model.config.mask_token_id), tok.eos_token_id)
         enc = EncodedExamples(tok, tasks, train, target_format=None, mode="rl")
         run.log_inputs(train_files(args.data, cfg["tasks"]))
@@ -63,10 +64,12 @@ def main(argv=None) -> None:
                 cfg["select"], enc.tasks, args.data, tok, partial, procs, resume.dir
             )
             result = run_rl(model, tok, method, enc, cfg, run, procs, selection, samples_every=every, resume=resume)
-            save_trained(procs, model, tok, partial, params["runtime"])
-            if procs.is_main:
-                compute.write(partial, result["token_rows"])  # what the equal-compute control matches
-        run.log_model(args.out, io.model_name(args.out))
+            with run.phase("write"):
+                save_trained(procs, model, tok, partial, params["runtime"])
+                if procs.is_main:
+                    compute.write(partial, result["token_rows"])  # what the equal-compute control matches
+        with run.phase("write"):
+            run.log_model(args.out, io.model_name(args.out))
     resume.clear()
 
 

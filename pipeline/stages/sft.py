@@ -61,7 +61,8 @@ def main(argv=None) -> None:
         metrics_out=args.metrics,
         resume=resume,
     ) as run:
-        model, tok = load_trainable(args.init, cfg, procs.device)  # LoRA adapters or the whole model (sft.lora)
+        with run.phase("load_model"):
+            model, tok = load_trainable(args.init, cfg, procs.device)  # LoRA adapters or the whole model (sft.lora)
         enc = EncodedExamples(tok, tasks, train, cfg["target_format"])
         budget = compute.read(args.match_compute) if args.match_compute else None
         run.log_inputs(train_files(args.data, cfg["tasks"]))
@@ -70,8 +71,10 @@ def main(argv=None) -> None:
                 cfg["select"], enc.tasks, args.data, tok, partial, procs, resume.dir
             )
             train_masked_diffusion(model, enc, cfg, run, section, procs, selection, token_rows=budget, resume=resume)
-            save_trained(procs, model, tok, partial, params["runtime"])
-        run.log_model(args.out, name)
+            with run.phase("write"):
+                save_trained(procs, model, tok, partial, params["runtime"])
+        with run.phase("write"):
+            run.log_model(args.out, name)
     resume.clear()
 
 

@@ -142,3 +142,18 @@ def test_a_stage_reports_an_unreachable_server_in_one_line(tmp_path, monkeypatch
         dispatcher.main(["prepare", "--params", "p.yaml", "--task", "tiny_sudoku", "--out", "d"])
     assert str(exit_.value.code).startswith("error: tracking.uri http://127.0.0.1:9 is unreachable")
     assert not (tmp_path / "d").exists()
+
+
+def test_a_run_splits_its_job_time_into_startup_phases_work_and_close(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with StageRun(PARAMS, "evaluate", {}) as run:
+        with run.phase("load_model"):
+            time.sleep(0.2)
+        time.sleep(0.3)  # the work
+    m = _client().get_run(run.run_id).data.metrics
+    assert m["time/load_model_s"] >= 0.2 and m["time/work_s"] >= 0.3
+    assert m["time/startup_s"] > 0  # this test process started before the run opened
+    parts = sum(m[f"time/{k}_s"] for k in ("startup", "open", "load_model", "close", "work"))
+    assert parts == pytest.approx(m["time/total_s"], rel=1e-6)
+    assert m["time/overhead_frac"] == pytest.approx(1 - m["time/work_s"] / m["time/total_s"], rel=1e-6)
+    assert "time/work_s" not in run._history.get(0, {})  # wall times stay out of the metrics files

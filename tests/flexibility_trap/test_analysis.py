@@ -52,7 +52,15 @@ def test_every_figure_plots_from_its_csv_rows(tmp_path):
             for k in (1, 2, 4)
         ],
         "parallel_decoding": [
-            {"model": m, "task": "a", "sampler": s, "tokens_per_step": x, "accuracy": 50.0 + x}
+            {
+                "model": m,
+                "task": "a",
+                "sampler": s,
+                "tokens_per_step": x,
+                "accuracy": 50.0 + x,
+                "accuracy_lo": 45.0,
+                "accuracy_hi": 60.0,
+            }
             for m in ("base", "just_grpo_from_base")
             for s in ("entropy_bounded", "threshold")
             for x in (1.5, 3.0)
@@ -81,3 +89,14 @@ def test_every_figure_plots_from_its_csv_rows(tmp_path):
     for name, r in rows.items():
         get_analysis(name).plot(r, cfg, tmp_path / f"{name}.png")
         assert (tmp_path / f"{name}.png").stat().st_size > 10_000
+
+
+def test_a_parallel_decoding_point_is_compared_with_one_token_per_step_on_the_same_problems():
+    from pipeline.flexibility_trap.parallel_decoding import _row
+
+    out = {"scores": [[1.0], [0.0], [0.0], [0.0]], "nfe": 8 * 2, "generations": [0, 1], "tokens_per_step": 4.0}
+    row = _row("base", "a", "threshold", "threshold=0.9", out, [1.0, 1.0, 0.0, 0.0], ref_nfe=32.0)
+    assert row["accuracy"] == 25.0 and row["diff_vs_one_per_step"] == -25.0
+    assert row["fewer_forwards"] == 4.0  # 32 forwards per batch against 8
+    assert row["accuracy_lo"] <= 25.0 <= row["accuracy_hi"] and row["diff_lo"] <= -25.0 <= row["diff_hi"]
+    assert row["equal_accuracy"] == (row["diff_hi"] >= 0)

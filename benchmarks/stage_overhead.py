@@ -1,0 +1,57 @@
+"""Time outside the work of each stage job of a finished run, from the MLflow store.
+
+    python benchmarks/stage_overhead.py [--uri sqlite:///mlflow.db] [--experiment dllm-rl] [--last N]
+
+Every stage run logs ``time/<part>_s`` (pipeline.core.stage_time): startup (interpreter, imports,
+params validation), open (the MLflow run), load_model, write (outputs, artifacts, logged models),
+close (flush, log, end), work (the rest) and their total. Prints one row per stage run of the latest
+invocation (or the last ``--last`` runs), with the share of the job outside the work, and flags
+jobs where that share exceeds 10%.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+PARTS = ("startup", "open", "load_model", "write", "close", "work")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--uri", default="sqlite:///mlflow.db")
+    ap.add_argument("--experiment", default="dllm-rl")
+    ap.add_argument("--last", type=int, help="the last N stage runs instead of the latest invocation's")
+    args = ap.parse_args()
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient(args.uri)
+    exp = client.get_experiment_by_name(args.experiment)
+    if exp is None:
+        raise SystemExit(f"no experiment {args.experiment!r} in {args.uri}: run the main job first")
+    runs = client.search_runs([exp.experiment_id], "metrics.`time/total_s` > 0", order_by=["start_time DESC"])
+    if not args.last and runs:
+        parent = runs[0].data.tags.get("mlflow.parentRunId")
+        runs = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent]
+    runs = sorted(runs[: args.last] if args.last else runs, key=lambda r: r.info.start_time)
+    width = max([len(r.info.run_name or "") for r in runs] + [10])
+    print(f"{'stage job':<{width}} " + " ".join(f"{p:>10}" for p in (*PARTS, "total")) + "  outside")
+    sums = dict.fromkeys((*PARTS, "total"), 0.0)
+    for r in runs:
+        m = r.data.metrics
+        vals = {p: m.get(f"time/{p}_s", 0.0) for p in (*PARTS, "total")}
+        for p in sums:
+            sums[p] += vals[p]
+        frac = m.get("time/overhead_frac", 0.0)
+        flag = "  > 10%" if frac > 0.10 else ""
+        print(
+            f"{r.info.run_name:<{width}} "
+            + " ".join(f"{vals[p]:10.1f}" for p in (*PARTS, "total"))
+            + f"  {frac:6.0%}{flag}"
+        )
+    outside = sums["total"] - sums["work"]
+    print(f"{'all jobs':<{width}} " + " ".join(f"{sums[p]:10.1f}" for p in (*PARTS, "total")), end="")
+    print(f"  {outside / max(sums['total'], 1e-9):6.0%}")
+
+
+if __name__ == "__main__":
+    main()
