@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import sys
 
+from pipeline.core.atomic import IncompleteModel
 from pipeline.core.data import DataFileError
 from pipeline.core.mlflow_store import TrackingUnreachable
 from pipeline.core.registry import resolve
-from pipeline.model.io import IncompleteModel
-from pipeline.stages import STAGES
+from pipeline.stages import STAGES  # nothing here imports torch: the light stages never load it
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -56,3 +56,18 @@ def test_imports_go_down_the_layers(path):
 def test_benchmarks_do_not_import_the_tests():
     for path in (ROOT / "benchmarks").glob("*.py"):
         assert not any(m == "tests" or m.startswith("tests.") for m in _imports(path)), path
+
+
+def test_stages_without_a_model_start_without_torch():
+    """prepare, table, claims and reference import neither torch nor transformers (about 6 s of
+    every such job's start); MLflow is imported when their run opens."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, pipeline.__main__, pipeline.stages.prepare, pipeline.stages.table, "
+        "pipeline.stages.claims, pipeline.stages.reference; "
+        "print(sorted(m for m in ('torch', 'transformers', 'mlflow') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

@@ -12,6 +12,11 @@ import shutil
 from pathlib import Path
 
 
+class IncompleteModel(FileNotFoundError):
+    """A model directory an earlier stage should have written is missing or lacks a file (raised by
+    ``pipeline.model.io.check_complete``; here so that catching it imports no torch)."""
+
+
 def partial_path(target: str | Path) -> Path:
     """Where ``target`` is written until it is complete: the same name on every process of a stage,
     the suffix kept (matplotlib and pandas choose the format by it)."""

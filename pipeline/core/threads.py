@@ -24,6 +24,7 @@ import torch
 from pipeline.core.processes import proc_stat
 
 INTERVAL_S = 5.0
+FIRST_S = 0.3  # the first measurement, at the first step boundary this long after the start
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -57,6 +58,7 @@ class ThreadBudget:
         self.wanted, self.adapt, self.cpus = wanted, adapt, _cpus()
         self.current = wanted
         self.last = _sample(self.cpus) if adapt else None
+        self.first = True
         torch.set_num_threads(wanted)
 
     def free_cores(self, now) -> float:
@@ -66,8 +68,9 @@ class ThreadBudget:
     def rebalance(self, force: bool = False) -> None:
         if self.last is None:
             return
-        if not force and time.time() - self.last[0] < INTERVAL_S:
+        if not force and time.time() - self.last[0] < (FIRST_S if self.first else INTERVAL_S):
             return
+        self.first = False
         now = _sample(self.cpus)
         if now is None:
             return
@@ -89,12 +92,10 @@ _budget: ThreadBudget | None = None
 
 
 def install(wanted: int, adapt: bool) -> None:
-    """Set the stage's threads (``runtime.setup``); with ``adapt``, measure the load for a moment now."""
+    """Set the stage's threads (``runtime.setup``); with ``adapt``, the first step boundary
+    ``FIRST_S`` after this measures the load (no waiting here: start-up time is every job's cost)."""
     global _budget
     _budget = ThreadBudget(wanted, adapt)
-    if adapt:
-        time.sleep(0.3)
-        _budget.rebalance(force=True)
 
 
 def rebalance() -> None:

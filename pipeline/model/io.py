@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 from transformers import GenerationConfig
 
+from pipeline.core.atomic import IncompleteModel
 from pipeline.core.hub import hub_unavailable
 from pipeline.model.configuration_llada import LLaDAConfig
 from pipeline.model.modeling_llada import LLaDAModelLM
@@ -105,10 +106,6 @@ def model_name(model_dir: str | Path) -> str:
     one run of an RL (or control) row."""
     p = Path(model_dir)
     return p.name if p.parent.name == "models" else f"{p.parent.name}/{p.name}"
-
-
-class IncompleteModel(FileNotFoundError):
-    """A model directory an earlier stage should have written is missing or lacks a file."""
 
 
 def _writer_stage(model_dir: Path) -> str:

@@ -22,7 +22,7 @@ def main(argv=None) -> None:
     ap.add_argument("--out", required=True, help="CSV path; the .md is written beside it")
     args = ap.parse_args(argv)
     params = load_or_exit(args.params)
-    runtime.setup(params["runtime"], 0, args.log)
+    runtime.setup_job(0, args.log)  # no model: no torch
     ev, out = params["eval"], Path(args.out)
     tables = {t: params["tables"][t] for t in params["claims"]["tables"]}
     eval_dirs = {t: Path(args.eval) / tab["protocol"] for t, tab in tables.items()}

@@ -20,7 +20,7 @@ def main(argv=None) -> None:
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
     params = load_or_exit(args.params)
-    runtime.setup(params["runtime"], params["data"]["seed"], args.log)
+    runtime.setup_job(params["data"]["seed"], args.log)  # no model: no torch
     task = build_tasks(params, [args.task])[args.task]
     d = params["data"]
     with StageRun(

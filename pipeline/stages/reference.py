@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, required=True, help="CSV path; the .md is written beside it")
     args = ap.parse_args(argv)
     params = load_or_exit(args.params)
-    runtime.setup(params["runtime"], 0, args.log)
+    runtime.setup_job(0, args.log)  # no model: no torch
     data_dir = params["data"]["data_dir"]
     if not data_dir or not (Path(data_dir) / "d1_eval_baselines").is_dir():
         raise SystemExit(

@@ -27,7 +27,7 @@ def main(argv=None) -> None:
     ap.add_argument("--out", required=True, help="CSV path; the .md is written beside it")
     args = ap.parse_args(argv)
     params = load_or_exit(args.params)
-    runtime.setup(params["runtime"], 0, args.log)
+    runtime.setup_job(0, args.log)  # no model: no torch
     ev, spec = params["eval"], params["tables"][args.name]
     proto = spec["protocol"]
     out = Path(args.out)

@@ -42,6 +42,11 @@ def test_threads_give_way_to_a_busy_neighbour_and_come_back():
     try:
         time.sleep(0.5)
         threads.install(cores, adapt=True)
+        assert threads._budget.current == cores  # no waiting at the start ...
+        threads.rebalance()
+        assert threads._budget.current == cores  # ... nor a measurement before FIRST_S has passed
+        time.sleep(threads.FIRST_S + 0.1)
+        threads.rebalance()  # the first step boundary after FIRST_S measures the neighbour
         assert threads._budget.current == 1 and torch.get_num_threads() == 1
     finally:
         for p in busy:
