@@ -7,15 +7,17 @@ token, wall time, and accuracy with its 95% interval and the paired difference f
 ``eval`` decodes each tiny task's test split (``<results>/data``) with the model at every
 ``eval.gen_lengths`` under the d1 protocol, once per cache setting. ``rl`` trains
 ``python -m pipeline rl`` from ``<results>/models/<init>`` with ``rl.methods.<method>.rollout_cache``
-set to each setting (a temporary params file; everything else as params.yaml) and reports the step
-and rollout times, the last logged sampled reward, and the greedy accuracy of the result at the
-first gen length. Needs a finished main job in ``--results`` (``snakemake --cores all
+set to each setting (a temporary params file; everything else as params.yaml) and reports the mean
+step and rollout times, the PPO ratio's mean (off-policy drift of cached rollouts), the sampled
+reward and accuracy over the last 20 steps, and the greedy accuracy of the result at the first gen
+length. Needs a finished main job in ``--results`` (``snakemake --cores all
 results/table1.csv``). One thread; do not run other timings at the same time.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import subprocess
 import sys
@@ -99,7 +101,10 @@ def rl_table(params: dict, results: Path, method: str, init: str, steps: int) ->
             t0 = time.perf_counter()
             subprocess.run(cmd, cwd=ROOT, check=True)
             wall = time.perf_counter() - t0
-            final = json.loads((tmp / "m.json").read_text())
+            with (tmp / "m.csv").open() as f:
+                curve = [row for row in csv.DictReader(f) if row.get("reward")]
+            last = curve[-min(20, len(curve)) :]  # one step's reward is noisy: the last 20 steps' mean
+            mean = lambda key, rows: sum(float(r[key]) for r in rows if r.get(key)) / max(len(rows), 1)
             model, tok = io.load(out)
             model.eval()
             accs, test = {}, read_prepared(results / "data", tasks, "test")
@@ -116,11 +121,11 @@ def rl_table(params: dict, results: Path, method: str, init: str, steps: int) ->
                 "method": method,
                 "cache": cache,
                 "wall_s": wall,
-                "step_s": final.get("step_s"),
-                "rollout_s": final.get("rollout_s"),
-                "reward": final.get("reward"),
-                "sampled_accuracy": final.get("sampled_accuracy"),
-                "ratio_mean": final.get("ratio_mean"),
+                "step_s": mean("step_s", curve),
+                "rollout_s": mean("rollout_s", curve),
+                "reward_last20": mean("reward", last),
+                "sampled_accuracy_last20": mean("sampled_accuracy", last),
+                "ratio_mean": mean("ratio_mean", curve),
                 f"greedy_accuracy_L{first}": accs,
             }
         )
