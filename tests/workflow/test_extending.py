@@ -63,7 +63,10 @@ def extended(tmp_path_factory, data_dir):
     )
     params = yaml.safe_load((dst / "params.yaml").read_text())
     params["data"]["data_dir"] = str(data_dir)  # the copy lives elsewhere: ../shared is not beside it
-    params["rl"]["methods"]["dummy"] = dict(params["rl"]["methods"]["diffu_grpo"])
+    # the new method declares the options above, not diffu_grpo's rollout_cache
+    params["rl"]["methods"]["dummy"] = {
+        k: v for k, v in params["rl"]["methods"]["diffu_grpo"].items() if k != "rollout_cache"
+    }
     params["sampling"]["dummy"] = {"width": 2}
     params["eval"]["sampler"] = "dummy"
     params["tables"]["table1"]["models"].append("dummy_from_base")
