@@ -86,6 +86,7 @@ def rl_table(params: dict, results: Path, method: str, init: str, steps: int) ->
     rows = []
     tasks = build_tasks(params, params["rl"]["tasks"])
     first = params["eval"]["gen_lengths"][0]
+    test = read_prepared(results / "data", tasks, "test")
     for cache in CACHES:
         p = json.loads(json.dumps(params))
         p["rl"]["steps"] = steps
@@ -107,7 +108,7 @@ def rl_table(params: dict, results: Path, method: str, init: str, steps: int) ->
             mean = lambda key, rows: sum(float(r[key]) for r in rows if r.get(key)) / max(len(rows), 1)
             model, tok = io.load(out)
             model.eval()
-            accs, test = {}, read_prepared(results / "data", tasks, "test")
+            accs = {}
             for name, task in tasks.items():
                 examples = test[name]
                 cfg = params["eval"]

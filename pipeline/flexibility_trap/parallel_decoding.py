@@ -49,7 +49,8 @@ def run(params, cfg, models, data_dir) -> list[dict]:
         for task_name in cfg["tasks"]:
             ref = decode_samples(params, cfg, models[model_name], data_dir, task_name, REFERENCE[0])
             ref_scores, ref_nfe = [s[0] for s in ref["scores"]], ref["nfe"] / len(ref["generations"])
-            rows.append(_row(model_name, task_name, *REFERENCE, ref, ref_scores, ref_nfe))
+            reference = _row(model_name, task_name, *REFERENCE, ref, ref_scores, ref_nfe)
+            rows.append(reference)
             for sampler, knob, value in sweeps:
                 out = decode_samples(params, cfg, models[model_name], data_dir, task_name, sampler, **{knob: value})
                 rows.append(_row(model_name, task_name, sampler, f"{knob}={value}", out, ref_scores, ref_nfe))
@@ -62,7 +63,7 @@ def run(params, cfg, models, data_dir) -> list[dict]:
                 print(
                     f"[parallel_decoding] {model_name}/{task_name}: {best['fewer_forwards']:.1f}x fewer forwards at "
                     f"equal accuracy ({best['sampler']} {best['setting']}: {best['accuracy']:.1f}% vs "
-                    f"{rows[-len(sweeps) - 1]['accuracy']:.1f}%, paired diff {best['diff_vs_one_per_step']:+.1f} "
+                    f"{reference['accuracy']:.1f}%, paired diff {best['diff_vs_one_per_step']:+.1f} "
                     f"[{best['diff_lo']:+.1f}, {best['diff_hi']:+.1f}])"
                 )
     return rows
