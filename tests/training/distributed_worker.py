@@ -1,10 +1,12 @@
-"""A few training steps of one kind (sft, diffu_grpo, just_grpo) on a tiny float64 model, run by
-tests/training/test_distributed.py as one process (``python``) or N (``accelerate launch``).
-The main process saves the final parameters to OUT."""
+"""A few training steps of each given kind (sft, diffu_grpo, just_grpo) on a tiny float64 model, run by
+tests/training/test_distributed.py as one process (``python``) or N (``accelerate launch``); all kinds
+in one launch, since starting the processes costs more than the steps. The main process saves each
+kind's final parameters to OUT_DIR/<kind>.pt."""
 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import torch
 
@@ -37,7 +39,7 @@ OPTIONS = {
 }
 
 
-def main(kind: str, out: str) -> None:
+def train(kind: str, out: Path) -> None:
     torch.manual_seed(0)
     model, tok = io.build_scratch({"d_model": 32, "n_layers": 2, "n_heads": 4, "mlp_hidden_size": 64})
     model = model.double()
@@ -59,4 +61,6 @@ def main(kind: str, out: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    out_dir, *kinds = sys.argv[1:]
+    for kind in kinds:
+        train(kind, Path(out_dir) / f"{kind}.pt")

@@ -21,9 +21,14 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _train(kind: str, processes: int, out: Path) -> dict:
+KINDS = ["sft", "diffu_grpo", "just_grpo"]
+
+
+def _train(processes: int, out: Path) -> dict[str, dict]:
+    """Every kind's final parameters after one launch of ``processes`` processes."""
+    out.mkdir()
     if processes == 1:
-        cmd = [sys.executable, str(WORKER), kind, str(out)]
+        cmd = [sys.executable, str(WORKER)]
     else:
         accelerate = str(Path(sys.executable).parent / "accelerate")
         cmd = [
@@ -41,19 +46,23 @@ def _train(kind: str, processes: int, out: Path) -> dict:
             "--main_process_port",
             str(_free_port()),
             str(WORKER),
-            kind,
-            str(out),
         ]
-    res = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    res = subprocess.run([*cmd, str(out), *KINDS], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=600)
     assert res.returncode == 0, res.stderr[-3000:]
-    return torch.load(out)
+    return {kind: torch.load(out / f"{kind}.pt") for kind in KINDS}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """(one process, two processes): each kind's parameters."""
+    tmp = tmp_path_factory.mktemp("distributed")
+    return _train(1, tmp / "one"), _train(2, tmp / "two")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kind", ["sft", "diffu_grpo", "just_grpo"])
-def test_two_processes_match_one(kind, tmp_path):
-    one = _train(kind, 1, tmp_path / "one.pt")
-    two = _train(kind, 2, tmp_path / "two.pt")
+@pytest.mark.parametrize("kind", KINDS)
+def test_two_processes_match_one(kind, trained):
+    one, two = (side[kind] for side in trained)
     start = _train_start()
     moved = 0
     for name, a in one.items():

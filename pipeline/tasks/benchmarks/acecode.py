@@ -20,18 +20,10 @@ from __future__ import annotations
 from typing import ClassVar
 
 from pipeline.tasks.benchmarks.base import DataUnavailable, take
-from pipeline.tasks.benchmarks.code import CodeTask
+from pipeline.tasks.benchmarks.code import CODE_OPTIONS, CodeTask
 
 #: options of data.tasks.acecode_hard (JSON Schema; read by the params validator without importing)
-OPTIONS = {
-    "protocol": {"enum": ["justgrpo"], "default": "justgrpo", "description": "JustGRPO's code protocol (the only one)"},
-    "max_workers": {
-        "type": ["integer", "null"],
-        "minimum": 1,
-        "default": None,
-        "description": "programs run in parallel when scoring (null: one per core)",
-    },
-}
+OPTIONS = CODE_OPTIONS
 
 RELPATH = "acecode_hard/train.jsonl"
 WHERE = (

@@ -16,6 +16,18 @@ from typing import ClassVar
 from pipeline.tasks.benchmarks.base import JustGRPOProtocol, PaperTask
 from pipeline.tasks.grading import code as grading
 
+#: options of every code task (data.tasks.<humaneval|mbpp|acecode_hard>); each module's OPTIONS is
+#: this literal, which the params validator reads from source without importing
+CODE_OPTIONS = {
+    "protocol": {"enum": ["justgrpo"], "default": "justgrpo", "description": "JustGRPO's code protocol (the only one)"},
+    "max_workers": {
+        "type": ["integer", "null"],
+        "minimum": 1,
+        "default": None,
+        "description": "programs run in parallel when scoring (null: one per core)",
+    },
+}
+
 
 def intro(function_name: str) -> str:
     """Opening sentence of every JustGRPO code prompt (eval.py)."""

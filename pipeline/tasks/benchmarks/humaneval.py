@@ -16,18 +16,10 @@ a function body to append to ``prefix``), ``prefix``, ``tests``, ``entry_point``
 from __future__ import annotations
 
 from pipeline.tasks.benchmarks.base import take
-from pipeline.tasks.benchmarks.code import CodeTask, intro
+from pipeline.tasks.benchmarks.code import CODE_OPTIONS, CodeTask, intro
 
 #: options of data.tasks.humaneval (JSON Schema; read by the params validator without importing)
-OPTIONS = {
-    "protocol": {"enum": ["justgrpo"], "default": "justgrpo", "description": "JustGRPO's code protocol (the only one)"},
-    "max_workers": {
-        "type": ["integer", "null"],
-        "minimum": 1,
-        "default": None,
-        "description": "programs run in parallel when scoring (null: one per core)",
-    },
-}
+OPTIONS = CODE_OPTIONS
 
 
 def format_prompt(problem: dict) -> str:

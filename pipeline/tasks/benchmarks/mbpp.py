@@ -26,18 +26,10 @@ from __future__ import annotations
 import ast
 
 from pipeline.tasks.benchmarks.base import take
-from pipeline.tasks.benchmarks.code import CodeTask, intro
+from pipeline.tasks.benchmarks.code import CODE_OPTIONS, CodeTask, intro
 
 #: options of data.tasks.mbpp (JSON Schema; read by the params validator without importing)
-OPTIONS = {
-    "protocol": {"enum": ["justgrpo"], "default": "justgrpo", "description": "JustGRPO's code protocol (the only one)"},
-    "max_workers": {
-        "type": ["integer", "null"],
-        "minimum": 1,
-        "default": None,
-        "description": "programs run in parallel when scoring (null: one per core)",
-    },
-}
+OPTIONS = CODE_OPTIONS
 
 TEST_IDS = range(11, 511)
 
