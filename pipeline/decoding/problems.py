@@ -10,6 +10,7 @@ from pipeline.core import threads
 from pipeline.core.data import decode_completions, prompt_ids
 from pipeline.core.progress import Progress
 from pipeline.decoding.effective_tokens import effective_tokens
+from pipeline.model import io
 from pipeline.sampling import Decoding, Sampler
 from pipeline.sampling.base import Generation
 from pipeline.tasks.base import Task
@@ -37,7 +38,7 @@ def generate_texts(
         threads.rebalance()  # a batch boundary: follow other processes' load
         chunk = examples[start : start + batch_size]
         rows = [prompt_ids(tokenizer, task, ex, mode) for ex in chunk]
-        prompt, _ = left_pad(rows, tokenizer.pad_token_id)
+        prompt, _ = left_pad(rows, tokenizer.pad_token_id, min_width=io.prompt_width(model))
         # no attention mask: pads are attended, as in LLaDA (see batches.left_pad)
         out = sampler(model, prompt.to(device), spec, generator=gen)
         texts += decode_completions(tokenizer, out.sequences[:, prompt.shape[1] :].cpu())

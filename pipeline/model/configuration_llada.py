@@ -38,6 +38,7 @@ class LLaDAConfig(PretrainedConfig):
         block_type: str = "llama",
         layer_norm_type: str = "rms",
         activation_type: str = "silu",
+        prompt_width: int = 0,
         **kwargs,
     ):
         self.d_model = d_model
@@ -59,6 +60,13 @@ class LLaDAConfig(PretrainedConfig):
         self.block_type = block_type
         self.layer_norm_type = layer_norm_type
         self.activation_type = activation_type
+        # Prompts are left-padded with attended EOS tokens (LLaDA), so the pad count is part of the
+        # input: a model trained on a mix of tasks sees its short prompts padded to the batch's
+        # longest, and evaluated one task at a time it would see them unpadded. A model built with
+        # prompt_width > 0 has every prompt padded to at least that many tokens, in training,
+        # rollouts and evaluation alike (pipeline.training.batches.left_pad). 0: to the batch's
+        # longest prompt, as LLaDA-8B and the papers' code.
+        self.prompt_width = prompt_width
         # Generic names transformers utilities look for.
         self.hidden_size = d_model
         self.num_attention_heads = n_heads

@@ -28,6 +28,7 @@ def build_scratch(model_params: dict):
         mask_token_id=tok.mask_token_id,
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
+        prompt_width=model_params.get("prompt_width", 0),
     )
     return LLaDAModelLM(cfg), tok
 
@@ -175,3 +176,10 @@ def save(model: LLaDAModelLM, tokenizer, out_dir: str | Path, state_dict: dict |
 
 def mask_id(model) -> int:
     return int(model.config.mask_token_id)
+
+
+def prompt_width(model) -> int:
+    """The fewest tokens a prompt is left-padded to for ``model`` (LLaDAConfig.prompt_width; 0 when the
+    config has none, as LLaDA-8B's); ``model`` may be wrapped (DDP) or not."""
+    config = getattr(getattr(model, "module", model), "config", None)
+    return int(getattr(config, "prompt_width", 0) or 0)

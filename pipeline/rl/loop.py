@@ -13,6 +13,7 @@ from pipeline.core import threads
 from pipeline.core.data import decode_completions
 from pipeline.core.progress import Progress
 from pipeline.core.rng import RowGenerators, row_seed
+from pipeline.model import io
 from pipeline.rl import RLMethod
 from pipeline.training.adapters import reference_of
 from pipeline.training.batches import EncodedExamples, left_pad
@@ -105,7 +106,9 @@ def run_rl(
         picks_g = [picks[int(r) // G] for r in rows]  # this process's rows; groups contiguous
         # pads are attended (LLaDA), so every process pads to the global longest prompt
         width = max(len(enc.prompt_ids(t, i)) for t, i in picks)
-        prompt, attn = left_pad([enc.prompt_ids(t, i) for t, i in picks_g], tokenizer.pad_token_id, width)
+        prompt, attn = left_pad(
+            [enc.prompt_ids(t, i) for t, i in picks_g], tokenizer.pad_token_id, width, io.prompt_width(model)
+        )
         prompt, attn = prompt.to(procs.device), attn.to(procs.device)
         model.eval()
         with procs.autocast():

@@ -45,15 +45,20 @@ class EncodedExamples:
         return picks
 
 
-def left_pad(rows: list[list[int]], pad_id: int, width: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def left_pad(
+    rows: list[list[int]], pad_id: int, width: int | None = None, min_width: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """ids [B, P] and a validity mask [B, P], left-padded so completions share a start column.
+
+    P = ``width`` (default: the longest row), at least ``min_width`` (the model's prompt_width:
+    the same pad count for a task whether its batch is mixed with longer prompts or not).
 
     Pads are EOS tokens that the model *attends to*, as in LLaDA (its SFT and ``generate`` pad with
     EOS and pass no attention mask); the validity mask only keeps pads out of losses and prompt
     masking. Passing it to the model as an attention bias would also send PyTorch's CPU SDPA down
     a ~3x slower path.
     """
-    P = width or max(len(r) for r in rows)
+    P = max(width or max(len(r) for r in rows), min_width)
     ids = torch.full((len(rows), P), pad_id, dtype=torch.long)
     mask = torch.zeros(len(rows), P, dtype=torch.long)
     for i, r in enumerate(rows):
@@ -63,7 +68,7 @@ def left_pad(rows: list[list[int]], pad_id: int, width: int | None = None) -> tu
     return ids, mask
 
 
-def sft_batch(enc: EncodedExamples, picks, lengths: list[int], rng: random.Random):
+def sft_batch(enc: EncodedExamples, picks, lengths: list[int], rng: random.Random, prompt_width: int = 0):
     """Prompt+completion batch for the masked-diffusion loss.
 
     The canvas length L is drawn from ``lengths`` among those that fit the longest target
@@ -76,7 +81,7 @@ def sft_batch(enc: EncodedExamples, picks, lengths: list[int], rng: random.Rando
     need = max(len(t) for t in targets)
     fitting = [L for L in lengths if need <= L]
     L = rng.choice(fitting) if fitting else max(lengths)
-    p_ids, _ = left_pad(list(prompts), eos)
+    p_ids, _ = left_pad(list(prompts), eos, min_width=prompt_width)
     comp = torch.full((len(picks), L), eos, dtype=torch.long)
     for i, t in enumerate(targets):
         t = t[:L]

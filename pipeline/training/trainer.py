@@ -10,6 +10,7 @@ import torch
 
 from pipeline.core import threads
 from pipeline.core.progress import Progress
+from pipeline.model import io
 from pipeline.training.batches import EncodedExamples, sft_batch
 from pipeline.training.checkpoint import Resume, loop_state, restore_loop_state
 from pipeline.training.compute import TokenRows
@@ -67,7 +68,7 @@ def train_masked_diffusion(
     """
     rng = random.Random(cfg["seed"])
     gen = torch.Generator(device="cpu").manual_seed(cfg["seed"])
-    mask_id = int(model.config.mask_token_id)
+    mask_id, width = int(model.config.mask_token_id), io.prompt_width(model)
     schedule = LRSchedule(cfg["lr_schedule"], cfg["warmup_steps"], cfg["steps"])
     opt, sched = make_optimizer(model, cfg["lr"], cfg["weight_decay"], schedule)
     model, opt = procs.prepare(model, opt, select=bool(cfg.get("select")), checkpoints=bool(resume and resume.every))
@@ -100,7 +101,7 @@ def train_masked_diffusion(
                 schedule.total = math.ceil(token_rows / (spent / step))
         threads.rebalance()  # a step boundary: follow other processes' load
         picks = enc.sample(rng, cfg["batch_size"])
-        x, completion, P = sft_batch(enc, picks, cfg["train_lengths"], rng)
+        x, completion, P = sft_batch(enc, picks, cfg["train_lengths"], rng, width)
         noisy, masked, p_mask = forward_process(x, completion, mask_id, cfg["eps"], gen)
         opt.zero_grad(set_to_none=True)
         total = 0.0
