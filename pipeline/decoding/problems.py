@@ -31,14 +31,14 @@ def generate_texts(
 ) -> tuple[list[str], int, list[Generation]]:
     """Decode every example; returns (completions, total forwards, per-batch Generation objects)."""
     gen = torch.Generator().manual_seed(seed)
-    device = next(model.parameters()).device
+    device, min_width = next(model.parameters()).device, io.prompt_width(model)
     texts, nfe, generations = [], 0, []
     progress = Progress(len(examples), desc, every_s=0.0, unit="problem")  # a line per batch
     for start in range(0, len(examples), batch_size):
         threads.rebalance()  # a batch boundary: follow other processes' load
         chunk = examples[start : start + batch_size]
         rows = [prompt_ids(tokenizer, task, ex, mode) for ex in chunk]
-        prompt, _ = left_pad(rows, tokenizer.pad_token_id, min_width=io.prompt_width(model))
+        prompt, _ = left_pad(rows, tokenizer.pad_token_id, min_width=min_width)
         # no attention mask: pads are attended, as in LLaDA (see batches.left_pad)
         out = sampler(model, prompt.to(device), spec, generator=gen)
         texts += decode_completions(tokenizer, out.sequences[:, prompt.shape[1] :].cpu())

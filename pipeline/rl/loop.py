@@ -88,6 +88,7 @@ def run_rl(
     n_micro = cfg["prompts_per_step"] // k_micro
     mine = procs.micro_batches(n_micro)
     plain = procs.accelerator.unwrap_model(model)
+    min_width = io.prompt_width(plain)
     history, samples, start = [], [], 0
 
     def state() -> dict:  # everything the next step depends on (rollout streams are keyed by step)
@@ -106,9 +107,7 @@ def run_rl(
         picks_g = [picks[int(r) // G] for r in rows]  # this process's rows; groups contiguous
         # pads are attended (LLaDA), so every process pads to the global longest prompt
         width = max(len(enc.prompt_ids(t, i)) for t, i in picks)
-        prompt, attn = left_pad(
-            [enc.prompt_ids(t, i) for t, i in picks_g], tokenizer.pad_token_id, width, io.prompt_width(model)
-        )
+        prompt, attn = left_pad([enc.prompt_ids(t, i) for t, i in picks_g], tokenizer.pad_token_id, width, min_width)
         prompt, attn = prompt.to(procs.device), attn.to(procs.device)
         model.eval()
         with procs.autocast():
