@@ -99,6 +99,14 @@ def cell_stats(eval_dir: Path, models: list[str], tasks: list[str], lengths: lis
     return rows
 
 
+def widest_paired(stats: list[dict]) -> tuple[float, dict]:
+    """The largest 95% half-width of a paired difference and its cell: the table's resolution (how
+    small an effect its marks can show; more test problems narrow it as 1/sqrt(n))."""
+    paired = [r for r in stats if r["vs"]]
+    widest = max(paired, key=lambda r: r["diff_hi"] - r["diff_lo"])
+    return (widest["diff_hi"] - widest["diff_lo"]) / 2, widest
+
+
 def stats_path(csv_path: Path) -> Path:
     """``<name>_stats.csv`` beside ``<name>.csv``."""
     return csv_path.with_name(csv_path.stem + "_stats.csv")
@@ -147,6 +155,12 @@ def to_markdown(table: list[dict], title: str, notes: list[str], stats: list[dic
                 for r in cells
             ]
             lines.append(f"| {row['model']} vs {vs} | " + " | ".join(shown) + " |")
+        hw, r = widest_paired(stats)
+        lines += [
+            "",
+            f"Widest paired interval: half-width {hw:.1f} points ({LABELS.get(r['model'], r['model'])}, "
+            f"{r['task']}@{r['gen_length']}, {r['n']} problems); a difference smaller than that can go unmarked.",
+        ]
     if stats:
         lines += [
             "",

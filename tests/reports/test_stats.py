@@ -34,3 +34,26 @@ def test_pooled_cells_average_the_cells_and_no_difference_is_undecided():
     up = [1.0] * 100
     diff, _, _ = paired_diff_ci([(same, up), (same, same)])
     assert diff == 25.0  # (50 + 0) / 2 points
+
+
+def test_the_table_names_its_widest_paired_interval():
+    from pipeline.reports.results_table import to_markdown, widest_paired
+
+    def row(model, vs, lo, hi):
+        d = {"model": model, "task": "t", "gen_length": 32, "n": 100, "accuracy": 50.0, "ci_lo": 40.0}
+        return {
+            **d,
+            "ci_hi": 60.0,
+            "format_rate": 100.0,
+            "vs": vs,
+            "diff": 1.0,
+            "diff_lo": lo,
+            "diff_hi": hi,
+            "verdict": "undecided",
+        }
+
+    stats = [row("base", "", "", ""), row("sft", "base", -2.0, 4.0), row("x", "base", -3.5, 5.5)]
+    hw, widest = widest_paired(stats)
+    assert hw == 4.5 and widest["model"] == "x"  # (5.5 - -3.5) / 2; the base row has no pair
+    table = [{"model": m, "t@32": 50.0} for m in ("base", "sft", "x")]
+    assert "half-width 4.5 points (x, t@32, 100 problems)" in to_markdown(table, "T", [], stats)

@@ -15,7 +15,7 @@ rule analyze:
         name="|".join(config["analysis"]),
     conda:
         "../envs/pipeline.yaml"
-    threads: config["runtime"]["threads"]
+    threads: job_resources("analyze")["cpus_per_task"]  # the job's cores (resources.analyze.cpus)
     resources:
         gpu=job_resources("analyze")["gpu"],
         cpus_per_task=job_resources("analyze")["cpus_per_task"],

@@ -13,8 +13,7 @@ rule evaluate:
         f"{R}/benchmarks/evaluate/{{protocol}}/{{model}}/{{task}}.tsv"
     conda:
         "../envs/pipeline.yaml"
-    # One thread: evaluation jobs are independent, so running them side by side beats threading one.
-    threads: 1
+    threads: job_resources("evaluate")["cpus_per_task"]  # the job's cores (resources.evaluate.cpus)
     resources:
         gpu=job_resources("evaluate")["gpu"],
         cpus_per_task=job_resources("evaluate")["cpus_per_task"],

@@ -20,7 +20,7 @@ rule more_sft:
         f"{R}/benchmarks/more_sft/{{method}}_from_{{init}}/{{run}}.tsv"
     conda:
         "../envs/pipeline.yaml"
-    threads: config["runtime"]["threads"]
+    threads: job_resources("sft")["cpus_per_task"]  # the job's cores (resources.sft.cpus)
     resources:
         gpu=job_resources("sft")["gpu"],
         cpus_per_task=job_resources("sft")["cpus_per_task"],

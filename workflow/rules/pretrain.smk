@@ -13,7 +13,7 @@ rule pretrain:
         f"{R}/benchmarks/pretrain.tsv"
     conda:
         "../envs/pipeline.yaml"
-    threads: config["runtime"]["threads"]
+    threads: job_resources("pretrain")["cpus_per_task"]  # the job's cores (resources.pretrain.cpus)
     resources:
         gpu=job_resources("pretrain")["gpu"],
         cpus_per_task=job_resources("pretrain")["cpus_per_task"],

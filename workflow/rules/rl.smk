@@ -15,7 +15,7 @@ rule rl:
         f"{R}/benchmarks/rl/{{method}}_from_{{init}}/{{run}}.tsv"
     conda:
         "../envs/pipeline.yaml"
-    threads: config["runtime"]["threads"]
+    threads: job_resources("rl")["cpus_per_task"]  # the job's cores (resources.rl.cpus)
     resources:
         gpu=job_resources("rl")["gpu"],
         cpus_per_task=job_resources("rl")["cpus_per_task"],

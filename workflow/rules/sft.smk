@@ -14,7 +14,7 @@ rule sft:
         f"{R}/benchmarks/sft.tsv"
     conda:
         "../envs/pipeline.yaml"
-    threads: config["runtime"]["threads"]
+    threads: job_resources("sft")["cpus_per_task"]  # the job's cores (resources.sft.cpus)
     resources:
         gpu=job_resources("sft")["gpu"],
         cpus_per_task=job_resources("sft")["cpus_per_task"],
