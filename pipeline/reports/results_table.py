@@ -155,11 +155,11 @@ def to_markdown(table: list[dict], title: str, notes: list[str], stats: list[dic
                 for r in cells
             ]
             lines.append(f"| {row['model']} vs {vs} | " + " | ".join(shown) + " |")
-        hw, r = widest_paired(stats)
+        hw, w = widest_paired(stats)
         lines += [
             "",
-            f"Widest paired interval: half-width {hw:.1f} points ({LABELS.get(r['model'], r['model'])}, "
-            f"{r['task']}@{r['gen_length']}, {r['n']} problems); a difference smaller than that can go unmarked.",
+            f"Widest paired interval: half-width {hw:.1f} points ({LABELS.get(w['model'], w['model'])}, "
+            f"{w['task']}@{w['gen_length']}, {w['n']} problems); a difference smaller than that can go unmarked.",
         ]
     if stats:
         lines += [
