@@ -178,13 +178,21 @@ def _semantic_errors(p: dict) -> list[str]:
                 f"rl.diffusion_steps = {rl['diffusion_steps']} must be a multiple of the "
                 f"{rl['gen_length'] // rl['block_length']} blocks of rl.gen_length{where}"
             )
-    selects = [("sft", p["sft"]["select"]), ("pretrain", p["pretrain"]["select"])]
-    selects += [(f"rl (as rl.methods.{m} runs)", method_config(p["rl"], m)["select"]) for m in p["rl"]["methods"]]
-    for where, select in selects:
+    selects = [
+        ("sft", p["sft"]["select"], p["sft"]["tasks"]),
+        ("pretrain", p["pretrain"]["select"], p["pretrain"]["tasks"]),
+    ]
+    selects += [
+        (f"rl (as rl.methods.{m} runs)", method_config(p["rl"], m)["select"], p["rl"]["tasks"])
+        for m in p["rl"]["methods"]
+    ]
+    for where, select, stage_tasks in selects:
         if select and not p["data"]["n_validation"]:
             msgs.append(f"{where}: select needs a validation split; set data.n_validation > 0")
         if select and select["gen_length"] % select["block_length"]:
             msgs.append(f"{where}: select.gen_length must be a multiple of select.block_length")
+        for task in sorted(set((select or {}).get("stop_at") or {}) - set(stage_tasks)):
+            msgs.append(f"{where}: select.stop_at names {task}, not one of its tasks {stage_tasks}")
     lora_sections = [("sft", p["sft"]["lora"])] + [
         (f"rl (as rl.methods.{m} runs)", method_config(p["rl"], m)["lora"]) for m in p["rl"]["methods"]
     ]

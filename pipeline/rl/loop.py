@@ -172,8 +172,8 @@ def run_rl(
                 for (t, i), c, r in list(zip(picks_g, texts, rewards.tolist()))[:G]
             ]
         progress.update(reward=metrics["reward"], loss=metrics["loss"])
-        if selection is not None:
-            selection.maybe(step, model, run)
+        if selection is not None and selection.maybe(step, model, run):
+            break  # a select.stop_at target is reached
         if resume is not None and resume.due(step):
             resume.save(step, state())
     if selection is not None:

@@ -6,6 +6,13 @@ choosing on the test set inflates the number it reports. Here each checkpoint is
 decoding of ``n_problems`` validation problems per task (LLaDA's low-confidence sampler, the eval
 settings given in ``select``); the best one's weights are kept on disk and become the stage's output,
 and ``<out>/selection.json`` records every score. The main process scores; the others wait.
+
+With ``stop_at`` ({task: validation accuracy %}) the rule is a quality target instead: training stops
+at the first scored step where every named task reaches its target, and that step's weights are the
+output (only the named tasks are scored). The tiny base uses it: its Sudoku accuracy rises in a jump
+whose timing is the seed's (and the CPU's rounding), so a fixed step count caught seeds 0 / 1 / 2 at
+58.8 / 32.5 / 50.0%, while a target defines the base by what it can do. A run that never reaches the
+target ends at ``steps`` and says so.
 """
 
 from __future__ import annotations
@@ -46,19 +53,22 @@ class CheckpointSelection:
         """``out_dir`` receives selection.json; ``work_dir`` (default ``out_dir``) keeps the best weights
         while training: the stage's checkpoint directory, which outlives a killed attempt."""
         self.select, self.tasks, self.tokenizer, self.procs = select, tasks, tokenizer, procs
-        self.validation = {t: rows[: select["n_problems"]] for t, rows in validation.items()} if select else {}
+        self.stop_at = dict((select or {}).get("stop_at") or {})
+        named = self.stop_at or validation  # a target scores only the tasks it names
+        self.validation = {t: validation[t][: select["n_problems"]] for t in named} if select else {}
         self.dir = Path(out_dir)
         self.best_file = Path(work_dir or out_dir) / "best_checkpoint.pt"
         self.scores: list[dict] = []
         self.best: tuple[float, int] | None = None
+        self.stopped: int | None = None  # stop_at: the step that reached every target
 
     def state_dict(self) -> dict:
         """What a resumed stage needs (the best weights stay in ``best_file``; a kill after a newer best
         was written is harmless: the resumed run recomputes that step and writes the same weights)."""
-        return {"scores": list(self.scores), "best": self.best}
+        return {"scores": list(self.scores), "best": self.best, "stopped": self.stopped}
 
     def load_state_dict(self, state: dict) -> None:
-        self.scores, self.best = list(state["scores"]), state["best"]
+        self.scores, self.best, self.stopped = list(state["scores"]), state["best"], state.get("stopped")
 
     def score(self, model) -> dict[str, float]:
         """Mean validation accuracy (%) per task at the selection's decoding settings."""
@@ -87,36 +97,49 @@ class CheckpointSelection:
         model.train(was_training)
         return out
 
-    def maybe(self, step: int, model, run) -> None:
+    def maybe(self, step: int, model, run) -> bool:
+        """Score after ``step`` when due; True when a ``stop_at`` target is met (every process agrees)."""
         if not self.select or (step + 1) % self.select["every"]:
-            return
+            return False
+        reached = False
         if self.procs.is_main:
             per_task = self.score(self.procs.accelerator.unwrap_model(model))
             value = sum(per_task.values()) / len(per_task)
             self.scores.append({"step": step + 1, "validation_accuracy": value, **per_task})
-            run.log_metrics({"validation_accuracy": value}, step)
-            if self.best is None or value > self.best[0]:
+            run.log_metrics({"validation_accuracy": value, **{f"validation/{t}": a for t, a in per_task.items()}}, step)
+            if self.stop_at:
+                reached = all(per_task[t] >= target for t, target in self.stop_at.items())
+                targets = ", ".join(f"{t} {per_task[t]:.1f}/{target:g}" for t, target in self.stop_at.items())
+                print(
+                    f"[select] step {step + 1}: validation {targets}"
+                    + (": target reached, stopping" if reached else "")
+                )
+            elif self.best is None or value > self.best[0]:
                 self.best = (value, step + 1)
                 with atomic_path(self.best_file) as tmp:
                     torch.save(trainable_state(model), tmp)
-        self.procs.wait()
+        reached = self.procs.mean({"stop": float(reached)})["stop"] > 0  # the main process decides for all
+        if reached:
+            self.stopped = step + 1
+        return reached
 
     def finish(self, model) -> None:
-        """Load the best checkpoint's weights into ``model`` (main process) and record the choice."""
-        if not self.select or not self.procs.is_main or self.best is None:
+        """Load the chosen weights into ``model`` (main process) and record the choice: the best
+        checkpoint, or under ``stop_at`` the weights training stopped with (already in ``model``)."""
+        if not self.select or not self.procs.is_main:
             return
-        load_trainable_state(model, torch.load(self.best_file))
-        self.best_file.unlink()
+        if self.stop_at:
+            last = self.scores[-1]["step"] if self.scores else None
+            if self.stopped is None:
+                print(f"[select] stop_at {self.stop_at} not reached by the last step: its weights are the output")
+            record = {"rule": "stop_at", "targets": self.stop_at, "reached": self.stopped is not None}
+            record["chosen_step"] = self.stopped or last
+        elif self.best is None:
+            return
+        else:
+            load_trainable_state(model, torch.load(self.best_file))
+            self.best_file.unlink()
+            record = {"rule": "best", "chosen_step": self.best[1], "validation_accuracy": self.best[0]}
         self.dir.mkdir(parents=True, exist_ok=True)
-        (self.dir / "selection.json").write_text(
-            json.dumps(
-                {
-                    "chosen_step": self.best[1],
-                    "validation_accuracy": self.best[0],
-                    "on": "validation split",
-                    "checkpoints": self.scores,
-                },
-                indent=2,
-            )
-            + "\n"
-        )
+        record |= {"on": "validation split", "checkpoints": self.scores}
+        (self.dir / "selection.json").write_text(json.dumps(record, indent=2) + "\n")

@@ -121,8 +121,9 @@ def train_masked_diffusion(
         ema = stats["loss"] if ema is None else 0.98 * ema + 0.02 * stats["loss"]
         run.log_metrics({"loss": stats["loss"], "grad_norm": float(gnorm), "lr": sched.get_last_lr()[0]}, step)
         progress.update(loss=ema)
-        if selection is not None:
-            selection.maybe(step, model, run)
+        if selection is not None and selection.maybe(step, model, run):
+            step += 1  # steps done: the target was reached after this one (select.stop_at)
+            break
         if resume is not None and resume.due(step):
             resume.save(step, state())
     if selection is not None:

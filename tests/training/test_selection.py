@@ -68,3 +68,54 @@ def test_the_best_validation_checkpoint_becomes_the_output(tmp_path):
     assert not all(torch.equal(p, snapshots[2][n]) for n, p in model.named_parameters())
     record = json.loads((tmp_path / "selection.json").read_text())
     assert record["chosen_step"] == 2 and record["on"] == "validation split" and len(record["checkpoints"]) == 3
+
+
+def _scripted_selection(tmp_path, select, scores):
+    torch.manual_seed(0)
+    model, tok = io.build_scratch({"d_model": 32, "n_layers": 2, "n_heads": 4, "mlp_hidden_size": 64})
+    task, other = get_task("tiny_arithmetic", seed=0), get_task("tiny_countdown", seed=0)
+    tasks = {"t": task, "u": other}
+    enc = EncodedExamples(tok, tasks, {n: t.load("train", 16) for n, t in tasks.items()}, target_format="answer")
+    validation = {n: t.load("test", 4) for n, t in tasks.items()}
+    selection = CheckpointSelection(select, tasks, validation, tok, tmp_path, Processes(CPU))
+    scripted, snapshots = iter(scores), []
+
+    def score(m):
+        snapshots.append({n: p.detach().clone() for n, p in m.named_parameters()})
+        return {name: next(scripted) for name in selection.validation}
+
+    selection.score = score
+    return model, enc, selection, snapshots
+
+
+def test_stop_at_ends_training_at_the_first_step_every_target_is_reached(tmp_path):
+    select = {**SELECT, "stop_at": {"t": 25.0}}
+    model, enc, selection, snapshots = _scripted_selection(tmp_path, select, [10.0, 30.0, 50.0])
+    assert set(selection.validation) == {"t"}  # only the named task is scored
+    out = train_masked_diffusion(model, enc, {**SFT, "steps": 10}, NullRun(), "pretrain", Processes(CPU), selection)
+    assert out["steps"] == 2 and len(snapshots) == 2  # step 2 scored 30 >= 25: no third step
+    assert all(torch.equal(p, snapshots[1][n]) for n, p in model.named_parameters())
+    record = json.loads((tmp_path / "selection.json").read_text())
+    assert record["rule"] == "stop_at" and record["reached"] and record["chosen_step"] == 2
+
+
+def test_stop_at_not_reached_keeps_the_last_step_and_says_so(tmp_path):
+    model, enc, selection, snapshots = _scripted_selection(tmp_path, {**SELECT, "stop_at": {"t": 90}}, [10.0] * 3)
+    out = train_masked_diffusion(model, enc, SFT, NullRun(), "pretrain", Processes(CPU), selection)
+    assert out["steps"] == 3 and len(snapshots) == 3
+    record = json.loads((tmp_path / "selection.json").read_text())
+    assert not record["reached"] and record["chosen_step"] == 3
+
+
+def test_stop_at_must_name_the_stages_tasks():
+    from pipeline.core.config import ParamsError, load_params, validate_params
+
+    params = load_params("params.yaml")
+    params["data"]["n_validation"] = 8
+    params["pretrain"]["select"] = {**SELECT, "stop_at": {"gsm8k": 50}}
+    try:
+        validate_params(params, "test")
+    except ParamsError as err:
+        assert "pretrain: select.stop_at names gsm8k" in str(err)
+    else:
+        raise AssertionError("an unknown stop_at task passed validation")
