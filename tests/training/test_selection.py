@@ -99,12 +99,20 @@ def test_stop_at_ends_training_at_the_first_step_every_target_is_reached(tmp_pat
     assert record["rule"] == "stop_at" and record["reached"] and record["chosen_step"] == 2
 
 
+def test_stop_at_keeps_the_previous_check_when_the_reaching_one_overshoots_more(tmp_path):
+    model, enc, selection, snapshots = _scripted_selection(tmp_path, {**SELECT, "stop_at": {"t": 55}}, [10, 50, 70])
+    out = train_masked_diffusion(model, enc, {**SFT, "steps": 10}, NullRun(), "pretrain", Processes(CPU), selection)
+    assert out["steps"] == 3  # 70 reaches 55 at step 3, but step 2's 50 is closer (5 vs 15)
+    assert all(torch.equal(p, snapshots[1][n]) for n, p in model.named_parameters())
+    assert json.loads((tmp_path / "selection.json").read_text())["chosen_step"] == 2
+
+
 def test_stop_at_not_reached_keeps_the_last_step_and_says_so(tmp_path):
     model, enc, selection, snapshots = _scripted_selection(tmp_path, {**SELECT, "stop_at": {"t": 90}}, [10.0] * 3)
     out = train_masked_diffusion(model, enc, SFT, NullRun(), "pretrain", Processes(CPU), selection)
     assert out["steps"] == 3 and len(snapshots) == 3
     record = json.loads((tmp_path / "selection.json").read_text())
-    assert not record["reached"] and record["chosen_step"] == 3
+    assert not record["reached"] and record["chosen_step"] == "last"
 
 
 def test_stop_at_must_name_the_stages_tasks():
