@@ -7,7 +7,8 @@
 Each seed runs in its own temporary copy of the project with ``pretrain.seed`` set through
 Snakemake's ``--config`` (params.yaml untouched), building the evaluations of the table's rows.
 The script prints every cell (row x task@length) with its accuracy per seed and the spread
-(max - min), the largest spread, each base cell's lowest format rate, and each seed's wall time.
+(max - min), the largest spread, each base cell's lowest format rate, the pretrain step each seed's
+base was chosen at (pretrain.select) and each seed's wall time.
 The testbed's aim is a spread of at most 3 points per cell.
 """
 
@@ -33,8 +34,9 @@ def cells_of(params: dict, table: str, models: list[str]) -> list[tuple[str, str
     return [(m, t, L) for m in models for t in spec["tasks"] for L in params["eval"]["gen_lengths"]]
 
 
-def run_seed(seed: int, project: Path | None, table: str, models: list[str], cores: str) -> tuple[dict, float]:
-    """({(model, task, L): metrics.json}, wall seconds) of one seed's evaluations of ``models``."""
+def run_seed(seed: int, project: Path | None, table: str, models: list[str], cores: str) -> tuple[dict, float, str]:
+    """({(model, task, L): metrics.json}, wall seconds, the pretrain step its base was chosen at or '-')
+    of one seed's evaluations of ``models``."""
     project = project or copy_checkout(ROOT, Path(tempfile.mkdtemp(prefix=f"seed{seed}-")))
     params = load_params(project / "params.yaml")
     proto, results = params["tables"][table]["protocol"], params["paths"]["results"]
@@ -51,7 +53,9 @@ def run_seed(seed: int, project: Path | None, table: str, models: list[str], cor
         (m, t, L): json.loads((project / results / "eval" / proto / m / t / f"L{L}" / "metrics.json").read_text())
         for m, t, L in cells_of(params, table, models)
     }
-    return metrics, time.time() - t0
+    selection = project / results / "models" / "base" / "selection.json"  # pretrain.select's record
+    chosen = str(json.loads(selection.read_text())["chosen_step"]) if selection.exists() else "-"
+    return metrics, time.time() - t0, chosen
 
 
 def main() -> None:
@@ -79,6 +83,7 @@ def main() -> None:
     print(
         "base format rate (%), lowest over seeds: " + ", ".join(f"{t}@{L} {v:.1f}" for (_, t, L), v in lowest.items())
     )
+    print("base chosen at pretrain step: " + ", ".join(f"seed{s} {runs[s][2]}" for s in args.seeds))
     print("wall time per seed (s): " + ", ".join(f"seed{s} {runs[s][1]:.0f}" for s in args.seeds))
 
 
