@@ -38,6 +38,11 @@ def test_one_and_two_threads_give_bitwise_equal_forward_and_backward():
 def test_threads_give_way_to_a_busy_neighbour_and_come_back():
     cores = len(os.sched_getaffinity(0))
     before = torch.get_num_threads()
+    probe = threads.ThreadBudget(1, adapt=True)
+    time.sleep(0.5)
+    if probe.free_cores(threads._sample(probe.cpus)) < cores - 0.5:  # e.g. a pipeline run beside the tests
+        torch.set_num_threads(before)
+        pytest.skip("other processes already hold a core: the come-back half needs a quiet machine")
     busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(cores - 1)]
     try:
         time.sleep(0.5)
