@@ -104,6 +104,23 @@ class CheckpointSelection:
         with atomic_path(self.best_file) as tmp:
             torch.save(trainable_state(model), tmp)
 
+    def _toward_targets(self, per_task: dict[str, float], step: int, model) -> bool:
+        """stop_at: whether every target is reached at ``step``; keeps in ``best`` (gap, step) the
+        check whose weights are the output, the previous one's when it was closer."""
+        reached = all(per_task[t] >= target for t, target in self.stop_at.items())
+        gap = sum(abs(per_task[t] - target) for t, target in self.stop_at.items()) / len(self.stop_at)
+        line = ", ".join(f"{t} {per_task[t]:.1f}/{target:g}" for t, target in self.stop_at.items())
+        if reached and self.best is not None and self.best[0] < gap:
+            line += f": reached; step {self.best[1]} was closer, its weights are kept"
+        else:
+            self.best = (gap, step)
+            if reached:
+                line += ": reached"
+            else:  # keep this check's weights: the one that reaches may overshoot by more
+                self._save(model)
+        print(f"[select] step {step}: validation {line}")
+        return reached
+
     def maybe(self, step: int, model, run) -> bool:
         """Score after ``step`` when due; True when a ``stop_at`` target is met (every process agrees)."""
         if not self.select or (step + 1) % self.select["every"]:
@@ -115,18 +132,7 @@ class CheckpointSelection:
             self.scores.append({"step": step + 1, "validation_accuracy": value, **per_task})
             run.log_metrics({"validation_accuracy": value, **{f"validation/{t}": a for t, a in per_task.items()}}, step)
             if self.stop_at:
-                reached = all(per_task[t] >= target for t, target in self.stop_at.items())
-                gap = sum(abs(per_task[t] - target) for t, target in self.stop_at.items()) / len(self.stop_at)
-                targets = ", ".join(f"{t} {per_task[t]:.1f}/{target:g}" for t, target in self.stop_at.items())
-                if reached and self.best is not None and self.best[0] < gap:
-                    targets += f": reached; step {self.best[1]} was closer, its weights are kept"
-                elif reached:
-                    self.best = (gap, step + 1)
-                    targets += ": reached"
-                else:  # keep this check's weights: the one that reaches may overshoot by more
-                    self.best = (gap, step + 1)
-                    self._save(model)
-                print(f"[select] step {step + 1}: validation {targets}")
+                reached = self._toward_targets(per_task, step + 1, model)
             elif self.best is None or value > self.best[0]:
                 self.best = (value, step + 1)
                 self._save(model)
