@@ -2,7 +2,9 @@
 
 Checkpoint selection (``<stage>.select``) scores checkpoints on the validation split, never on the
 test split (d1 chose its reported checkpoint on the test set). The validation problems are a seeded
-sample of the distinct train problems, removed (every copy) from what training sees;
+sample of the distinct train problems, removed (every copy) from what training sees, unless the task
+generates a validation split of its own (``"validation" in task.splits``: Sudoku, whose held-out
+puzzles must not reuse training solution grids, as its test puzzles do not);
 ``data.n_validation: 0`` holds none out and leaves train exactly as before.
 """
 
@@ -20,6 +22,9 @@ def prepared_splits(task: Task, n_train: int, n_test: int | None, n_validation: 
     """{split: rows} for one task; validation = ``n_validation`` distinct train problems drawn with ``seed``."""
     train = split_examples(task, "train", n_train)
     test = split_examples(task, "test", n_test)
+    if "validation" in task.splits:
+        validation = split_examples(task, "validation", n_validation) if n_validation else []
+        return {"train": train, "validation": validation, "test": test}
     # held out by prompt: generated train splits repeat problems, and no copy may stay in train
     prompts = sorted({ex["prompt"] for ex in train})
     if n_validation and prompts and len(prompts) <= n_validation:  # no train data at all: nothing to hold out

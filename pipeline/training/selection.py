@@ -13,7 +13,9 @@ weights or the previous scored step's, whichever is closer to the targets (mean 
 check that overshoots by most of a jump is not kept; only the named tasks are scored. The tiny base
 uses it: its Sudoku accuracy rises in a jump whose timing is the seed's (and the CPU's rounding), so
 a fixed 1000 steps caught seeds 0 / 1 / 2 at 58.8 / 32.5 / 50.0%, while a target defines the base by
-what it can do. A run that never reaches the target ends at ``steps`` and says so.
+what it can do. A run that never reaches the target ends at ``steps`` and says so. With ``near``
+the checks come every ``near.every`` steps once every task is within ``near.within`` points of its
+target: a jump gains many points between coarse checks, and the kept check is then far from the target.
 """
 
 from __future__ import annotations
@@ -62,16 +64,18 @@ class CheckpointSelection:
         self.scores: list[dict] = []
         self.best: tuple[float, int] | None = None
         self.stopped: int | None = None  # stop_at: the step that reached every target
+        self.every = (select or {}).get("every")  # steps between checks: select.near's once near the targets
         # self.best: (validation accuracy, step) of the best checkpoint; under stop_at (gap to the
         # targets, step) of the last one kept, whose weights are in best_file
 
     def state_dict(self) -> dict:
         """What a resumed stage needs (the best weights stay in ``best_file``; a kill after a newer best
         was written is harmless: the resumed run recomputes that step and writes the same weights)."""
-        return {"scores": list(self.scores), "best": self.best, "stopped": self.stopped}
+        return {"scores": list(self.scores), "best": self.best, "stopped": self.stopped, "every": self.every}
 
     def load_state_dict(self, state: dict) -> None:
         self.scores, self.best, self.stopped = list(state["scores"]), state["best"], state.get("stopped")
+        self.every = state.get("every", self.every)
 
     def score(self, model) -> dict[str, float]:
         """Mean validation accuracy (%) per task at the selection's decoding settings."""
@@ -108,6 +112,9 @@ class CheckpointSelection:
         """stop_at: whether every target is reached at ``step``; keeps in ``best`` (gap, step) the
         check whose weights are the output, the previous one's when it was closer."""
         reached = all(per_task[t] >= target for t, target in self.stop_at.items())
+        near = self.select.get("near")
+        if near and all(per_task[t] >= target - near["within"] for t, target in self.stop_at.items()):
+            self.every = near["every"]
         gap = sum(abs(per_task[t] - target) for t, target in self.stop_at.items()) / len(self.stop_at)
         line = ", ".join(f"{t} {per_task[t]:.1f}/{target:g}" for t, target in self.stop_at.items())
         if reached and self.best is not None and self.best[0] < gap:
@@ -123,7 +130,7 @@ class CheckpointSelection:
 
     def maybe(self, step: int, model, run) -> bool:
         """Score after ``step`` when due; True when a ``stop_at`` target is met (every process agrees)."""
-        if not self.select or (step + 1) % self.select["every"]:
+        if not self.select or (step + 1) % self.every:
             return False
         reached = False
         if self.procs.is_main:
@@ -136,7 +143,9 @@ class CheckpointSelection:
             elif self.best is None or value > self.best[0]:
                 self.best = (value, step + 1)
                 self._save(model)
-        reached = self.procs.mean({"stop": float(reached)})["stop"] > 0  # the main process decides for all
+        # the main process decides for all: only its values are nonzero in the mean
+        agreed = self.procs.mean({"stop": float(reached), "every": float(self.every if self.procs.is_main else 0)})
+        reached, self.every = agreed["stop"] > 0, round(agreed["every"] * self.procs.world)
         if reached:
             self.stopped = step + 1
         return reached

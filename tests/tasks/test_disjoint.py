@@ -1,5 +1,6 @@
 """Test splits are disjoint from training: no test prompt appears in a training split, and no test
-Sudoku's solution grid is the answer of a training puzzle (so a memorised grid cannot pass a test)."""
+(or validation) Sudoku's solution grid is the answer of a training puzzle (so a memorised grid cannot
+pass a test, nor choose a checkpoint)."""
 
 import pytest
 
@@ -20,8 +21,10 @@ def test_tiny_profile_splits_share_no_problem(name):
         assert not test & {ex["prompt"] for ex in splits[split]}, f"{name}: a test prompt is in {split}"
     assert not {ex["prompt"] for ex in splits["validation"]} & {ex["prompt"] for ex in splits["train"]}
     if name == "tiny_sudoku":
-        train_grids = {ex["answer"] for ex in splits["train"] + splits["validation"]}
-        assert not train_grids & {ex["answer"] for ex in splits["test"]}
+        grids = {split: {ex["answer"] for ex in splits[split]} for split in splits}
+        assert not grids["train"] & grids["test"] and not grids["validation"] & grids["test"]
+        assert not grids["train"] & grids["validation"], "validation puzzles reuse training solution grids"
+        assert len(splits["validation"]) == max(d["n_validation"], 64)
 
 
 def test_benchmark_test_questions_are_not_in_their_train_split(data_dir):

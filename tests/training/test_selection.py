@@ -127,3 +127,28 @@ def test_stop_at_must_name_the_stages_tasks():
         assert "pretrain: select.stop_at names gsm8k" in str(err)
     else:
         raise AssertionError("an unknown stop_at task passed validation")
+    params["pretrain"]["select"] = {**SELECT, "near": {"within": 10, "every": 1}}
+    try:
+        validate_params(params, "test")
+    except ParamsError as err:
+        assert "pretrain: select.near only applies with select.stop_at" in str(err)
+    else:
+        raise AssertionError("near without stop_at passed validation")
+
+
+def test_near_the_target_checks_come_sooner(tmp_path):
+    select = {**SELECT, "every": 4, "stop_at": {"t": 55}, "near": {"within": 10, "every": 1}}
+    model, enc, selection, snapshots = _scripted_selection(tmp_path, select, [10, 47, 52, 60])
+    out = train_masked_diffusion(model, enc, {**SFT, "steps": 20}, NullRun(), "pretrain", Processes(CPU), selection)
+    # checks at steps 4 and 8 (47: within 10 of 55), then every step: 9 (52), 10 (60 reaches 55)
+    assert [c["step"] for c in selection.scores] == [4, 8, 9, 10] and out["steps"] == 10
+    assert json.loads((tmp_path / "selection.json").read_text())["chosen_step"] == 9  # 52 is closer than 60
+    assert all(torch.equal(p, snapshots[2][n]) for n, p in model.named_parameters())
+
+
+def test_sudoku_validation_puzzles_come_from_their_own_grids():
+    task = get_task("tiny_sudoku", seed=0)
+    splits = prepared_splits(task, 200, 20, 30, seed=0)
+    grids = {split: {ex["answer"] for ex in rows} for split, rows in splits.items()}
+    assert len(splits["validation"]) == 30 and len(splits["train"]) == 200  # nothing held out of train
+    assert not grids["validation"] & (grids["train"] | grids["test"])

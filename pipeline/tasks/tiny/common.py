@@ -32,23 +32,24 @@ class TinyTask(Task):
 
     def make(self, rng: random.Random, split: str) -> dict | None:
         """Draw one example of ``split`` (with ``prompt``, ``answer``, ``completion``) or None to reject;
-        a task may keep some problems for one split only (see TinySudoku)."""
+        a task may keep some problems for one split only (see TinySudoku, which also generates its own
+        validation split: ``splits`` names it)."""
         raise NotImplementedError
 
     def load(self, split: str, n: int | None = None, seed: int = 0) -> list[dict]:
-        if split not in ("train", "test"):
-            raise ValueError(f"{self.name}: unknown split {split!r}; known: train, test")
+        if split not in self.splits:
+            raise ValueError(f"{self.name}: unknown split {split!r}; known: {', '.join(self.splits)}")
         if n is None:
             raise ValueError(f"{self.name}: generated tasks need an explicit number of examples")
         base = int(self.options.get("seed", 0)) + 1000 * seed
-        n_test = int(self.options.get("n_test", 0)) if split == "train" else 0
+        n_test = int(self.options.get("n_test", 0)) if split != "test" else 0
         test = self._draw(
             random.Random(f"{self.name}-test-{base}"), n_test or (n if split == "test" else 0), set(), "test"
         )
         if split == "test":
             return test
         held_out = {ex["prompt"] for ex in test}
-        return self._draw(random.Random(f"{self.name}-train-{base}"), n, held_out, "train")
+        return self._draw(random.Random(f"{self.name}-{split}-{base}"), n, held_out, split)
 
     def _draw(self, rng: random.Random, n: int, exclude: set[str], split: str) -> list[dict]:
         out: list[dict] = []
