@@ -62,20 +62,26 @@ class CheckpointSelection:
         self.dir = Path(out_dir)
         self.best_file = Path(work_dir or out_dir) / "best_checkpoint.pt"
         self.scores: list[dict] = []
-        self.best: tuple[float, int] | None = None
+        self.best: tuple[float, int] | None = None  # (validation accuracy, step) of the best checkpoint
+        self.kept: tuple[float, int] | None = None  # stop_at: (gap to the targets, step) of the check kept
         self.stopped: int | None = None  # stop_at: the step that reached every target
         self.every = (select or {}).get("every")  # steps between checks: select.near's once near the targets
-        # self.best: (validation accuracy, step) of the best checkpoint; under stop_at (gap to the
-        # targets, step) of the last one kept, whose weights are in best_file
+        # best_file holds the weights of ``best`` (or of ``kept``)
 
     def state_dict(self) -> dict:
         """What a resumed stage needs (the best weights stay in ``best_file``; a kill after a newer best
         was written is harmless: the resumed run recomputes that step and writes the same weights)."""
-        return {"scores": list(self.scores), "best": self.best, "stopped": self.stopped, "every": self.every}
+        return {
+            "scores": list(self.scores),
+            "best": self.best,
+            "kept": self.kept,
+            "stopped": self.stopped,
+            "every": self.every,
+        }
 
     def load_state_dict(self, state: dict) -> None:
-        self.scores, self.best, self.stopped = list(state["scores"]), state["best"], state.get("stopped")
-        self.every = state.get("every", self.every)
+        self.scores, self.best, self.kept = list(state["scores"]), state["best"], state.get("kept")
+        self.stopped, self.every = state.get("stopped"), state.get("every", self.every)
 
     def score(self, model) -> dict[str, float]:
         """Mean validation accuracy (%) per task at the selection's decoding settings."""
@@ -109,7 +115,7 @@ class CheckpointSelection:
             torch.save(trainable_state(model), tmp)
 
     def _toward_targets(self, per_task: dict[str, float], step: int, model) -> bool:
-        """stop_at: whether every target is reached at ``step``; keeps in ``best`` (gap, step) the
+        """stop_at: whether every target is reached at ``step``; keeps in ``kept`` (gap, step) the
         check whose weights are the output, the previous one's when it was closer."""
         reached = all(per_task[t] >= target for t, target in self.stop_at.items())
         near = self.select.get("near")
@@ -117,10 +123,10 @@ class CheckpointSelection:
             self.every = near["every"]
         gap = sum(abs(per_task[t] - target) for t, target in self.stop_at.items()) / len(self.stop_at)
         line = ", ".join(f"{t} {per_task[t]:.1f}/{target:g}" for t, target in self.stop_at.items())
-        if reached and self.best is not None and self.best[0] < gap:
-            line += f": reached; step {self.best[1]} was closer, its weights are kept"
+        if reached and self.kept is not None and self.kept[0] < gap:
+            line += f": reached; step {self.kept[1]} was closer, its weights are kept"
         else:
-            self.best = (gap, step)
+            self.kept = (gap, step)
             if reached:
                 line += ": reached"
             else:  # keep this check's weights: the one that reaches may overshoot by more
@@ -161,8 +167,8 @@ class CheckpointSelection:
                 print(f"[select] stop_at {self.stop_at} not reached by the last step: its weights are the output")
                 record["chosen_step"] = "last"
             else:
-                record["chosen_step"] = self.best[1]
-                if self.best[1] != self.stopped:
+                record["chosen_step"] = self.kept[1]
+                if self.kept[1] != self.stopped:
                     load_trainable_state(model, torch.load(self.best_file))
             self.best_file.unlink(missing_ok=True)
         elif self.best is None:
