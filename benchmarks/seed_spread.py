@@ -42,8 +42,8 @@ def run_seed(seed: int, project: Path | None, table: str, models: list[str], cor
     proto, results = params["tables"][table]["protocol"], params["paths"]["results"]
     targets = sorted({f"{results}/eval/{proto}/{m}/{t}" for m, t, _ in cells_of(params, table, models)})
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    # --config rewrites the pretrain section with "seed" first, and Snakemake reads a reordered section
-    # as changed params: leave it out for params.yaml's own seed, so a finished copy reruns nothing
+    # params.yaml's own seed needs no --config (a copy made before tracked() sorted its keys would read
+    # the section --config reorders as changed params and rerun)
     config = [] if seed == params["pretrain"]["seed"] else ["--config", f'pretrain={{"seed": {seed}}}']
     cmd = [sys.executable, "-m", "snakemake", "--cores", cores, *targets, *config]
     print(f"seed {seed}: snakemake ({len(targets)} evaluations) in {project}", file=sys.stderr, flush=True)

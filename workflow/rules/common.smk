@@ -158,6 +158,14 @@ def code(stage):
     return sorted(files)
 
 
+def _key_sorted(value):
+    """``value`` with every mapping's keys in sorted order: Snakemake compares a job's params by their
+    text, and a section merged from ``--config`` arrives reordered, which read as a change."""
+    if isinstance(value, dict):
+        return {k: _key_sorted(value[k]) for k in sorted(value)}
+    return [_key_sorted(v) for v in value] if isinstance(value, list) else value
+
+
 def tracked(*keys):
     """The params a job reads, as {dotted key: value}. Rules pass it as ``params: tracked=...`` so that
     changing any of them reruns the job; dvc.yaml lists the same keys (the agreement test compares)."""
@@ -166,7 +174,7 @@ def tracked(*keys):
         value = config
         for part in key.split("."):
             value = value[part]
-        out[key] = value
+        out[key] = _key_sorted(value)
     return out
 
 
