@@ -19,7 +19,8 @@ SPLITS = ("train", "validation", "test")
 
 
 def prepared_splits(task: Task, n_train: int, n_test: int | None, n_validation: int, seed: int) -> dict[str, list]:
-    """{split: rows} for one task; validation = ``n_validation`` distinct train problems drawn with ``seed``."""
+    """{split: rows} for one task; validation = ``n_validation`` distinct train problems drawn with ``seed``
+    (or the task's own generated validation split)."""
     train = split_examples(task, "train", n_train)
     test = split_examples(task, "test", n_test)
     if "validation" in task.splits:

@@ -120,20 +120,17 @@ def test_stop_at_must_name_the_stages_tasks():
 
     params = load_params("params.yaml")
     params["data"]["n_validation"] = 8
-    params["pretrain"]["select"] = {**SELECT, "stop_at": {"gsm8k": 50}}
-    try:
-        validate_params(params, "test")
-    except ParamsError as err:
-        assert "pretrain: select.stop_at names gsm8k" in str(err)
-    else:
-        raise AssertionError("an unknown stop_at task passed validation")
-    params["pretrain"]["select"] = {**SELECT, "near": {"within": 10, "every": 1}}
-    try:
-        validate_params(params, "test")
-    except ParamsError as err:
-        assert "pretrain: select.near only applies with select.stop_at" in str(err)
-    else:
-        raise AssertionError("near without stop_at passed validation")
+    for select, message in [
+        ({**SELECT, "stop_at": {"gsm8k": 50}}, "pretrain: select.stop_at names gsm8k"),
+        ({**SELECT, "near": {"within": 10, "every": 1}}, "pretrain: select.near only applies with select.stop_at"),
+    ]:
+        params["pretrain"]["select"] = select
+        try:
+            validate_params(params, "test")
+        except ParamsError as err:
+            assert message in str(err)
+        else:
+            raise AssertionError(f"{select} passed validation")
 
 
 def test_near_the_target_checks_come_sooner(tmp_path):
