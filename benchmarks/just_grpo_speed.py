@@ -7,8 +7,9 @@
     python benchmarks/just_grpo_speed.py --positions-per-pass 1 8 32
     python benchmarks/just_grpo_speed.py --rl-run results/models/base   # every step of a real RL run
 
-Tiny profile: model d_model 96, 4 layers, 4 heads, mlp 256 (tiny vocabulary, built from scratch
-unless ``--model``), 8 prompts of the tiny tasks x 8 rollouts = 64 completions of gen_length 32.
+Model: d_model 96, 4 layers, 4 heads, mlp 256 (the tiny profile's until 2026-12-03, with which README's
+numbers were measured; tiny vocabulary, built from scratch unless ``--model``), 8 prompts of the
+tiny tasks x 8 rollouts = 64 completions of gen_length 32.
 Without ``--model`` the completions are random tokens, so no two rollouts share more than the
 prompt, and rewards give every sample A != 0 except in ``--zero-adv-groups`` groups; with it they
 are the model's own AR-order rollouts at T = 1, scored by the tasks. Old log-probs are the exact

@@ -9,7 +9,8 @@ processes leave free: measured from /proc/stat at the stage's start and again ev
 at a step boundary (``rebalance()``, called by the training and decoding loops on the main thread).
 
 The thread count does not change results: the tiny model's forward and backward are bitwise equal at
-1 and 2 threads (tests/core/test_threads.py checks it on the machine that runs the tests).
+1 and 2 threads (tests/core/test_threads.py checks it on the machine that runs the tests). On AVX-512
+CPUs that needs MKL's strict reproducibility mode, which importing ``pipeline`` sets (MKL_CBWR).
 """
 
 from __future__ import annotations
