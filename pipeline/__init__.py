@@ -6,7 +6,8 @@ the layers and which may import which are in docs/architecture.md.
 
 import os
 
-# MKL's strict conditional numerical reproducibility, set before the first matmul: on AVX-512 CPUs a
+# MKL's strict conditional numerical reproducibility, set before the first matmul (here, not in
+# core.threads: stages, benchmarks and tests all import the package first): on AVX-512 CPUs a
 # float32 matmul's rounding otherwise depends on the thread count (measured on a Sapphire Rapids
 # host: 15 of 22 tensors of the tiny model's forward+backward differed between 1 and 2 threads), and
 # threads.rebalance() changes the thread count mid-run. Cost: ~2% per training step alone, 10-20% per
