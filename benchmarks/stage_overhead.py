@@ -4,9 +4,10 @@
 
 Every stage run logs ``time/<part>_s`` (pipeline.core.stage_time): startup (interpreter, imports,
 params validation), open (the MLflow run), load_model, write (outputs, artifacts, logged models),
-close (flush, log, end), work (the rest) and their total. Prints one row per stage run of the latest
-invocation (or the last ``--last`` runs), with the share of the job outside the work, and flags
-jobs where that share exceeds 10%.
+close (flush, log, end), work (the rest) and their total. Prints one row per stage job of the latest
+invocation (or of the last ``--last`` runs), with the share of the job outside the work, and flags
+jobs where that share exceeds 10%. A job that opens several runs (evaluate over a model's tasks,
+``eval.group_tasks``) is one row: its runs share a ``process`` tag and are summed.
 """
 
 from __future__ import annotations
@@ -33,21 +34,21 @@ def main() -> None:
         parent = runs[0].data.tags.get("mlflow.parentRunId")
         runs = [r for r in runs if r.data.tags.get("mlflow.parentRunId") == parent]
     runs = sorted(runs[: args.last] if args.last else runs, key=lambda r: r.info.start_time)
-    width = max([len(r.info.run_name or "") for r in runs] + [10])
+    jobs: dict[str, list] = {}  # process -> its runs, in start order
+    for r in runs:
+        jobs.setdefault(r.data.tags.get("process", r.info.run_id), []).append(r)
+    names = {k: rs[0].info.run_name + (f" (+{len(rs) - 1} tasks)" if len(rs) > 1 else "") for k, rs in jobs.items()}
+    width = max([len(n) for n in names.values()] + [10])
     print(f"{'stage job':<{width}} " + " ".join(f"{p:>10}" for p in (*PARTS, "total")) + "  outside")
     sums = dict.fromkeys((*PARTS, "total"), 0.0)
-    for r in runs:
-        m = r.data.metrics
-        vals = {p: m.get(f"time/{p}_s", 0.0) for p in (*PARTS, "total")}
+    for key, job_runs in jobs.items():
+        vals = {p: sum(r.data.metrics.get(f"time/{p}_s", 0.0) for r in job_runs) for p in (*PARTS, "total")}
         for p in sums:
             sums[p] += vals[p]
-        frac = m.get("time/overhead_frac", 0.0)
+        frac = (vals["total"] - vals["work"]) / max(vals["total"], 1e-9)
         flag = "  > 10%" if frac > 0.10 else ""
-        print(
-            f"{r.info.run_name:<{width}} "
-            + " ".join(f"{vals[p]:10.1f}" for p in (*PARTS, "total"))
-            + f"  {frac:6.0%}{flag}"
-        )
+        cells = " ".join(f"{vals[p]:10.1f}" for p in (*PARTS, "total"))
+        print(f"{names[key]:<{width}} {cells}  {frac:6.0%}{flag}")
     outside = sums["total"] - sums["work"]
     print(f"{'all jobs':<{width}} " + " ".join(f"{sums[p]:10.1f}" for p in (*PARTS, "total")), end="")
     print(f"  {outside / max(sums['total'], 1e-9):6.0%}")

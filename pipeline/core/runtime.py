@@ -47,14 +47,26 @@ def setup_job(seed: int, log_path: str | None = None) -> None:
     lifecycle.install()
     random.seed(seed)
     np.random.seed(seed)
-    if log_path and int(os.environ.get("RANK", "0")) == 0:  # one log per job: the main process writes it
-        Path(log_path).parent.mkdir(parents=True, exist_ok=True)
-        log = open(log_path, "w")  # noqa: SIM115 -- open for the whole stage
-        sys.stderr, sys.stdout = _Tee(sys.stderr, log), _Tee(sys.stdout, log)  # what a stage prints, too
-        tracking.set_stage_log(log_path)  # attached to the stage's MLflow run when it ends
+    log_to(log_path)
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     if log_path or not sys.stderr.isatty():
         quiet_library_bars()
+
+
+def log_to(log_path: str | None) -> None:
+    """Mirror stdout and stderr into ``log_path`` from now on, closing the previous log (a job over
+    several tasks keeps one log per task); the file is attached to the MLflow run open when it ends."""
+    if not log_path or int(os.environ.get("RANK", "0")) != 0:  # one log per job: the main process writes it
+        return
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    log = open(log_path, "w")  # noqa: SIM115 -- open until the stage ends or the next task's log
+    if isinstance(sys.stderr, _Tee):
+        previous = sys.stderr.streams[1]
+        sys.stderr.streams, sys.stdout.streams = (sys.stderr.streams[0], log), (sys.stdout.streams[0], log)
+        previous.close()
+    else:
+        sys.stderr, sys.stdout = _Tee(sys.stderr, log), _Tee(sys.stdout, log)  # what a stage prints, too
+    tracking.set_stage_log(log_path)
 
 
 def quiet_library_bars() -> None:

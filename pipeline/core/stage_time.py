@@ -19,13 +19,26 @@ from pipeline.core.processes import started_at
 OVERHEAD = ("startup", "open", "load_model", "write", "close")
 
 
+_previous_end: float | None = None  # when this process's previous run ended (a job over several tasks)
+
+
 class StageClock:
+    """One run's clock. It starts at the process's start, or for a later run of a job that opens
+    several (evaluate over a model's tasks) at the previous run's end, so the process start is
+    counted once, in the first run."""
+
     def __init__(self):
         self.parts: dict[str, float] = {}
-        self.t_process = started_at()
+        self.t_process = _previous_end or started_at()
         self.t_open = time.time()
         if self.t_process is not None:
             self.parts["startup"] = max(self.t_open - self.t_process, 0.0)
+
+    @staticmethod
+    def ended() -> None:
+        """Mark the end of this run: the next run's clock starts here."""
+        global _previous_end
+        _previous_end = time.time()
 
     def mark(self, part: str, since: float) -> None:
         """Add the time since ``since`` to ``part``."""
@@ -40,7 +53,7 @@ class StageClock:
             self.mark(part, t0)
 
     def summary(self) -> dict[str, float]:
-        """Every part in seconds, plus ``total`` (the process's wall time so far), ``work`` and
+        """Every part in seconds, plus ``total`` (the run's wall time so far), ``work`` and
         ``overhead_frac`` (the share of the total outside the work)."""
         now = time.time()
         total = now - (self.t_process if self.t_process is not None else self.t_open)

@@ -307,6 +307,7 @@ class StageRun:
                 self.client.log_artifact(self.run_id, _stage_log, "logs")
             self.clock.mark("close", t_close)
             self._log_times()
+            StageClock.ended()
             self.client.set_terminated(self.run_id, status)
             if self.tool != "snakemake":  # no end hook: the last stage to end dates the parent
                 parent = self.client.get_run(self.parent_id)

@@ -25,11 +25,15 @@ STAGES: dict[str, str] = {
 }
 
 
-def parser(description: str, training: bool = False) -> argparse.ArgumentParser:
-    """The arguments every stage takes; ``training``: also ``--metrics`` (the curves DVC plots)."""
+def parser(description: str, training: bool = False, per_task_logs: bool = False) -> argparse.ArgumentParser:
+    """The arguments every stage takes; ``training``: also ``--metrics`` (the curves DVC plots);
+    ``per_task_logs``: ``--log`` repeats, one per ``--task`` (a job over several tasks)."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--params", default="params.yaml", help="params file (validated before anything runs)")
-    ap.add_argument("--log", default=None, help="also write progress lines to this file")
+    if per_task_logs:
+        ap.add_argument("--log", action="append", default=[], help="progress lines of each --task, in order")
+    else:
+        ap.add_argument("--log", default=None, help="also write progress lines to this file")
     if training:
         ap.add_argument("--metrics", default=None, help="<path>.json: final metrics, <path>.csv: every step's")
     return ap

@@ -2,10 +2,12 @@
 under one decoding protocol (``eval.protocols``: d1 = length/2 steps, justgrpo = one token per step).
 
 Writes ``<out>/L<len>/generations.jsonl`` and ``<out>/L<len>/metrics.json`` (accuracy, mean
-effective tokens, NFE, tokens per step).
+effective tokens, NFE, tokens per step). ``--task``, ``--out`` and ``--log`` repeat: one job can
+evaluate a model on several tasks (``eval.group_tasks``), one process start instead of one per task;
+each task still gets its own output folder, log and MLflow run.
 
     python -m pipeline evaluate --params params.yaml --protocol d1 --model results/models/sft \
-        --task tiny_sudoku --data results/data --out results/eval/d1/sft/tiny_sudoku
+        --data results/data --task tiny_sudoku --out results/eval/d1/sft/tiny_sudoku
 """
 
 from __future__ import annotations
@@ -36,28 +38,46 @@ LOGGED = {
 
 
 def main(argv=None) -> None:
-    ap = parser(__doc__)
+    ap = parser(__doc__, per_task_logs=True)
     ap.add_argument("--protocol", required=True, help="a key of eval.protocols")
     ap.add_argument("--model", required=True, help="model directory")
-    ap.add_argument("--task", required=True)
     ap.add_argument("--data", required=True, help="directory of prepared tasks")
-    ap.add_argument("--out", required=True)
+    ap.add_argument("--task", action="append", required=True, help="a task; repeat for several")
+    ap.add_argument("--out", action="append", required=True, help="output folder of each --task, in order")
     args = ap.parse_args(argv)
+    if len(args.out) != len(args.task) or len(args.log) not in (0, len(args.task)):
+        raise SystemExit(
+            f"error: {len(args.task)} --task, {len(args.out)} --out and {len(args.log)} --log: give one --out "
+            "(and one --log, or none) per --task, in the same order"
+        )
     params = load_or_exit(args.params)
     cfg = params["eval"]
-    device = runtime.setup(params["runtime"], 0, args.log)
-    model_name = Path(args.model).name
-    task = build_tasks(params, [args.task])[args.task]
-    examples = read_prepared(args.data, {args.task: task}, "test")[args.task]
-    model_dir = io.model_for_run(args.model, run_for_task(params["rl"], args.task))  # an RL model's run
-    io.check_complete(model_dir)  # before any work: one line naming the missing file and the fix
-    sampler_options = params["sampling"][cfg["sampler"]]
-    sampler = get_sampler(cfg["sampler"], sampler_options)
     if args.protocol not in cfg["protocols"]:
         raise SystemExit(f"error: --protocol {args.protocol!r}: allowed values are {', '.join(cfg['protocols'])}")
-    ratio = cfg["protocols"][args.protocol]
-    tracked = {k: v for k, v in cfg.items() if k != "protocols"} | {
-        "protocol": args.protocol,
+    logs = args.log or [None] * len(args.task)
+    runtime.setup(params["runtime"], 0, logs[0])
+    tasks = build_tasks(params, args.task)
+    examples = read_prepared(args.data, tasks, "test")  # every task's rows checked before any work
+    model_dirs = {t: io.model_for_run(args.model, run_for_task(params["rl"], t)) for t in args.task}  # RL: a run
+    for d in dict.fromkeys(model_dirs.values()):
+        io.check_complete(d)  # before any work: one line naming the missing file and the fix
+    loaded: dict = {}  # model directory -> (model, tokenizer): a job's tasks often share one
+    for i, (name, out) in enumerate(zip(args.task, args.out)):
+        if i:
+            runtime.log_to(logs[i])
+        evaluate_task(params, args.protocol, args.model, tasks[name], examples[name], model_dirs[name], out, loaded)
+
+
+def evaluate_task(params, protocol, model_arg, task, examples, model_dir, out_dir, loaded) -> None:
+    """One (model, task): every generation length, its own MLflow run and output folder; ``loaded``
+    keeps the job's models (directory -> model, tokenizer) across its tasks."""
+    cfg = params["eval"]
+    model_name = Path(model_arg).name
+    sampler_options = params["sampling"][cfg["sampler"]]
+    sampler = get_sampler(cfg["sampler"], sampler_options)
+    ratio = cfg["protocols"][protocol]
+    tracked = {k: v for k, v in cfg.items() if k not in ("protocols", "group_tasks")} | {
+        "protocol": protocol,
         "steps_ratio": ratio,
         "sampler_options": sampler_options,
     }
@@ -65,14 +85,18 @@ def main(argv=None) -> None:
         params,
         "evaluate",
         tracked,
-        {"model": model_name, "task": args.task, "protocol": args.protocol},
-        run_name=f"evaluate/{args.protocol}/{model_name}/{args.task}",
+        {"model": model_name, "task": task.name, "protocol": protocol},
+        run_name=f"evaluate/{protocol}/{model_name}/{task.name}",
     ) as run:
         run.set_tags({"model_dir": f"{model_dir}", "model_run_id": run.model_run_id(model_dir) or "none"})
-        with run.phase("load_model"):
-            model, tok = io.load_stage_model(model_dir, runtime.dtype_of(params["runtime"]), device)
+        if model_dir not in loaded:
+            with run.phase("load_model"):
+                loaded[model_dir] = io.load_stage_model(
+                    model_dir, runtime.dtype_of(params["runtime"]), runtime.resolve_device(params["runtime"])
+                )
+        model, tok = loaded[model_dir]
         model.eval()
-        with atomic_path(args.out) as partial:  # the output appears only once every length is done
+        with atomic_path(out_dir) as partial:  # the output appears only once every length is done
             for L in cfg["gen_lengths"]:
                 spec = Decoding(io.mask_id(model), L, cfg["block_length"], steps=round(ratio * L))  # greedy
                 metrics, records = evaluate_length(
@@ -83,9 +107,9 @@ def main(argv=None) -> None:
                     sampler,
                     spec,
                     cfg["batch_size"],
-                    desc=f"evaluate {model_name}/{args.task}/L{L}",
+                    desc=f"evaluate {model_name}/{task.name}/L{L}",
                 )
-                metrics.update(model=model_name, task=args.task, sampler=cfg["sampler"], protocol=args.protocol)
+                metrics.update(model=model_name, task=task.name, sampler=cfg["sampler"], protocol=protocol)
                 out = partial / f"L{L}"
                 with run.phase("write"):
                     write_jsonl(out / "generations.jsonl", records)
@@ -98,9 +122,9 @@ def main(argv=None) -> None:
                     run.log_artifact(out / "metrics.json", f"L{L}")
                     run.log_artifact(out / "generations.jsonl", f"L{L}")
                 print(
-                    f"[evaluate] {model_name} {args.task} L={L}: accuracy {metrics['accuracy']:.1f}% "
+                    f"[evaluate] {model_name} {task.name} L={L}: accuracy {metrics['accuracy']:.1f}% "
                     f"format {metrics['format_rate']:.1f}% NFE {metrics['nfe']:.0f} ({metrics['seconds']:.1f}s) "
-                    f"-> {args.out}/L{L}"
+                    f"-> {out_dir}/L{L}"
                 )
 
 

@@ -75,3 +75,14 @@ def test_the_ops_option_limits_the_operators(name):
         set(re.sub(r"[\d ]", "", ex["answer" if name == "tiny_countdown" else "prompt"].split(" ")[-1])) <= {"+"}
         for ex in examples
     )
+
+
+def test_countdown_order_option_shows_a_solutions_order_or_hides_it():
+    def shown(ex):
+        return [int(n) for n in ex["prompt"].split("numbers ")[1].split()]
+
+    hidden = get_task("tiny_countdown", seed=0).load("train", 30)
+    assert all(shown(ex) == sorted(shown(ex)) for ex in hidden)
+    revealed = get_task("tiny_countdown", seed=0, order="solution").load("train", 30)
+    assert all(shown(ex) == [int(n) for n in re.findall(r"\d+", ex["answer"])] for ex in revealed)
+    assert any(shown(ex) != sorted(shown(ex)) for ex in revealed)

@@ -37,10 +37,39 @@ def snakemake_jobs(root: Path, targets: list[str], configfile: str | None = None
     cmd += ["--configfile", configfile] if configfile else []
     res = subprocess.run(cmd, cwd=root, capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr[-3000:]
-    jobs = json.loads(res.stdout)
+    jobs = split_grouped(json.loads(res.stdout))
     for job in jobs:
         job["input"] = sorted(_from_root(root, root / p) for p in job["input"])
     return jobs
+
+
+def split_grouped(jobs: list[dict]) -> list[dict]:
+    """A grouped evaluate job (``eval.group_tasks``: one process over a model's tasks, rule
+    ``evaluate_<protocol>``) as the per-task jobs it stands for, each with the command, output, inputs
+    and tracked params of its task alone: what dvc.yaml runs as one stage per (model, task)."""
+    out = []
+    for job in jobs:
+        prefix, *each = job["cmd"].split(" --task ")
+        if len(each) < 2:
+            out.append(job)
+            continue
+        tasks = [e.split()[0] for e in each]
+        for task, rest in zip(tasks, each):
+            others = set(tasks) - {task}
+            tracked = {k: v for k, v in job["params"]["tracked"].items() if k.split(".")[-1] not in others}
+            output = rest.split(" --out ")[1].split()[0]
+            inputs = [i for i in job["input"] if not others & set(Path(i).parts)]
+            out.append(
+                {
+                    **job,
+                    "rule": "evaluate",
+                    "cmd": f"{prefix} --task {rest}",
+                    "input": inputs,
+                    "output": [output],
+                    "params": {**job["params"], "tracked": tracked},
+                }
+            )
+    return out
 
 
 def _from_root(root: Path, path: Path) -> str:

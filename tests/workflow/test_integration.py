@@ -79,8 +79,9 @@ def test_changing_one_rl_param_reruns_only_rl_evaluate_table(project, snakemake_
     out = _run(SMK + ["-n", "results/table1.csv", "results/claims.csv"], project)
     stats = out.split("Job stats:")[1].split("total")[0]
     counts = {line.split()[0]: int(line.split()[1]) for line in stats.splitlines()[3:] if line.strip()}
-    # 2 diffu-GRPO models, their 2 equal-compute controls, x 2 tasks; the table and the claims
-    assert counts == {"rl": 2, "more_sft": 2, "evaluate": 8, "table": 1, "claims": 1}
+    # 2 diffu-GRPO models and their 2 equal-compute controls, each evaluated on both tasks in one job
+    # (eval.group_tasks); the table and the claims
+    assert counts == {"rl": 2, "more_sft": 2, "evaluate_d1": 4, "table": 1, "claims": 1}
 
 
 def test_mlflow_has_one_run_per_stage_under_one_parent(project, snakemake_run):
@@ -211,5 +212,5 @@ def test_command_line_overrides_reach_the_stages(project):
 
 def test_dag_labels_name_the_task(project):
     dot = _run([*SMK, "--dag", "dot", "results/table1.csv"], project)
-    assert 'label = "evaluate\\nmodel: base\\nprotocol: d1\\ntask: tiny_sudoku"' in dot
+    assert 'label = "evaluate_d1\\nmodel: base"' in dot  # one job over the model's tasks (eval.group_tasks)
     assert 'label = "prepare\\ndataset: tiny_sudoku"' in dot

@@ -207,6 +207,17 @@ def model_for_task(model, task):
     return f"{R}/models/{model}/{run_for_task(config['rl'], task)}"
 
 
+def grouped_evaluations():
+    """eval.group_tasks: protocol -> (models, tasks) of the tables under it, one job per model over
+    every task (one process start instead of one per task)."""
+    groups = {}
+    for spec in config["tables"].values():
+        models, tasks = groups.setdefault(spec["protocol"], ({}, {}))
+        models.update(dict.fromkeys(spec["models"]))
+        tasks.update(dict.fromkeys(spec["tasks"]))
+    return {p: (list(m), list(t)) for p, (m, t) in groups.items()} if config["eval"]["group_tasks"] else {}
+
+
 def analysis_models(name):
     """Model directories an analysis reads (analysis.<name>.model or .models, for each of its tasks)."""
     cfg = config["analysis"][name]

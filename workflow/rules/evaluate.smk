@@ -34,4 +34,58 @@ rule evaluate:
         model=lambda wc: f"{R}/models/{wc.model}",  # the stage picks the run that answers the task
     shell:
         "python -m pipeline evaluate --params {params.file} --protocol {wildcards.protocol} --model {params.model} "
-        "--task {wildcards.task} --data {params.data} --out {output} --log {log}"
+        "--data {params.data} --task {wildcards.task} --out {output} --log {log}"
+
+
+# One rule per protocol: its outputs are every task's folder of one model (the per-task rule above
+# still makes any other (model, task), e.g. one no table lists). Same stage, same outputs, logs and
+# MLflow runs per task; only the process is shared.
+for _protocol, (_models, _tasks) in grouped_evaluations().items():
+
+    rule:
+        name:
+            f"evaluate_{_protocol}"
+        input:
+            model=lambda wc, tasks=_tasks: sorted({model_for_task(wc.model, t) for t in tasks}),
+            data=expand(f"{R}/data/{{task}}/test.jsonl", task=_tasks),
+            code=code("evaluate"),
+        output:
+            [directory(f"{R}/eval/{_protocol}/{{model}}/{task}") for task in _tasks],
+        log:
+            [f"{R}/logs/evaluate/{_protocol}/{{model}}/{task}.log" for task in _tasks],
+        benchmark:
+            f"{R}/benchmarks/evaluate/{_protocol}/{{model}}.tsv"
+        wildcard_constraints:
+            model="|".join(_models),
+        conda:
+            "../envs/pipeline.yaml"
+        threads: job_resources("evaluate")["cpus_per_task"]
+        resources:
+            gpu=job_resources("evaluate")["gpu"],
+            cpus_per_task=job_resources("evaluate")["cpus_per_task"],
+            mem_mb=job_resources("evaluate")["mem_mb"],
+            # one job does every task's work
+            runtime=job_resources("evaluate")["runtime"] * len(_tasks),
+        params:
+            file=PARAMS,
+            protocol=_protocol,
+            tracked=lambda wc, protocol=_protocol, tasks=_tasks: tracked(
+                "eval.gen_lengths",
+                "eval.block_length",
+                "eval.sampler",
+                "eval.batch_size",
+                f"eval.protocols.{protocol}",
+                f"sampling.{config['eval']['sampler']}",
+                *(f"data.tasks.{t}" for t in tasks),
+            ),
+            data=lambda wc, input: data_root(input.data),
+            model=lambda wc: f"{R}/models/{wc.model}",
+            each_task=lambda wc, output, protocol=_protocol, tasks=_tasks: " ".join(
+                f"--task {t} --out {o} --log {R}/logs/evaluate/{protocol}/{wc.model}/{t}.log"
+                for t, o in zip(tasks, output)
+            ),
+        shell:
+            "python -m pipeline evaluate --params {params.file} --protocol {params.protocol} --model {params.model} "
+            "--data {params.data} {params.each_task}"
+
+    workflow.ruleorder(f"evaluate_{_protocol}", "evaluate")

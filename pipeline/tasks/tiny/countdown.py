@@ -25,6 +25,12 @@ OPTIONS = {
         "default": "+-*",
         "description": "operators the expressions draw from (fewer: an easier task)",
     },
+    "order": {
+        "enum": ["sorted", "solution"],
+        "default": "sorted",
+        "description": "how the prompt lists the numbers: sorted (a search over orders and operators) or "
+        "in one solution's order (only the operators to find: an easier task)",
+    },
 }
 
 _EXPR_CHARS = re.compile(r"^[\d+\-*/() ]+$")
@@ -65,7 +71,8 @@ class TinyCountdown(TinyTask):
         target = evaluate_expression(expr)
         if target is None or target != int(target) or not 1 <= target <= int(self.options.get("max_target", 99)):
             return None
-        shown = sorted(nums)  # the prompt must not reveal the order of the solution
+        # sorted: the prompt must not reveal the order of the solution
+        shown = sorted(nums) if self.options.get("order", "sorted") == "sorted" else nums
         reasoning = trace_steps(expr, rng)
         return {
             "prompt": f"target {int(target)} numbers {' '.join(map(str, shown))}",
