@@ -207,6 +207,13 @@ def model_for_task(model, task):
     return f"{R}/models/{model}/{run_for_task(config['rl'], task)}"
 
 
+def evaluate_tracked(protocol, tasks):
+    """The params an evaluation of ``tasks`` under ``protocol`` reads (eval.group_tasks only schedules)."""
+    keys = ["eval.gen_lengths", "eval.block_length", "eval.sampler", "eval.batch_size"]
+    keys += [f"eval.protocols.{protocol}", f"sampling.{config['eval']['sampler']}"]
+    return tracked(*keys, *(f"data.tasks.{t}" for t in tasks))
+
+
 def grouped_evaluations():
     """eval.group_tasks: protocol -> (models, tasks) of the tables under it, one job per model over
     every task (one process start instead of one per task)."""

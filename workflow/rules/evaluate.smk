@@ -21,15 +21,7 @@ rule evaluate:
         runtime=job_resources("evaluate")["runtime"],
     params:
         file=PARAMS,
-        tracked=lambda wc: tracked(
-            "eval.gen_lengths",
-            "eval.block_length",
-            "eval.sampler",
-            "eval.batch_size",
-            f"eval.protocols.{wc.protocol}",
-            f"sampling.{config['eval']['sampler']}",
-            f"data.tasks.{wc.task}",
-        ),
+        tracked=lambda wc: evaluate_tracked(wc.protocol, [wc.task]),
         data=lambda wc, input: data_root(input.data),
         model=lambda wc: f"{R}/models/{wc.model}",  # the stage picks the run that answers the task
     shell:
@@ -69,15 +61,7 @@ for _protocol, (_models, _tasks) in grouped_evaluations().items():
         params:
             file=PARAMS,
             protocol=_protocol,
-            tracked=lambda wc, protocol=_protocol, tasks=_tasks: tracked(
-                "eval.gen_lengths",
-                "eval.block_length",
-                "eval.sampler",
-                "eval.batch_size",
-                f"eval.protocols.{protocol}",
-                f"sampling.{config['eval']['sampler']}",
-                *(f"data.tasks.{t}" for t in tasks),
-            ),
+            tracked=evaluate_tracked(_protocol, _tasks),
             data=lambda wc, input: data_root(input.data),
             model=lambda wc: f"{R}/models/{wc.model}",
             each_task=lambda wc, output, protocol=_protocol, tasks=_tasks: " ".join(
