@@ -86,3 +86,12 @@ def test_countdown_order_option_shows_a_solutions_order_or_hides_it():
     revealed = get_task("tiny_countdown", seed=0, order="solution").load("train", 30)
     assert all(shown(ex) == [int(n) for n in re.findall(r"\d+", ex["answer"])] for ex in revealed)
     assert any(shown(ex) != sorted(shown(ex)) for ex in revealed)
+
+
+def test_arithmetic_answer_width_zero_pads_and_still_scores_by_value():
+    task = get_task("tiny_arithmetic", seed=0, answer_width=2)
+    examples = task.load("train", 50)
+    assert all(len(ex["answer"]) == 2 for ex in examples) and any(ex["answer"].startswith("0") for ex in examples)
+    ex = next(e for e in examples if e["answer"].startswith("0"))
+    assert task.reward(f"<answer>{ex['answer']}</answer>", ex) == 1.0
+    assert task.reward(f"<answer>{int(ex['answer'])}</answer>", ex) == 1.0  # the value counts, not the padding

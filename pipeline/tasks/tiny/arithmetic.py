@@ -17,6 +17,13 @@ OPTIONS = {
         "default": "+-*",
         "description": "operators the expressions draw from (fewer: an easier task)",
     },
+    "answer_width": {
+        "type": "integer",
+        "minimum": 1,
+        "default": 1,
+        "description": "digits of the target answer, zero-padded (2: every answer as long as the longest, "
+        "so the <answer> block has one length to learn)",
+    },
 }
 
 
@@ -28,8 +35,8 @@ def parse_int(text: str | None) -> int | None:
 
 
 class TinyArithmetic(TinyTask):
-    """Options: ``max_operand`` (default 9), ``ops`` (the operators drawn, default "+-*"); results
-    are kept in 0..99."""
+    """Options: ``max_operand`` (default 9), ``ops`` (the operators drawn, default "+-*"),
+    ``answer_width`` (zero-padded answer digits, default 1: none); results are kept in 0..99."""
 
     answer_shape = r"-?\d+"  # an integer
 
@@ -44,11 +51,11 @@ class TinyArithmetic(TinyTask):
         value = evaluate_expression(expr)
         if value is None or not 0 <= value <= 99:
             return None
-        value = int(value)
+        shown = str(int(value)).zfill(int(self.options.get("answer_width", 1)))
         return {
             "prompt": f"compute {expr}",
-            "answer": str(value),
-            "completion": f"<reasoning>{trace_steps(expr, rng)}</reasoning><answer>{value}</answer>",
+            "answer": shown,
+            "completion": f"<reasoning>{trace_steps(expr, rng)}</reasoning><answer>{shown}</answer>",
         }
 
     def reward(self, completion: str, example: dict) -> float:
