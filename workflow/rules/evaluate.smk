@@ -1,3 +1,7 @@
+# an evaluation's log, one per (protocol, model, task) whichever rule runs it
+EVAL_LOG = f"{R}/logs/evaluate/{{protocol}}/{{model}}/{{task}}.log"
+
+
 rule evaluate:
     """Decoding of one model on one task at every generation length, under one protocol
     (eval.protocols: d1 = length/2 steps, justgrpo = one token per step), with eval.sampler."""
@@ -8,7 +12,7 @@ rule evaluate:
     output:
         directory(f"{R}/eval/{{protocol}}/{{model}}/{{task}}"),
     log:
-        f"{R}/logs/evaluate/{{protocol}}/{{model}}/{{task}}.log",
+        EVAL_LOG,
     benchmark:
         f"{R}/benchmarks/evaluate/{{protocol}}/{{model}}/{{task}}.tsv"
     conda:
@@ -33,6 +37,7 @@ rule evaluate:
 # still makes any other (model, task), e.g. one no table lists). Same stage, same outputs, logs and
 # MLflow runs per task; only the process is shared.
 for _protocol, (_models, _tasks) in grouped_evaluations().items():
+    _res = job_resources("evaluate")
 
     rule:
         name:
@@ -44,20 +49,19 @@ for _protocol, (_models, _tasks) in grouped_evaluations().items():
         output:
             [directory(f"{R}/eval/{_protocol}/{{model}}/{task}") for task in _tasks],
         log:
-            [f"{R}/logs/evaluate/{_protocol}/{{model}}/{task}.log" for task in _tasks],
+            [EVAL_LOG.format(protocol=_protocol, model="{model}", task=t) for t in _tasks],
         benchmark:
             f"{R}/benchmarks/evaluate/{_protocol}/{{model}}.tsv"
         wildcard_constraints:
             model="|".join(_models),
         conda:
             "../envs/pipeline.yaml"
-        threads: job_resources("evaluate")["cpus_per_task"]
+        threads: _res["cpus_per_task"]
         resources:
-            gpu=job_resources("evaluate")["gpu"],
-            cpus_per_task=job_resources("evaluate")["cpus_per_task"],
-            mem_mb=job_resources("evaluate")["mem_mb"],
-            # one job does every task's work
-            runtime=job_resources("evaluate")["runtime"] * len(_tasks),
+            gpu=_res["gpu"],
+            cpus_per_task=_res["cpus_per_task"],
+            mem_mb=_res["mem_mb"],
+            runtime=_res["runtime"] * len(_tasks),  # one job does every task's work
         params:
             file=PARAMS,
             protocol=_protocol,
@@ -65,7 +69,7 @@ for _protocol, (_models, _tasks) in grouped_evaluations().items():
             data=lambda wc, input: data_root(input.data),
             model=lambda wc: f"{R}/models/{wc.model}",
             each_task=lambda wc, output, protocol=_protocol, tasks=_tasks: " ".join(
-                f"--task {t} --out {o} --log {R}/logs/evaluate/{protocol}/{wc.model}/{t}.log"
+                f"--task {t} --out {o} --log {EVAL_LOG.format(protocol=protocol, model=wc.model, task=t)}"
                 for t, o in zip(tasks, output)
             ),
         shell:
