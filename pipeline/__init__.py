@@ -14,3 +14,8 @@ import os
 # stage job of the main job (README "Tiny profile"). Another value may be set in the environment
 # (e.g. MKL_CBWR=AVX2,STRICT: one code path on every AVX2 CPU).
 os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
+
+# glibc malloc: keep freed memory instead of page-faulting it back in every step (pipeline.core.allocator)
+from pipeline.core.allocator import keep_freed_memory
+
+keep_freed_memory()
