@@ -17,10 +17,7 @@ rule analyze:
         "../envs/pipeline.yaml"
     threads: job_resources("analyze")["cpus_per_task"]  # the job's cores (resources.analyze.cpus)
     resources:
-        gpu=job_resources("analyze")["gpu"],
-        cpus_per_task=job_resources("analyze")["cpus_per_task"],
-        mem_mb=job_resources("analyze")["mem_mb"],
-        runtime=job_resources("analyze")["runtime"],
+        **job_resources("analyze"),  # gpu, cpus_per_task, mem_mb, runtime
     params:
         file=PARAMS,
         tracked=lambda wc: tracked(f"analysis.{wc.name}", "sampling", "data.tasks"),

@@ -20,10 +20,7 @@ rule claims:
     conda:
         "../envs/pipeline.yaml"
     resources:
-        gpu=job_resources("claims")["gpu"],
-        cpus_per_task=job_resources("claims")["cpus_per_task"],
-        mem_mb=job_resources("claims")["mem_mb"],
-        runtime=job_resources("claims")["runtime"],
+        **job_resources("claims"),  # gpu, cpus_per_task, mem_mb, runtime
     params:
         file=PARAMS,
         tracked=tracked("claims", "tables", "eval.gen_lengths", "data.n_test", "profile"),

@@ -19,10 +19,7 @@ rule evaluate:
         "../envs/pipeline.yaml"
     threads: job_resources("evaluate")["cpus_per_task"]  # the job's cores (resources.evaluate.cpus)
     resources:
-        gpu=job_resources("evaluate")["gpu"],
-        cpus_per_task=job_resources("evaluate")["cpus_per_task"],
-        mem_mb=job_resources("evaluate")["mem_mb"],
-        runtime=job_resources("evaluate")["runtime"],
+        **job_resources("evaluate"),  # gpu, cpus_per_task, mem_mb, runtime
     params:
         file=PARAMS,
         tracked=lambda wc: evaluate_tracked(wc.protocol, [wc.task]),

@@ -15,10 +15,7 @@ rule prepare:
     conda:
         "../envs/pipeline.yaml"
     resources:
-        gpu=job_resources("prepare")["gpu"],
-        cpus_per_task=job_resources("prepare")["cpus_per_task"],
-        mem_mb=job_resources("prepare")["mem_mb"],
-        runtime=job_resources("prepare")["runtime"],
+        **job_resources("prepare"),  # gpu, cpus_per_task, mem_mb, runtime
     params:
         file=PARAMS,
         tracked=lambda wc: tracked(

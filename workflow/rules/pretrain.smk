@@ -15,10 +15,7 @@ rule pretrain:
         "../envs/pipeline.yaml"
     threads: job_resources("pretrain")["cpus_per_task"]  # the job's cores (resources.pretrain.cpus)
     resources:
-        gpu=job_resources("pretrain")["gpu"],
-        cpus_per_task=job_resources("pretrain")["cpus_per_task"],
-        mem_mb=job_resources("pretrain")["mem_mb"],
-        runtime=job_resources("pretrain")["runtime"],
+        **job_resources("pretrain"),  # gpu, cpus_per_task, mem_mb, runtime
     params:
         file=PARAMS,
         launch=config["runtime"]["launch"],

@@ -13,10 +13,7 @@ rule reference:
     conda:
         "../envs/pipeline.yaml"
     resources:
-        gpu=job_resources("reference")["gpu"],
-        cpus_per_task=job_resources("reference")["cpus_per_task"],
-        mem_mb=job_resources("reference")["mem_mb"],
-        runtime=job_resources("reference")["runtime"],
+        **job_resources("reference"),  # gpu, cpus_per_task, mem_mb, runtime
     params:
         file=PARAMS,
         tracked=tracked("data.data_dir"),

@@ -17,10 +17,7 @@ rule rl:
         "../envs/pipeline.yaml"
     threads: job_resources("rl")["cpus_per_task"]  # the job's cores (resources.rl.cpus)
     resources:
-        gpu=job_resources("rl")["gpu"],
-        cpus_per_task=job_resources("rl")["cpus_per_task"],
-        mem_mb=job_resources("rl")["mem_mb"],
-        runtime=job_resources("rl")["runtime"],
+        **job_resources("rl"),  # gpu, cpus_per_task, mem_mb, runtime
     params:
         file=PARAMS,
         launch=config["runtime"]["launch"],

@@ -16,10 +16,7 @@ rule sft:
         "../envs/pipeline.yaml"
     threads: job_resources("sft")["cpus_per_task"]  # the job's cores (resources.sft.cpus)
     resources:
-        gpu=job_resources("sft")["gpu"],
-        cpus_per_task=job_resources("sft")["cpus_per_task"],
-        mem_mb=job_resources("sft")["mem_mb"],
-        runtime=job_resources("sft")["runtime"],
+        **job_resources("sft"),  # gpu, cpus_per_task, mem_mb, runtime
     params:
         file=PARAMS,
         launch=config["runtime"]["launch"],

@@ -22,10 +22,7 @@ rule table:
     conda:
         "../envs/pipeline.yaml"
     resources:
-        gpu=job_resources("table")["gpu"],
-        cpus_per_task=job_resources("table")["cpus_per_task"],
-        mem_mb=job_resources("table")["mem_mb"],
-        runtime=job_resources("table")["runtime"],
+        **job_resources("table"),  # gpu, cpus_per_task, mem_mb, runtime
     params:
         file=PARAMS,
         tracked=lambda wc: tracked(
