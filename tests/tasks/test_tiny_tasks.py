@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.tasks import get_task
 from pipeline.tasks.tiny.countdown import countdown_reward
-from pipeline.tasks.tiny.sudoku import cell_accuracy, count_solutions, is_valid_solution
+from pipeline.tasks.tiny.sudoku import cell_accuracy, count_solutions, grid_split, is_valid_solution
 
 
 @pytest.mark.parametrize("name", ["tiny_sudoku", "tiny_countdown", "tiny_arithmetic"])
@@ -33,6 +33,16 @@ def test_sudoku_puzzles_unique_and_cell_accuracy():
     wrong_two[blanks[0]], wrong_two[blanks[1]] = "9", "9"
     assert cell_accuracy("".join(wrong_two), puzzle, sol) == pytest.approx((len(blanks) - 2) / len(blanks))
     assert cell_accuracy(None, puzzle, sol) == 0.0
+
+
+def test_sudoku_draws_every_one_of_the_288_grids_and_splits_them_by_grid():
+    task = get_task("tiny_sudoku", seed=0)
+    grids = {}
+    for split in ("train", "validation", "test"):
+        grids[split] = {ex["answer"] for ex in task.load(split, 3000)}
+        assert all(is_valid_solution(g) and grid_split(g) == split for g in grids[split])
+    # the 288 valid grids (two symmetry classes, 96 + 192): the splits hold 190 / 35 / 63 of them
+    assert {k: len(v) for k, v in grids.items()} == {"train": 190, "validation": 35, "test": 63}
 
 
 def test_countdown_reward_is_d1s():
