@@ -143,7 +143,7 @@ def test_component_options_are_validated_from_their_module(params):
         validate_params(bad)
     bad = copy.deepcopy(params)
     bad["data"]["tasks"]["tiny_sudoku"]["max_blankz"] = 3
-    with pytest.raises(ParamsError, match="data.tasks.tiny_sudoku: Additional properties.*known keys: max_blanks"):
+    with pytest.raises(ParamsError, match="tiny_sudoku: Additional properties.*known keys: grids, max_blanks"):
         validate_params(bad)
     bad = copy.deepcopy(params)
     del bad["rl"]["methods"]["diffu_grpo"]["beta"]

@@ -35,14 +35,15 @@ def test_sudoku_puzzles_unique_and_cell_accuracy():
     assert cell_accuracy(None, puzzle, sol) == 0.0
 
 
-def test_sudoku_draws_every_one_of_the_288_grids_and_splits_them_by_grid():
-    task = get_task("tiny_sudoku", seed=0)
-    grids = {}
+@pytest.mark.parametrize("grids,counts", [("orbit", (62, 13, 21)), ("all", (190, 35, 63))])
+def test_sudoku_grids_option_draws_one_class_or_all_288_and_splits_them_by_grid(grids, counts):
+    task = get_task("tiny_sudoku", seed=0, grids=grids)
+    drawn = {}
     for split in ("train", "validation", "test"):
-        grids[split] = {ex["answer"] for ex in task.load(split, 3000)}
-        assert all(is_valid_solution(g) and grid_split(g) == split for g in grids[split])
-    # the 288 valid grids (two symmetry classes, 96 + 192): the splits hold 190 / 35 / 63 of them
-    assert {k: len(v) for k, v in grids.items()} == {"train": 190, "validation": 35, "test": 63}
+        drawn[split] = {ex["answer"] for ex in task.load(split, 3000)}
+        assert all(is_valid_solution(g) and grid_split(g) == split for g in drawn[split])
+    # the 288 valid grids are two symmetry classes, 96 + 192
+    assert tuple(len(drawn[s]) for s in ("train", "validation", "test")) == counts
 
 
 def test_countdown_reward_is_d1s():
