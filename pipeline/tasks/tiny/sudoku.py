@@ -109,9 +109,9 @@ def grid_split(grid: str) -> str:
 
 
 class TinySudoku(TinyTask):
-    """Options: ``min_blanks``/``max_blanks`` (default 6/10), ``grids`` (orbit: 96, all: 288), puzzles
-    always uniquely solvable; test
-    and validation puzzles come from solution grids no training puzzle uses (``grid_split``)."""
+    """Options: ``min_blanks``/``max_blanks`` (default 6/10), ``grids`` (orbit: 96, all: 288); puzzles
+    are always uniquely solvable; test and validation puzzles come from solution grids no training
+    puzzle uses (``grid_split``)."""
 
     answer_shape = r"[1-4]{16}"  # the filled grid, row by row
 
