@@ -17,7 +17,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,6 +27,7 @@ def work(threads: int, repeats: int) -> dict:
     sys.path.insert(0, str(ROOT))
     import torch
     import yaml
+    from gflops import timed  # this script's folder is on sys.path
 
     from pipeline.model import io
     from pipeline.sampling import Decoding
@@ -52,17 +52,10 @@ def work(threads: int, repeats: int) -> dict:
         opt.step()
         opt.zero_grad(set_to_none=True)
 
-    def median_s(fn) -> float:
-        times = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return sorted(times)[len(times) // 2]
-
-    tokens = decode()
-    out = {"decode_s": median_s(decode), "tokens": hashlib.sha256(tokens.numpy().tobytes()).hexdigest()}
-    out["train_step_s"] = median_s(train_step)
+    cpu = torch.device("cpu")
+    out = {"decode_s": timed(decode, cpu, repeats)}  # median after a warm-up call (benchmarks/gflops.py)
+    out["tokens"] = hashlib.sha256(decode().numpy().tobytes()).hexdigest()
+    out["train_step_s"] = timed(train_step, cpu, repeats)
     weights = torch.cat([p.detach().flatten() for p in model.parameters()])
     out["weights"] = hashlib.sha256(weights.numpy().tobytes()).hexdigest()
     return out

@@ -17,7 +17,6 @@ alone, as is any process started with ``PIPELINE_MALLOC=default``.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import os
 
 # mallopt parameter numbers (glibc malloc.h)
@@ -32,12 +31,11 @@ def keep_freed_memory() -> bool:
     """Set glibc's thresholds (once per process, at ``import pipeline``); True if they were set."""
     if os.environ.get("PIPELINE_MALLOC") == "default":
         return False
-    name = ctypes.util.find_library("c")
+    libc = ctypes.CDLL(None)  # the symbols already loaded: no library search (find_library runs ldconfig)
     try:
-        libc = ctypes.CDLL(name)
         mallopt = libc.mallopt
         libc.gnu_get_libc_version  # noqa: B018 -- only glibc has it (and mallopt's meaning here)
-    except (OSError, AttributeError, TypeError):
+    except AttributeError:
         return False
     # setting any threshold fixes all three (glibc stops adapting them), so all three are set
     return all(
