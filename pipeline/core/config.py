@@ -102,6 +102,13 @@ def _semantic_errors(p: dict) -> list[str]:
                 f"{key}: {name!r} is not a sampler with a sampling section; allowed values are "
                 f"{', '.join(p['sampling'])}"
             )
+    from pipeline.sampling.spec import STOPPING_SAMPLERS
+
+    if ev["stop_at_eos"] and ev["sampler"] not in STOPPING_SAMPLERS:
+        msgs.append(
+            f"eval.stop_at_eos: true needs eval.sampler in {', '.join(STOPPING_SAMPLERS)} "
+            f"(got {ev['sampler']!r}); set it to false"
+        )
     for L in ev["gen_lengths"]:
         if L % ev["block_length"]:
             msgs.append(f"eval.gen_lengths: {L} is not a multiple of eval.block_length = {ev['block_length']}")

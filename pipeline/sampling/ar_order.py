@@ -21,7 +21,7 @@ from __future__ import annotations
 import torch
 
 from pipeline.core.numerics import entropy, gumbel_argmax, token_logprobs
-from pipeline.sampling.base import CACHE_OPTION, BlockForward, Generation, start_canvas
+from pipeline.sampling.base import CACHE_OPTION, BlockForward, Generation, refuse_stop, start_canvas
 from pipeline.sampling.spec import Decoding
 
 OPTIONS = {
@@ -45,6 +45,7 @@ def ar_order(
     cache: str = "none",
     cache_block: int = 32,
 ) -> Generation:
+    refuse_stop(spec, "ar_order")
     B, P = prompt.shape
     mask_id, gen_length, temperature = spec.mask_id, spec.gen_length, spec.temperature
     x, fwd = start_canvas(model, prompt, attention_mask, mask_id, gen_length)

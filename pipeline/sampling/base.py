@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 import torch
 
 from pipeline.core.numerics import entropy, gumbel_argmax
-from pipeline.sampling.spec import Decoding
+from pipeline.sampling.spec import STOPPING_SAMPLERS, Decoding
 
 
 @dataclass
@@ -48,10 +48,13 @@ class Generation:
 
 class CountingModel:
     """Wraps a model so every forward pass is counted: NFE and the positions each pass ran
-    (``positions``, per row) are measured, not computed from settings."""
+    (``positions``, per row of the batch) are measured, not computed from settings. ``rows``: the
+    batch rows a forward runs when a sampler drops stopped rows (``Decoding.stop_id``); a pass over
+    fewer rows counts that fraction of its positions."""
 
-    def __init__(self, model, attention_mask: torch.Tensor | None):
-        self.model, self.attention_mask, self.calls, self.positions = model, attention_mask, 0, 0
+    def __init__(self, model, attention_mask: torch.Tensor | None, batch_size: int):
+        self.model, self.attention_mask, self.batch_size = model, attention_mask, batch_size
+        self.calls, self.positions, self.rows = 0, 0, None
 
     @torch.no_grad()
     def __call__(self, x: torch.Tensor, logits_at: torch.Tensor | None = None, cache=None) -> torch.Tensor:
@@ -59,11 +62,15 @@ class CountingModel:
         ``cache`` a KVCache to record into or run a window of."""
         self.calls += 1
         window = None if cache is None else cache.window
-        self.positions += x.shape[1] if window is None else window[1] - window[0]
+        width = x.shape[1] if window is None else window[1] - window[0]
+        self.positions += width if x.shape[0] == self.batch_size else width * x.shape[0] / self.batch_size
         extra = {} if logits_at is None else {"logits_at": logits_at}
         if cache is not None:
             extra["cache"] = cache
-        return self.model(x, attention_mask=self.attention_mask, **extra).logits
+        mask = self.attention_mask
+        if mask is not None and self.rows is not None:
+            mask = mask[self.rows]
+        return self.model(x, attention_mask=mask, **extra).logits
 
 
 #: the ``cache`` option of the block samplers (their OPTIONS share this entry)
@@ -113,6 +120,11 @@ class BlockForward:
         return self.fwd(x, logits_at=at, cache=self.kv)
 
 
+def refuse_stop(spec: Decoding, sampler: str) -> None:
+    if spec.stop_id is not None:
+        raise ValueError(f"{sampler} decodes every position: stop_id is for {', '.join(STOPPING_SAMPLERS)}")
+
+
 def start_canvas(
     model, prompt: torch.Tensor, attention_mask: torch.Tensor | None, mask_id: int, gen_length: int
 ) -> tuple[torch.Tensor, CountingModel]:
@@ -121,7 +133,7 @@ def start_canvas(
     x = torch.cat([prompt, torch.full((B, gen_length), mask_id, dtype=prompt.dtype, device=prompt.device)], 1)
     if attention_mask is not None:
         attention_mask = torch.cat([attention_mask, attention_mask.new_ones(B, gen_length)], 1)
-    return x, CountingModel(model, attention_mask)
+    return x, CountingModel(model, attention_mask, B)
 
 
 def quota_per_step(n_masked: torch.Tensor, steps: int) -> torch.Tensor:
@@ -153,6 +165,7 @@ def decode_adaptive(
     one NFE is one forward of the whole batch); ``extras["row_steps"]`` [B] counts the forwards each
     row actually needed. The mask token is never sampled: committing it would leave the position masked.
     """
+    refuse_stop(spec, "an adaptive sampler")
     mask_id, gen_length, block_length, temperature = spec.mask_id, spec.gen_length, spec.block_length, spec.temperature
     B, P = prompt.shape
     x, fwd = start_canvas(model, prompt, attention_mask, mask_id, gen_length)

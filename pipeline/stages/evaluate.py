@@ -98,7 +98,8 @@ def evaluate_task(params, protocol, model_arg, task, examples, model_dir, out_di
         model.eval()
         with atomic_path(out_dir) as partial:  # the output appears only once every length is done
             for L in cfg["gen_lengths"]:
-                spec = Decoding(io.mask_id(model), L, cfg["block_length"], steps=round(ratio * L))  # greedy
+                stop = tok.eos_token_id if cfg["stop_at_eos"] else None
+                spec = Decoding(io.mask_id(model), L, cfg["block_length"], round(ratio * L), stop_id=stop)  # greedy
                 metrics, records = evaluate_length(
                     model,
                     tok,

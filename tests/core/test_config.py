@@ -200,3 +200,12 @@ def test_4bit_base_is_refused_on_cpu(params):
     bad["sft"]["lora"] = {"r": 8, "alpha": 16, "dropout": 0.0, "targets": ["q_proj"], "quantize_base": True}
     with pytest.raises(ParamsError, match="sft: lora.quantize_base needs a CUDA device"):
         validate_params(bad)
+
+
+def test_stop_at_eos_needs_a_sampler_that_stops_rows(params):
+    bad = copy.deepcopy(params)
+    bad["eval"]["sampler"] = "threshold"
+    with pytest.raises(ParamsError, match="eval.stop_at_eos: true needs eval.sampler in low_confidence, random"):
+        validate_params(bad)
+    bad["eval"]["stop_at_eos"] = False
+    validate_params(bad)
