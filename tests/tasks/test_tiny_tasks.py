@@ -46,6 +46,20 @@ def test_sudoku_grids_option_draws_one_class_or_all_288_and_splits_them_by_grid(
     assert tuple(len(drawn[s]) for s in ("train", "validation", "test")) == counts
 
 
+def test_sudoku_pad_fills_gives_every_trace_one_length_and_changes_nothing_else():
+    from pipeline.model.tokenizer import build_tiny_tokenizer
+
+    tok = build_tiny_tokenizer()
+    plain = get_task("tiny_sudoku", seed=0).load("train", 200)
+    padded = get_task("tiny_sudoku", seed=0, pad_fills=True).load("train", 200)
+    assert [{**p, "completion": None} for p in plain] == [{**p, "completion": None} for p in padded]
+    lengths = {len(tok(p["completion"], add_special_tokens=False).input_ids) for p in padded}
+    assert lengths == {32} and len({len(tok(p["completion"]).input_ids) for p in plain}) == 5  # 6-10 blanks
+    for p, q in zip(plain, padded):
+        fills = q["completion"].removeprefix("<reasoning>").split(" so")[0]
+        assert fills.rstrip(".") in p["completion"] and len(fills) == 10
+
+
 def test_countdown_reward_is_d1s():
     assert countdown_reward("3*4+5", [3, 4, 5], 17) == 1.0
     assert countdown_reward("(5+4)+3*1", [3, 4, 5], 17) == 0.1  # uses a number twice / not given

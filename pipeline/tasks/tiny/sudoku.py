@@ -35,6 +35,12 @@ OPTIONS = {
         "description": "solution grids drawn: orbit (the 96 of one symmetry class) or all (the 288 valid "
         "4x4 grids: 190 train, 35 validation, 63 test)",
     },
+    "pad_fills": {
+        "type": "boolean",
+        "default": False,
+        "description": "pad the trace's fills with '.' to max_blanks, so every trace has one length (SFT "
+        "placed the tags of variable-length traces at the wrong positions); the answer is unchanged",
+    },
 }
 
 # The 288 valid 4x4 grids form two classes under the symmetries _transform draws (relabelling digits,
@@ -109,7 +115,7 @@ def grid_split(grid: str) -> str:
 
 
 class TinySudoku(TinyTask):
-    """Options: ``min_blanks``/``max_blanks`` (default 6/10), ``grids`` (orbit: 96, all: 288); puzzles
+    """Options: ``min_blanks``/``max_blanks`` (default 6/10), ``grids`` (orbit: 96, all: 288), ``pad_fills``; puzzles
     are always uniquely solvable; test and validation puzzles come from solution grids no training
     puzzle uses (``grid_split``)."""
 
@@ -130,6 +136,8 @@ class TinySudoku(TinyTask):
         if count_solutions(puzzle) != 1:
             return None
         fills = "".join(solution[i] for i in blanks)
+        if self.options.get("pad_fills", False):
+            fills = fills.ljust(int(self.options.get("max_blanks", 10)), ".")
         return {
             "prompt": f"sudoku {puzzle}",
             "puzzle": puzzle,
