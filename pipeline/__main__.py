@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import sys
 
-from pipeline.core.atomic import IncompleteModel
-from pipeline.core.data import DataFileError
-from pipeline.core.mlflow_store import TrackingUnreachable
-from pipeline.core.registry import resolve
-from pipeline.stages import STAGES  # nothing here imports torch: the light stages never load it
+from pipeline.core import warm
 
 
 def main(argv: list[str] | None = None) -> None:
+    # nothing here imports torch: the light stages never load it
+    from pipeline.core.atomic import IncompleteModel
+    from pipeline.core.data import DataFileError
+    from pipeline.core.mlflow_store import TrackingUnreachable
+    from pipeline.core.registry import resolve
+    from pipeline.stages import STAGES
+
     argv = sys.argv[1:] if argv is None else argv
     if not argv or argv[0] in ("-h", "--help"):
         sys.exit(f"usage: python -m pipeline <stage> [options]; stages: {', '.join(STAGES)}")
@@ -27,4 +30,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
+    # under the Snakefile's warm server (runtime.warm_start) the stage runs in a process forked from it
+    status = warm.run_in_server(sys.argv[1:])
+    if status is not None:
+        sys.exit(status)
     main()

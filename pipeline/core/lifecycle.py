@@ -39,16 +39,19 @@ def install() -> None:
     if threading.current_thread() is not threading.main_thread():
         return
     signal.signal(signal.SIGTERM, _on_sigterm)
-    watched = orchestrator()
-    if watched and alive(watched):
-        threading.Thread(target=_watch, args=(watched,), daemon=True, name="orchestrator-watchdog").start()
+    from pipeline.core.warm import CLIENT_ENV
+
+    # a stage forked by the warm server also stops when the command that asked for it is gone
+    for what, watched in (("the orchestrator", orchestrator()), ("its command", os.environ.get(CLIENT_ENV))):
+        if watched and alive(watched):
+            threading.Thread(target=_watch, args=(watched, what), daemon=True, name="watchdog").start()
 
 
-def _watch(process: str) -> None:
+def _watch(process: str, what: str) -> None:
     while alive(process):
         time.sleep(POLL_S)
     print(
-        f"[{time.strftime('%H:%M:%S')}] the orchestrator ({process}) is gone: stopping this stage; "
+        f"[{time.strftime('%H:%M:%S')}] {what} ({process}) is gone: stopping this stage; "
         "rerunning the same target resumes from its last checkpoint",
         file=sys.stderr,
         flush=True,

@@ -16,6 +16,7 @@ What a run carries, so that it is worth opening in the UI:
 from __future__ import annotations
 
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -322,7 +323,10 @@ class StageRun:
 
         summary, now = self.clock.summary(), int(time.time() * 1000)
         names = {k: f"time/{k}" if k == "overhead_frac" else f"time/{k}_s" for k in summary}
-        self.client.log_batch(self.run_id, metrics=[Metric(names[k], v, now, 0) for k, v in summary.items()])
+        metrics = [Metric(names[k], v, now, 0) for k, v in summary.items()]
+        # the process's own peak (Linux: KiB): under the warm server Snakemake's benchmark sees only the caller
+        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        self.client.log_batch(self.run_id, metrics=[*metrics, Metric("memory/peak_rss_mb", peak_mb, now, 0)])
         _say(StageClock.line(summary))
 
 

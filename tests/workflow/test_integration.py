@@ -65,6 +65,10 @@ def test_dag_runs_end_to_end(project, snakemake_run):
         or "undecided" in (project / "results" / "claims.md").read_text()
     )
     assert (project / "results" / "eval" / "d1" / "sft" / "tiny_sudoku" / "L32" / "generations.jsonl").exists()
+    # the stages ran in processes forked from the warm server (runtime.warm_start); the first jobs may
+    # start before its imports are done and run on their own
+    log = (project / "results" / "logs" / "warm_server.log").read_text()
+    assert int(log.split(" stage processes forked")[0].split()[-1]) >= 10, log
 
 
 def test_rerun_is_a_no_op(project, snakemake_run):
@@ -174,10 +178,12 @@ def test_lint_is_clean(project):
     assert res.returncode == 0 and "Congratulations" in res.stdout + res.stderr, res.stdout + res.stderr
 
 
-def test_dvc_repro_runs_the_same_stages_and_second_run_is_a_no_op(tmp_path_factory):
+def test_dvc_repro_runs_the_same_stages_and_second_run_is_a_no_op(tmp_path_factory, project, snakemake_run):
     """dvc repro on its own copy (DVC keeps its own lock file): one evaluate cell's chain -- every kind of
     training stage, then an evaluation -- then nothing. (The whole table-1 chain is listed, not run:
-    the DAG agreement test checks its commands equal Snakemake's, and DVC runs stages one at a time.)"""
+    the DAG agreement test checks its commands equal Snakemake's, and DVC runs stages one at a time.)
+    DVC starts every stage as a fresh process; Snakemake forked them from the warm server: the same
+    generations, token for token."""
     dst = copy_checkout(ROOT, tmp_path_factory.mktemp("dvc_project"), MICRO)
     subprocess.run(["git", "init", "-q"], cwd=dst, check=True)
     dvc = [str(Path(sys.executable).parent / "dvc"), "repro"]
@@ -189,6 +195,9 @@ def test_dvc_repro_runs_the_same_stages_and_second_run_is_a_no_op(tmp_path_facto
         assert f"Running stage '{stage}'" in first
     metrics = dst / "results/eval/d1/diffu_grpo_from_sft/tiny_sudoku/L16/metrics.json"
     assert json.loads(metrics.read_text())["task"] == "tiny_sudoku"
+    for L in (16, 32):
+        generations = f"results/eval/d1/diffu_grpo_from_sft/tiny_sudoku/L{L}/generations.jsonl"
+        assert (dst / generations).read_text() == (project / generations).read_text()
     second = _run([*dvc, cell], dst, timeout=300)
     assert "Running stage" not in second
 

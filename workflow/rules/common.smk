@@ -250,10 +250,16 @@ wildcard_constraints:
     protocol="|".join(config["eval"]["protocols"]),
 
 
-_INVOCATION = {}  # the id onstart opened, for onsuccess/onerror to close
+_INVOCATION = {}  # the id onstart opened, for onsuccess/onerror to close; the warm server
 
 
 onstart:
+    # The warm server first: its imports overlap the invocation's opening (pipeline.core.warm). Only
+    # for jobs on this host: a cluster job elsewhere could not reach it, one here must not run in it.
+    if config["runtime"]["warm_start"] and workflow.local_exec:
+        from pipeline.core.warm import start_server
+
+        _INVOCATION["warm"] = start_server(f"{R}/logs/warm_server.log")
     # One parent MLflow run per invocation (Snakemake calls this only when there are jobs to run),
     # opened here with the command line (stages find it through PIPELINE_INVOCATION_ID) and closed by
     # onsuccess/onerror. The store is created here, once, because concurrent first use of a new
@@ -282,7 +288,11 @@ def close_invocation(ok):
     """End the parent run onstart opened: FINISHED and complete only when every planned job finished."""
     from pipeline.core.mlflow_store import close_invocation
 
-    if _INVOCATION:
+    if "warm" in _INVOCATION:
+        from pipeline.core.warm import stop_server
+
+        stop_server(_INVOCATION.pop("warm"))
+    if "id" in _INVOCATION:
         close_invocation(TRACKING_URI, config["tracking"]["experiment"], _INVOCATION["id"], ok=ok)
 
 

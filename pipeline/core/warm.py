@@ -1,0 +1,238 @@
+"""A warm interpreter for stage jobs: import torch, transformers and MLflow once, fork a job from it.
+
+Every stage job of a tiny main job spends about 5 s importing torch and transformers' model code and
+2 s importing and opening MLflow's sqlite store, on work of 2-120 s (README "Where a stage job's
+time goes"). With ``runtime.warm_start`` the Snakefile's onstart starts :func:`serve` once per
+invocation and exports its socket as ``PIPELINE_WARM``; ``python -m pipeline <stage> ...`` (the
+command every rule and dvc.yaml run, unchanged) then hands its arguments, environment, working
+directory and stdin/stdout/stderr to the server, which forks a child that runs the stage exactly as
+the command would have, and passes back its exit status. Without the variable, or when the server
+cannot be reached (another host, a finished invocation), the command runs the stage itself.
+
+The child is the stage process: its own pid, the job's environment (OMP_NUM_THREADS, the
+orchestrator and invocation ids), SIGCHLD restored, the caller's file descriptors. The caller
+forwards SIGTERM and SIGINT to it and the child stops when the caller is gone (``lifecycle``), so
+Snakemake's cancelling reaches the stage. Nothing has computed in the server before the fork (no
+torch op, so no thread pool, no store connection): results are bit-identical to a fresh process.
+Snakemake's ``benchmark`` files then measure the caller only (wall time right, memory not): every
+stage run logs its own peak memory (``memory/peak_rss_mb``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import signal
+import socket
+import struct
+import sys
+import time
+
+ENV = "PIPELINE_WARM"  # the server's socket path, exported by the Snakefile's onstart
+CLIENT_ENV = "PIPELINE_WARM_CLIENT"  # in a forked stage: the process_id of the command that asked for it
+
+#: modules imported once in the server (what the stage jobs would import each)
+PRELOAD = (
+    "torch",
+    "transformers",
+    "pipeline.model.modeling_llada",  # transformers' PreTrainedModel machinery
+    "mlflow",
+    "mlflow.store.tracking.sqlalchemy_store",  # most of opening a sqlite store
+    "pipeline.stages.evaluate",
+    "pipeline.stages.pretrain",
+    "pipeline.stages.rl",
+    "pipeline.stages.sft",
+)
+
+
+def _send(conn: socket.socket, payload: dict, fds: list[int] | None = None) -> None:
+    data = json.dumps(payload).encode()
+    msg = struct.pack("!I", len(data)) + data
+    if fds:
+        socket.send_fds(conn, [msg], fds)
+    else:
+        conn.sendall(msg)
+
+
+def _recv(conn: socket.socket, with_fds: int = 0) -> tuple[dict | None, list[int]]:
+    """One length-prefixed JSON message (None at EOF) and the descriptors sent with it."""
+    fds: list[int] = []
+    if with_fds:
+        head, fds, _, _ = socket.recv_fds(conn, 4, with_fds)
+    else:
+        head = conn.recv(4, socket.MSG_WAITALL)
+    if len(head) < 4:
+        return None, fds
+    (n,) = struct.unpack("!I", head)
+    body = b""
+    while len(body) < n:
+        chunk = conn.recv(n - len(body))
+        if not chunk:
+            return None, fds
+        body += chunk
+    return json.loads(body), fds
+
+
+def run_in_server(argv: list[str]) -> int | None:
+    """Run ``python -m pipeline <argv>`` in the warm server: its exit status, or None when there is
+    no reachable server (the caller then runs the stage itself)."""
+    path = os.environ.get(ENV)
+    if not path:
+        return None
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        conn.connect(path)
+    except OSError:
+        return None
+    from pipeline.core.processes import process_id
+
+    request = {"argv": argv, "cwd": os.getcwd(), "env": dict(os.environ), "client": process_id()}
+    _send(conn, request, [0, 1, 2])
+    started, _ = _recv(conn)
+    if started is None:
+        return None  # the server went away before forking: run here
+    child = started["pid"]
+
+    def forward(signum, frame):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(child, signal.SIGTERM)  # the stage's clean end: its run KILLED, its checkpoint kept
+
+    signal.signal(signal.SIGTERM, forward)
+    signal.signal(signal.SIGINT, forward)
+    done, _ = _recv(conn)
+    # no status: the stage died without one (SIGKILL, out of memory), as a shell reports a killed process
+    return 137 if done is None else int(done["status"])
+
+
+def _child(conn: socket.socket, listener: socket.socket, run: str) -> None:
+    """In the forked child: become the job's stage process, run it, report its status, exit."""
+    listener.close()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the server ignores it; subprocesses need it back
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    status = 1
+    try:
+        request, fds = _recv(conn, with_fds=3)
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+            os.close(fd)
+        sys.stdin = open(0, closefd=False)  # noqa: SIM115 -- the job's own stdin for the stage's lifetime
+        sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
+        sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update(request["env"])
+        os.environ[CLIENT_ENV] = request["client"]
+        sys.argv = ["python -m pipeline", *request["argv"]]
+        _send(conn, {"pid": os.getpid()})
+        module, function = run.split(":")
+        main = getattr(importlib.import_module(module), function)
+        try:
+            main(request["argv"])
+            status = 0
+        except SystemExit as end:
+            if isinstance(end.code, str):
+                print(end.code, file=sys.stderr)
+            status = end.code if isinstance(end.code, int) else (0 if end.code is None else 1)
+        except BaseException:  # what a fresh interpreter would print before exiting 1
+            import traceback
+
+            traceback.print_exc()
+            status = 1
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(OSError, ValueError):
+                stream.flush()
+        with contextlib.suppress(OSError):
+            _send(conn, {"status": status})
+        os._exit(status)
+
+
+def serve(path: str, parent: str, preload: tuple[str, ...] = PRELOAD, run: str = "pipeline.__main__:main") -> None:
+    """Import ``preload``, then fork a process per connection on ``path`` that calls ``run`` (module:function,
+    given the command's arguments) until ``parent`` (a ``process_id``, the Snakemake process) is gone or
+    SIGTERM arrives."""
+    import threading
+
+    from pipeline.core.processes import alive
+
+    t0 = time.time()
+    for name in preload:
+        importlib.import_module(name)
+    if threading.active_count() > 1:  # a fork copies only the forking thread: a library thread would be lost
+        sys.exit(f"warm server: the preloaded modules started {threading.active_count() - 1} threads; not forking")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    if os.path.exists(path):
+        os.unlink(path)
+    listener.bind(path)
+    listener.listen(16)
+    listener.settimeout(1.0)
+    print(f"[warm] preloaded {len(preload)} modules in {time.time() - t0:.1f} s; serving {path}", flush=True)
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    forked = 0
+    try:
+        while alive(parent) is not False:
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            if os.fork() == 0:
+                _child(conn, listener, run)  # never returns
+            conn.close()
+            forked += 1
+    finally:
+        listener.close()
+        if os.path.exists(path):
+            os.unlink(path)
+        print(f"[warm] {forked} stage processes forked; stopping", flush=True)
+
+
+def start_server(log_path: str):
+    """Start :func:`serve` for this process's jobs (the Snakefile's onstart): export its socket in
+    ``PIPELINE_WARM`` and return the server process (for :func:`stop_server`). Jobs that start before
+    its imports are done run the stage themselves."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from pipeline.core.processes import process_id
+
+    path = str(Path(tempfile.mkdtemp(prefix="pipeline-warm-")) / "socket")  # short: AF_UNIX paths <= 107 bytes
+    Path(log_path).parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "pipeline.core.warm", "--socket", path, "--parent", process_id()],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # a Ctrl-C reaches the jobs' commands, which stop their stages cleanly
+        )
+    os.environ[ENV] = server.socket_path = path
+    return server
+
+
+def stop_server(server) -> None:
+    """End the server (stages it forked run on to their end); later commands run their stage themselves."""
+    os.environ.pop(ENV, None)
+    server.terminate()
+    with contextlib.suppress(Exception):
+        server.wait(timeout=10)
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.dirname(server.socket_path))  # the server removed its socket on the way out
+
+
+def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="the warm stage server (started by the Snakefile's onstart)")
+    ap.add_argument("--socket", required=True)
+    ap.add_argument("--parent", required=True, help="process_id of the orchestrator: stop when it is gone")
+    ap.add_argument("--preload", nargs="*", default=list(PRELOAD))
+    args = ap.parse_args()
+    serve(args.socket, args.parent, tuple(args.preload))
+
+
+if __name__ == "__main__":
+    main()

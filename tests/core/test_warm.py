@@ -1,0 +1,102 @@
+"""The warm server (pipeline.core.warm): ``python -m pipeline ...`` runs in a forked child with the
+caller's arguments, environment, directory and file descriptors, and ends with the stage's status;
+signals reach the stage; with no server the command runs the stage itself."""
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from pipeline.core.processes import process_id
+from pipeline.core.warm import CLIENT_ENV, ENV, serve
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def probe(argv):
+    """What the server's children run here instead of a stage."""
+    what = argv[0]
+    if what == "echo":
+        line = sys.stdin.readline().strip()
+        print(f"cwd={os.getcwd()} x={os.environ.get('X')} argv={argv[1:]} stdin={line}")
+        print(f"to stderr pid={os.getpid()} client={os.environ.get(CLIENT_ENV, '')[:4]}", file=sys.stderr)
+    elif what == "exit":
+        sys.exit(int(argv[1]))
+    elif what == "message":
+        sys.exit("error: what to do next")
+    elif what == "raise":
+        raise RuntimeError("a bug")
+    elif what == "sleep":
+        from pipeline.core import lifecycle
+
+        lifecycle.install()
+        print("ready", flush=True)
+        time.sleep(30)
+    elif what == "kill":
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("warm") / "s")
+    ctx = multiprocessing.get_context("spawn")  # a fresh interpreter, as the Snakefile's onstart starts it
+    proc = ctx.Process(target=serve, args=(path, process_id(), (), "tests.core.test_warm:probe"), daemon=True)
+    proc.start()
+    for _ in range(200):
+        if os.path.exists(path):
+            break
+        time.sleep(0.05)
+    yield path
+    proc.terminate()
+    proc.join(10)
+
+
+def command(server, *argv, **kw):
+    env = {**os.environ, ENV: server, "X": "42", "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipeline", *argv], env=env, text=True, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, stdin=subprocess.PIPE, **kw,
+    )  # fmt: skip
+
+
+def test_the_child_gets_the_callers_arguments_environment_directory_and_streams(server, tmp_path):
+    proc = command(server, "echo", "--a", "b c", cwd=tmp_path)
+    out, err = proc.communicate("hello\n", timeout=30)
+    assert proc.returncode == 0
+    assert out == f"cwd={tmp_path} x=42 argv=['--a', 'b c'] stdin=hello\n"
+    pid = int(err.split("pid=")[1].split()[0])
+    assert pid != proc.pid and "client=" in err and err.split("client=")[1].strip()  # it knows its caller
+
+
+@pytest.mark.parametrize(
+    "argv,status,stderr",
+    [(("exit", "3"), 3, ""), (("message",), 1, "error: what to do next"), (("raise",), 1, "RuntimeError: a bug")],
+)
+def test_exit_status_and_messages_are_the_stages(server, argv, status, stderr):
+    proc = command(server, *argv)
+    _, err = proc.communicate("", timeout=30)
+    assert proc.returncode == status and stderr in err
+
+
+def test_sigterm_to_the_command_ends_the_stage_cleanly_and_a_killed_stage_reads_137(server):
+    proc = command(server, "sleep")
+    assert proc.stdout.readline() == "ready\n"
+    proc.send_signal(signal.SIGTERM)
+    proc.communicate(timeout=30)
+    assert proc.returncode == 143  # lifecycle's Interrupted: the stage's run ends KILLED
+    proc = command(server, "kill")
+    proc.communicate("", timeout=30)
+    assert proc.returncode == 137
+
+
+def test_without_a_reachable_server_the_command_runs_the_stage_itself(tmp_path):
+    env = {**os.environ, ENV: str(tmp_path / "gone"), "PYTHONPATH": str(ROOT)}
+    res = subprocess.run(
+        [sys.executable, "-m", "pipeline", "nope"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert res.returncode == 1 and "unknown stage 'nope'; known stages: analyze" in res.stderr
