@@ -5,6 +5,8 @@
 
 Each Snakemake rule writes a ``benchmark:`` TSV (wall seconds, peak RSS) under results/benchmarks/;
 this script runs the DAG from scratch and prints them per stage, plus the invocation's wall time.
+Under ``runtime.warm_start`` a job's process is the command that handed its stage to the warm server,
+so the peak RSS is the command's: ``benchmarks/stage_overhead.py`` gives each stage's own.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from pipeline.core import warm
+from pipeline import warm
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -102,7 +102,7 @@ def _semantic_errors(p: dict) -> list[str]:
                 f"{key}: {name!r} is not a sampler with a sampling section; allowed values are "
                 f"{', '.join(p['sampling'])}"
             )
-    from pipeline.sampling.spec import STOPPING_SAMPLERS
+    from pipeline.sampling import STOPPING_SAMPLERS
 
     if ev["stop_at_eos"] and ev["sampler"] not in STOPPING_SAMPLERS:
         msgs.append(

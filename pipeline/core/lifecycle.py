@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 
-from pipeline.core.processes import alive, orchestrator
+from pipeline.core.processes import CALLER_ENV, alive, orchestrator
 
 POLL_S = 2.0
 
@@ -39,10 +39,8 @@ def install() -> None:
     if threading.current_thread() is not threading.main_thread():
         return
     signal.signal(signal.SIGTERM, _on_sigterm)
-    from pipeline.core.warm import CLIENT_ENV
-
-    # a stage forked by the warm server also stops when the command that asked for it is gone
-    for what, watched in (("the orchestrator", orchestrator()), ("its command", os.environ.get(CLIENT_ENV))):
+    # a stage forked by the warm server (pipeline/warm.py) also stops when the command that asked is gone
+    for what, watched in (("the orchestrator", orchestrator()), ("its command", os.environ.get(CALLER_ENV))):
         if watched and alive(watched):
             threading.Thread(target=_watch, args=(watched, what), daemon=True, name="watchdog").start()
 

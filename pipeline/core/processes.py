@@ -14,6 +14,8 @@ from pathlib import Path
 
 #: set by the Snakefile's onstart: the orchestrator's ``process_id`` (stages watch it, runs record it)
 ORCHESTRATOR_ENV = "PIPELINE_ORCHESTRATOR"
+#: set in a stage forked by the warm server (pipeline/warm.py): the ``process_id`` of the command that asked
+CALLER_ENV = "PIPELINE_WARM_CALLER"
 
 
 def proc_stat(pid: int) -> list[str] | None:

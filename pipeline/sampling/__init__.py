@@ -15,7 +15,7 @@ import functools
 from typing import TYPE_CHECKING, Protocol
 
 from pipeline.core.registry import resolve
-from pipeline.sampling.spec import Decoding
+from pipeline.sampling.spec import STOPPING_SAMPLERS, Decoding
 
 if TYPE_CHECKING:
     import torch
@@ -51,4 +51,4 @@ def get_sampler(name: str, options: dict | None = None) -> Sampler:
     return functools.partial(fn, **options) if options else fn
 
 
-__all__ = ["SAMPLERS", "Decoding", "Sampler", "get_sampler"]
+__all__ = ["SAMPLERS", "STOPPING_SAMPLERS", "Decoding", "Sampler", "get_sampler"]

@@ -254,10 +254,10 @@ _INVOCATION = {}  # the id onstart opened, for onsuccess/onerror to close; the w
 
 
 onstart:
-    # The warm server first: its imports overlap the invocation's opening (pipeline.core.warm). Only
+    # The warm server first: its imports overlap the invocation's opening (pipeline.warm). Only
     # for jobs on this host: a cluster job elsewhere could not reach it, one here must not run in it.
     if config["runtime"]["warm_start"] and workflow.local_exec:
-        from pipeline.core.warm import start_server
+        from pipeline.warm import start_server
 
         _INVOCATION["warm"] = start_server(f"{R}/logs/warm_server.log")
     # One parent MLflow run per invocation (Snakemake calls this only when there are jobs to run),
@@ -289,7 +289,7 @@ def close_invocation(ok):
     from pipeline.core.mlflow_store import close_invocation
 
     if "warm" in _INVOCATION:
-        from pipeline.core.warm import stop_server
+        from pipeline.warm import stop_server
 
         stop_server(_INVOCATION.pop("warm"))
     if "id" in _INVOCATION:

@@ -30,8 +30,9 @@ import struct
 import sys
 import time
 
+from pipeline.core.processes import CALLER_ENV
+
 ENV = "PIPELINE_WARM"  # the server's socket path, exported by the Snakefile's onstart
-CLIENT_ENV = "PIPELINE_WARM_CLIENT"  # in a forked stage: the process_id of the command that asked for it
 
 #: modules imported once in the server (what the stage jobs would import each)
 PRELOAD = (
@@ -40,7 +41,7 @@ PRELOAD = (
     "pipeline.model.modeling_llada",  # transformers' PreTrainedModel machinery
     "mlflow",
     "mlflow.store.tracking.sqlalchemy_store",  # most of opening a sqlite store
-    "pipeline.stages.evaluate",
+    "pipeline.stages.evaluate",  # the stage modules with the most imports of their own
     "pipeline.stages.pretrain",
     "pipeline.stages.rl",
     "pipeline.stages.sft",
@@ -123,7 +124,7 @@ def _child(conn: socket.socket, listener: socket.socket, run: str) -> None:
         os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
-        os.environ[CLIENT_ENV] = request["client"]
+        os.environ[CALLER_ENV] = request["client"]
         sys.argv = ["python -m pipeline", *request["argv"]]
         _send(conn, {"pid": os.getpid()})
         module, function = run.split(":")
@@ -203,7 +204,7 @@ def start_server(log_path: str):
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.core.warm", "--socket", path, "--parent", process_id()],
+            [sys.executable, "-m", "pipeline.warm", "--socket", path, "--parent", process_id()],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -1,4 +1,4 @@
-"""The warm server (pipeline.core.warm): ``python -m pipeline ...`` runs in a forked child with the
+"""The warm server (pipeline.warm): ``python -m pipeline ...`` runs in a forked child with the
 caller's arguments, environment, directory and file descriptors, and ends with the stage's status;
 signals reach the stage; with no server the command runs the stage itself."""
 
@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.core.processes import process_id
-from pipeline.core.warm import CLIENT_ENV, ENV, serve
+from pipeline.core.processes import CALLER_ENV, process_id
+from pipeline.warm import ENV, serve
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def probe(argv):
@@ -24,7 +24,7 @@ def probe(argv):
     if what == "echo":
         line = sys.stdin.readline().strip()
         print(f"cwd={os.getcwd()} x={os.environ.get('X')} argv={argv[1:]} stdin={line}")
-        print(f"to stderr pid={os.getpid()} client={os.environ.get(CLIENT_ENV, '')[:4]}", file=sys.stderr)
+        print(f"to stderr pid={os.getpid()} client={os.environ.get(CALLER_ENV, '')[:4]}", file=sys.stderr)
     elif what == "exit":
         sys.exit(int(argv[1]))
     elif what == "message":
@@ -45,7 +45,7 @@ def probe(argv):
 def server(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("warm") / "s")
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter, as the Snakefile's onstart starts it
-    proc = ctx.Process(target=serve, args=(path, process_id(), (), "tests.core.test_warm:probe"), daemon=True)
+    proc = ctx.Process(target=serve, args=(path, process_id(), (), "tests.test_warm:probe"), daemon=True)
     proc.start()
     for _ in range(200):
         if os.path.exists(path):
