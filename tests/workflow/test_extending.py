@@ -69,6 +69,7 @@ def extended(tmp_path_factory, data_dir):
     }
     params["sampling"]["dummy"] = {"width": 2}
     params["eval"]["sampler"] = "dummy"
+    params["eval"]["stop_at_eos"] = False  # it decodes every block (sampling.spec.STOPPING_SAMPLERS)
     params["tables"]["table1"]["models"].append("dummy_from_base")
     (dst / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     subprocess.run(["git", "init", "-q"], cwd=dst, check=True)
