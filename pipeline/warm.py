@@ -164,10 +164,12 @@ def serve(path: str, parent: str, preload: tuple[str, ...] = PRELOAD, run: str =
     if threading.active_count() > 1:  # a fork copies only the forking thread: a library thread would be lost
         sys.exit(f"warm server: the preloaded modules started {threading.active_count() - 1} threads; not forking")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    if os.path.exists(path):
-        os.unlink(path)
-    listener.bind(path)
+    for stale in (path, path + ".new"):
+        if os.path.exists(stale):
+            os.unlink(stale)
+    listener.bind(path + ".new")
     listener.listen(16)
+    os.rename(path + ".new", path)  # the path appears only once it accepts (start_server waits for it)
     listener.settimeout(1.0)
     print(f"[warm] preloaded {len(preload)} modules in {time.time() - t0:.1f} s; serving {path}", flush=True)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
@@ -191,9 +193,8 @@ def serve(path: str, parent: str, preload: tuple[str, ...] = PRELOAD, run: str =
 
 
 def start_server(log_path: str):
-    """Start :func:`serve` for this process's jobs (the Snakefile's onstart): export its socket in
-    ``PIPELINE_WARM`` and return the server process (for :func:`stop_server`). Jobs that start before
-    its imports are done run the stage themselves."""
+    """Start :func:`serve` for this process's jobs (the Snakefile's onstart), wait until it listens,
+    export its socket in ``PIPELINE_WARM`` and return the server process (for :func:`stop_server`)."""
     import subprocess
     import tempfile
     from pathlib import Path
@@ -211,6 +212,11 @@ def start_server(log_path: str):
             start_new_session=True,  # a Ctrl-C reaches the jobs' commands, which stop their stages cleanly
         )
     os.environ[ENV] = server.socket_path = path
+    # wait for its imports (about 5 s, what the first jobs would pay each), so every job forks; a
+    # server that fails or hangs only costs the wait: the jobs then run their stages themselves
+    deadline = time.time() + 30
+    while not os.path.exists(path) and server.poll() is None and time.time() < deadline:
+        time.sleep(0.1)
     return server
 
 
