@@ -120,3 +120,16 @@ def test_arithmetic_answer_width_zero_pads_and_still_scores_by_value():
     ex = next(e for e in examples if e["answer"].startswith("0"))
     assert task.reward(f"<answer>{ex['answer']}</answer>", ex) == 1.0
     assert task.reward(f"<answer>{int(ex['answer'])}</answer>", ex) == 1.0  # the value counts, not the padding
+
+
+@pytest.mark.parametrize("name", ["tiny_countdown", "tiny_arithmetic"])
+def test_min_operands_mixes_two_and_three_operand_problems_and_the_default_draws_only_three(name):
+    def operands(ex):
+        return len(re.findall(r"\d+", ex["answer"] if name == "tiny_countdown" else ex["prompt"]))
+
+    mixed = get_task(name, seed=0, min_operands=2).load("train", 200)
+    counts = [operands(ex) for ex in mixed]
+    assert set(counts) == {2, 3} and 0.3 < counts.count(2) / len(counts) < 0.7
+    task = get_task(name, seed=0, min_operands=2)
+    assert all(task.reward(ex["completion"], ex) == 1.0 for ex in mixed)  # the generated answers are right
+    assert {operands(ex) for ex in get_task(name, seed=0).load("train", 100)} == {3}

@@ -36,6 +36,19 @@ def evaluate_expression(expr: str) -> float | None:
         return None
 
 
+def operand_count(rng: random.Random, options: dict) -> int:
+    """3, or 2 or 3 with equal chance when ``min_operands`` is 2. The default draws nothing, so the
+    data made before the option existed are unchanged."""
+    return 3 if int(options.get("min_operands", 3)) == 3 else rng.choice((2, 3))
+
+
+def random_expression(rng: random.Random, max_operand: int, ops: str, count: int) -> str:
+    """``a o b [o c]`` with operands in 1..max_operand and operators drawn from ``ops``."""
+    nums = [rng.randint(1, max_operand) for _ in range(count)]
+    signs = [rng.choice(ops) for _ in range(count - 1)]
+    return "".join(f"{n}{o}" for n, o in zip(nums, signs)) + str(nums[-1])
+
+
 def trace_steps(expr: str, rng: random.Random) -> str:
     """``3*4=12 then 12+5=17 so 17``-style trace of ``a o b o c`` in precedence order."""
     tree = ast.parse(expr, mode="eval").body

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from typing import ClassVar
 
-from pipeline.tasks.tiny.arith_trace import evaluate_expression, trace_steps
+from pipeline.tasks.tiny.arith_trace import evaluate_expression, operand_count, random_expression, trace_steps
 from pipeline.tasks.tiny.common import TinyTask
 
 #: options of data.tasks.tiny_arithmetic (JSON Schema; read by the params validator without importing)
@@ -16,6 +16,14 @@ OPTIONS = {
         "pattern": "^[+*-]+$",
         "default": "+-*",
         "description": "operators the expressions draw from (fewer: an easier task)",
+    },
+    "min_operands": {
+        "type": "integer",
+        "minimum": 2,
+        "maximum": 3,
+        "default": 3,
+        "description": "fewest operands per expression: 2 mixes one-operation problems (a o b) into the "
+        "three-operand ones, drawn half and half (an easier task, graded in difficulty)",
     },
     "answer_width": {
         "type": "integer",
@@ -45,9 +53,7 @@ class TinyArithmetic(TinyTask):
 
     def make(self, rng: random.Random, split: str) -> dict | None:
         hi = int(self.options.get("max_operand", 9))
-        nums = [rng.randint(1, hi) for _ in range(3)]
-        ops = [rng.choice(self.options.get("ops", "+-*")) for _ in range(2)]
-        expr = f"{nums[0]}{ops[0]}{nums[1]}{ops[1]}{nums[2]}"
+        expr = random_expression(rng, hi, self.options.get("ops", "+-*"), operand_count(rng, self.options))
         value = evaluate_expression(expr)
         if value is None or not 0 <= value <= 99:
             return None

@@ -1,4 +1,4 @@
-"""Countdown with three numbers: write an expression using each number once that equals the target.
+"""Countdown with three (or two) numbers: write an expression using each number once that equals the target.
 
 Reward (d1's): 1.0 for a correct expression, 0.1 when an answer is present but wrong,
 0 when there is none. Score: 1 only for a correct expression. Any valid expression counts,
@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from typing import ClassVar
 
-from pipeline.tasks.tiny.arith_trace import evaluate_expression, trace_steps
+from pipeline.tasks.tiny.arith_trace import evaluate_expression, operand_count, random_expression, trace_steps
 from pipeline.tasks.tiny.common import TinyTask
 
 #: options of data.tasks.tiny_countdown (JSON Schema; read by the params validator without importing)
@@ -24,6 +24,14 @@ OPTIONS = {
         "pattern": "^[+*-]+$",
         "default": "+-*",
         "description": "operators the expressions draw from (fewer: an easier task)",
+    },
+    "min_operands": {
+        "type": "integer",
+        "minimum": 2,
+        "maximum": 3,
+        "default": 3,
+        "description": "fewest given numbers: 2 mixes two-number problems into the three-number ones, "
+        "drawn half and half (an easier task, graded in difficulty)",
     },
     "order": {
         "enum": ["sorted", "solution"],
@@ -65,9 +73,8 @@ class TinyCountdown(TinyTask):
 
     def make(self, rng: random.Random, split: str) -> dict | None:
         hi = int(self.options.get("max_number", 12))
-        nums = [rng.randint(1, hi) for _ in range(3)]
-        ops = [rng.choice(self.options.get("ops", "+-*")) for _ in range(2)]
-        expr = f"{nums[0]}{ops[0]}{nums[1]}{ops[1]}{nums[2]}"
+        expr = random_expression(rng, hi, self.options.get("ops", "+-*"), operand_count(rng, self.options))
+        nums = [int(n) for n in re.findall(r"\d+", expr)]
         target = evaluate_expression(expr)
         if target is None or target != int(target) or not 1 <= target <= int(self.options.get("max_target", 99)):
             return None
