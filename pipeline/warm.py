@@ -34,17 +34,23 @@ from pipeline.core.processes import CALLER_ENV
 
 ENV = "PIPELINE_WARM"  # the server's socket path, exported by the Snakefile's onstart
 
-#: modules imported once in the server (what the stage jobs would import each)
+#: what the stage jobs would each import (``module``) or build (``module:function``, called once) in the
+#: server, before any fork
 PRELOAD = (
     "torch",
     "transformers",
     "pipeline.model.modeling_llada",  # transformers' PreTrainedModel machinery
     "mlflow",
     "mlflow.store.tracking.sqlalchemy_store",  # most of opening a sqlite store
+    "pipeline.core.mlflow_store:cache_schema_head",  # and the migrations' head it checks the file against
+    "pipeline.core.config:schema_validator",  # jsonschema and the params schema: every job validates params
     "pipeline.stages.evaluate",  # the stage modules with the most imports of their own
     "pipeline.stages.pretrain",
     "pipeline.stages.rl",
     "pipeline.stages.sft",
+    "pipeline.stages.prepare",  # and the short jobs', whose whole work is a second or two
+    "pipeline.stages.table",
+    "pipeline.stages.claims",
 )
 
 
@@ -151,7 +157,7 @@ def _child(conn: socket.socket, listener: socket.socket, run: str) -> None:
 
 
 def serve(path: str, parent: str, preload: tuple[str, ...] = PRELOAD, run: str = "pipeline.__main__:main") -> None:
-    """Import ``preload``, then fork a process per connection on ``path`` that calls ``run`` (module:function,
+    """Import (or call) ``preload``, then fork a process per connection on ``path`` that calls ``run`` (module:function,
     given the command's arguments) until ``parent`` (a ``process_id``, the Snakemake process) is gone or
     SIGTERM arrives."""
     import threading
@@ -160,7 +166,10 @@ def serve(path: str, parent: str, preload: tuple[str, ...] = PRELOAD, run: str =
 
     t0 = time.time()
     for name in preload:
-        importlib.import_module(name)
+        module, _, function = name.partition(":")
+        imported = importlib.import_module(module)
+        if function:
+            getattr(imported, function)()
     if threading.active_count() > 1:  # a fork copies only the forking thread: a library thread would be lost
         sys.exit(f"warm server: the preloaded modules started {threading.active_count() - 1} threads; not forking")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

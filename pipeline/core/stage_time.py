@@ -1,11 +1,12 @@
 """Where a stage job's wall time goes, so the time outside the work itself can be seen and cut.
 
 A job's time splits into: ``startup`` (interpreter start, imports and params validation, from the
-process's start time in /proc to the tracking run's opening), ``open`` (opening the MLflow run),
-named phases the stage marks (``load_model``, ``write``, ...), ``close`` (flushing metrics, logging
-artifacts and the log, ending the run) and the rest, the work. :class:`pipeline.core.tracking.StageRun`
-keeps one clock per run, logs each part as ``time/<part>_s`` and prints them in one line at the end;
-``benchmarks/stage_overhead.py`` tabulates them over a finished main job.
+job's start in /proc, the command's when the warm server forked the stage, to the tracking run's
+opening), ``open`` (opening the MLflow run), named phases the stage marks (``load_model``,
+``write``, ...), ``close`` (flushing metrics, logging artifacts and the log, ending the run) and the
+rest, the work. :class:`pipeline.core.tracking.StageRun` keeps one clock per run, logs each part as
+``time/<part>_s`` and prints them in one line at the end; ``benchmarks/stage_overhead.py``
+tabulates them over a finished main job.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 
-from pipeline.core.processes import started_at
+from pipeline.core.processes import job_started_at
 
 #: parts that are not the stage's work (the rest of the job's wall time is)
 OVERHEAD = ("startup", "open", "load_model", "write", "close")
@@ -23,13 +24,13 @@ _previous_end: float | None = None  # when this process's previous run ended (a 
 
 
 class StageClock:
-    """One run's clock. It starts at the process's start, or for a later run of a job that opens
+    """One run's clock. It starts at the job's start, or for a later run of a job that opens
     several (evaluate over a model's tasks) at the previous run's end, so the process start is
     counted once, in the first run."""
 
     def __init__(self):
         self.parts: dict[str, float] = {}
-        self.t_process = _previous_end or started_at()
+        self.t_process = _previous_end or job_started_at()
         self.t_open = time.time()
         if self.t_process is not None:
             self.parts["startup"] = max(self.t_open - self.t_process, 0.0)
