@@ -182,8 +182,13 @@ def serve(path: str, parent: str, preload: tuple[str, ...] = PRELOAD, run: str =
     listener.settimeout(1.0)
     print(f"[warm] preloaded {len(preload)} modules in {time.time() - t0:.1f} s; serving {path}", flush=True)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    forked = 0
+    forked, why = 0, [f"the orchestrator ({parent}) is gone"]
+
+    def on_sigterm(*_):
+        why[0] = "SIGTERM (the orchestrator's end)"
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         while alive(parent) is not False:
             try:
@@ -194,11 +199,14 @@ def serve(path: str, parent: str, preload: tuple[str, ...] = PRELOAD, run: str =
                 _child(conn, listener, run)  # never returns
             conn.close()
             forked += 1
+    except BaseException as err:
+        why[0] = why[0] if isinstance(err, SystemExit) else f"{type(err).__name__}: {err}"
+        raise
     finally:
         listener.close()
         if os.path.exists(path):
             os.unlink(path)
-        print(f"[warm] {forked} stage processes forked; stopping", flush=True)
+        print(f"[warm] {forked} stage processes forked; stopping: {why[0]}", flush=True)
 
 
 def start_server(log_path: str):

@@ -39,6 +39,17 @@ def parser(description: str, training: bool = False, per_task_logs: bool = False
     return ap
 
 
+def per_task(args) -> list[str | None]:
+    """Each ``--task``'s log (``--log`` once per task, or none), after checking that ``--out`` and
+    ``--log`` repeat as often as ``--task``; exits with one line saying how when they do not."""
+    if len(args.out) != len(args.task) or len(args.log) not in (0, len(args.task)):
+        sys.exit(
+            f"error: {len(args.task)} --task, {len(args.out)} --out and {len(args.log)} --log: give one --out "
+            "(and one --log, or none) per --task, in the same order"
+        )
+    return args.log or [None] * len(args.task)
+
+
 def load_or_exit(path: str) -> dict:
     try:
         return load_params(path)

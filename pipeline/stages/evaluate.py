@@ -23,7 +23,7 @@ from pipeline.decoding.problems import evaluate_length
 from pipeline.model import io
 from pipeline.rl import run_for_task
 from pipeline.sampling import Decoding, get_sampler
-from pipeline.stages import load_or_exit, parser
+from pipeline.stages import load_or_exit, parser, per_task
 from pipeline.tasks import build_tasks, read_prepared
 
 #: MLflow metric name -> metrics.json key, logged per generation length
@@ -45,16 +45,11 @@ def main(argv=None) -> None:
     ap.add_argument("--task", action="append", required=True, help="a task; repeat for several")
     ap.add_argument("--out", action="append", required=True, help="output folder of each --task, in order")
     args = ap.parse_args(argv)
-    if len(args.out) != len(args.task) or len(args.log) not in (0, len(args.task)):
-        raise SystemExit(
-            f"error: {len(args.task)} --task, {len(args.out)} --out and {len(args.log)} --log: give one --out "
-            "(and one --log, or none) per --task, in the same order"
-        )
+    logs = per_task(args)
     params = load_or_exit(args.params)
     cfg = params["eval"]
     if args.protocol not in cfg["protocols"]:
         raise SystemExit(f"error: --protocol {args.protocol!r}: allowed values are {', '.join(cfg['protocols'])}")
-    logs = args.log or [None] * len(args.task)
     runtime.setup(params["runtime"], 0, logs[0])
     tasks = build_tasks(params, args.task)
     examples = read_prepared(args.data, tasks, "test")  # every task's rows checked before any work

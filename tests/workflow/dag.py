@@ -44,9 +44,10 @@ def snakemake_jobs(root: Path, targets: list[str], configfile: str | None = None
 
 
 def split_grouped(jobs: list[dict]) -> list[dict]:
-    """A grouped evaluate job (``eval.group_tasks``: one process over a model's tasks, rule
-    ``evaluate_<protocol>``) as the per-task jobs it stands for, each with the command, output, inputs
-    and tracked params of its task alone: what dvc.yaml runs as one stage per (model, task)."""
+    """A grouped job (one process over several tasks: ``eval.group_tasks``, rule ``evaluate_<protocol>``,
+    and ``data.group_tasks``, rule ``prepare_tasks``) as the per-task jobs it stands for, each with the
+    command, outputs, inputs and tracked params of its task alone: what dvc.yaml runs as one stage per
+    task (and model)."""
     out = []
     for job in jobs:
         prefix, *each = job["cmd"].split(" --task ")
@@ -57,15 +58,15 @@ def split_grouped(jobs: list[dict]) -> list[dict]:
         for task, rest in zip(tasks, each):
             others = set(tasks) - {task}
             tracked = {k: v for k, v in job["params"]["tracked"].items() if k.split(".")[-1] not in others}
-            output = rest.split(" --out ")[1].split()[0]
+            folder = rest.split(" --out ")[1].split()[0]
             inputs = [i for i in job["input"] if not others & set(Path(i).parts)]
             out.append(
                 {
                     **job,
-                    "rule": "evaluate",
+                    "rule": job["rule"].split("_")[0],  # evaluate_d1 -> evaluate, prepare_tasks -> prepare
                     "cmd": f"{prefix} --task {rest}",
                     "input": inputs,
-                    "output": [output],
+                    "output": [o for o in job["output"] if o == folder or o.startswith(folder + "/")],
                     "params": {**job["params"], "tracked": tracked},
                 }
             )

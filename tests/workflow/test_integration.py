@@ -222,4 +222,4 @@ def test_command_line_overrides_reach_the_stages(project):
 def test_dag_labels_name_the_task(project):
     dot = _run([*SMK, "--dag", "dot", "results/table1.csv"], project)
     assert 'label = "evaluate_d1\\nmodel: base"' in dot  # one job over the model's tasks (eval.group_tasks)
-    assert 'label = "prepare\\ndataset: tiny_sudoku"' in dot
+    assert 'label = "prepare_tasks"' in dot  # one job over every task (data.group_tasks)
