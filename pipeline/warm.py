@@ -13,7 +13,8 @@ The child is the stage process: its own pid, the job's environment (OMP_NUM_THRE
 orchestrator and invocation ids), SIGCHLD restored, the caller's file descriptors. The caller
 forwards SIGTERM and SIGINT to it and the child stops when the caller is gone (``lifecycle``), so
 Snakemake's cancelling reaches the stage. Nothing has computed in the server before the fork (no
-torch op, so no thread pool, no store connection): results are bit-identical to a fresh process.
+torch op, so no thread pool; the MLflow store is built, its connections closed): results are
+bit-identical to a fresh process.
 Snakemake's ``benchmark`` files then measure the caller only (wall time right, memory not): every
 stage run logs its own peak memory (``memory/peak_rss_mb``).
 """
@@ -127,7 +128,11 @@ def _child(conn: socket.socket, listener: socket.socket, run: str) -> None:
         sys.stdin = open(0, closefd=False)  # noqa: SIM115 -- the job's own stdin for the stage's lifetime
         sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
         sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-        os.chdir(request["cwd"])
+        if request["cwd"] != os.getcwd():  # the store built before the fork names a file relative to here
+            from pipeline.core.mlflow_store import forget_stores
+
+            forget_stores()
+            os.chdir(request["cwd"])
         os.environ.clear()
         os.environ.update(request["env"])
         os.environ[CALLER_ENV] = request["client"]
@@ -156,10 +161,16 @@ def _child(conn: socket.socket, listener: socket.socket, run: str) -> None:
         os._exit(status)
 
 
-def serve(path: str, parent: str, preload: tuple[str, ...] = PRELOAD, run: str = "pipeline.__main__:main") -> None:
-    """Import (or call) ``preload``, then fork a process per connection on ``path`` that calls ``run`` (module:function,
-    given the command's arguments) until ``parent`` (a ``process_id``, the Snakemake process) is gone or
-    SIGTERM arrives."""
+def serve(
+    path: str,
+    parent: str,
+    preload: tuple[str, ...] = PRELOAD,
+    run: str = "pipeline.__main__:main",
+    store: tuple[str, str] | None = None,
+) -> None:
+    """Import (or call) ``preload`` and build the MLflow ``store`` (uri, experiment), then fork a process per
+    connection on ``path`` that calls ``run`` (module:function, given the command's arguments) until
+    ``parent`` (a ``process_id``, the Snakemake process) is gone or SIGTERM arrives."""
     import threading
 
     from pipeline.core.processes import alive
@@ -170,6 +181,10 @@ def serve(path: str, parent: str, preload: tuple[str, ...] = PRELOAD, run: str =
         imported = importlib.import_module(module)
         if function:
             getattr(imported, function)()
+    if store is not None:
+        from pipeline.core.mlflow_store import open_for_forks
+
+        open_for_forks(*store)
     if threading.active_count() > 1:  # a fork copies only the forking thread: a library thread would be lost
         sys.exit(f"warm server: the preloaded modules started {threading.active_count() - 1} threads; not forking")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -209,9 +224,10 @@ def serve(path: str, parent: str, preload: tuple[str, ...] = PRELOAD, run: str =
         print(f"[warm] {forked} stage processes forked; stopping: {why[0]}", flush=True)
 
 
-def start_server(log_path: str):
-    """Start :func:`serve` for this process's jobs (the Snakefile's onstart), wait until it listens,
-    export its socket in ``PIPELINE_WARM`` and return the server process (for :func:`stop_server`)."""
+def start_server(log_path: str, store: tuple[str, str] | None = None):
+    """Start :func:`serve` for this process's jobs (the Snakefile's onstart; ``store``: the tracking uri and
+    experiment), wait until it listens, export its socket in ``PIPELINE_WARM`` and return the server
+    process (for :func:`stop_server`)."""
     import subprocess
     import tempfile
     from pathlib import Path
@@ -222,7 +238,8 @@ def start_server(log_path: str):
     Path(log_path).parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "w") as log:
         server = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.warm", "--socket", path, "--parent", process_id()],
+            [sys.executable, "-m", "pipeline.warm", "--socket", path, "--parent", process_id()]
+            + (["--store", *store] if store else []),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -254,8 +271,9 @@ def main() -> None:
     ap.add_argument("--socket", required=True)
     ap.add_argument("--parent", required=True, help="process_id of the orchestrator: stop when it is gone")
     ap.add_argument("--preload", nargs="*", default=list(PRELOAD))
+    ap.add_argument("--store", nargs=2, metavar=("URI", "EXPERIMENT"), help="the MLflow store to build before forking")
     args = ap.parse_args()
-    serve(args.socket, args.parent, tuple(args.preload))
+    serve(args.socket, args.parent, tuple(args.preload), store=tuple(args.store) if args.store else None)
 
 
 if __name__ == "__main__":

@@ -37,6 +37,13 @@ def probe(argv):
         lifecycle.install()
         print("ready", flush=True)
         time.sleep(30)
+    elif what == "store":
+        from mlflow.tracking import MlflowClient
+        from mlflow.tracking._tracking_service.registry import TrackingStoreRegistry
+
+        built = TrackingStoreRegistry._get_store_with_resolved_uri.cache_info().currsize
+        db = MlflowClient("sqlite:///mlflow.db")._tracking_client.store.engine.url.database
+        print(f"built={built} db={Path(db).resolve()}")
     elif what == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -92,6 +99,35 @@ def test_sigterm_to_the_command_ends_the_stage_cleanly_and_a_killed_stage_reads_
     proc = command(server, "kill")
     proc.communicate("", timeout=30)
     assert proc.returncode == 137
+
+
+def test_the_store_built_before_the_fork_serves_its_directory_only(tmp_path):
+    """The server builds the MLflow store once (connections closed); a job in another directory,
+    where the relative sqlite URI names another file, builds its own."""
+    home, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
+    home.mkdir()
+    elsewhere.mkdir()
+    path, cwd = str(tmp_path / "s"), os.getcwd()
+    os.chdir(home)  # the spawned server starts here, as the Snakefile's onstart in the project root
+    try:
+        proc = multiprocessing.get_context("spawn").Process(
+            target=serve, args=(path, process_id(), (), "tests.test_warm:probe", ("sqlite:///mlflow.db", "t"))
+        )
+        proc.start()
+    finally:
+        os.chdir(cwd)
+    try:
+        for _ in range(400):
+            if os.path.exists(path):
+                break
+            time.sleep(0.05)
+        assert (home / "mlflow.db").exists()  # created by the server
+        for where, built in ((home, 1), (elsewhere, 0)):
+            out, _ = command(path, "store", cwd=where).communicate(timeout=60)
+            assert out == f"built={built} db={where / 'mlflow.db'}\n"
+    finally:
+        proc.terminate()
+        proc.join(10)
 
 
 def test_without_a_reachable_server_the_command_runs_the_stage_itself(tmp_path):

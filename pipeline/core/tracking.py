@@ -26,12 +26,11 @@ from pipeline.core.lifecycle import Interrupted
 from pipeline.core.metric_log import MetricLog
 from pipeline.core.mlflow_store import (
     ensure_experiment,
-    find_or_open_parent,
     git_commit,
     init_store,
     invocation,
     locked,
-    reap_dead_runs,
+    stage_parent,
     usable_uri,
 )
 from pipeline.core.processes import process_id
@@ -119,8 +118,7 @@ class StageRun:
         inv_id, self.tool, command = invocation()
         with locked(self.uri):
             self.exp_id = ensure_experiment(self.client, self.uri, self.experiment)
-            reap_dead_runs(self.client, self.exp_id)  # DVC and hand-run stages have no start hook: each stage looks
-            self.parent_id = find_or_open_parent(
+            self.parent_id = stage_parent(
                 self.client, self.exp_id, inv_id, self.tool, {"command": command, "profile": self.tags["profile"]}
             )
             self.run_id = self._continue_run() or self._create_run(inv_id)

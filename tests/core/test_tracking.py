@@ -7,9 +7,15 @@ import pytest
 import yaml
 from mlflow.tracking import MlflowClient
 
-from pipeline.core import tracking
+from pipeline.core import mlflow_store, tracking
 from pipeline.core.config import ROOT
-from pipeline.core.mlflow_store import LOCAL_FALLBACK, TrackingUnreachable, close_invocation, open_invocation
+from pipeline.core.mlflow_store import (
+    LOCAL_FALLBACK,
+    TrackingUnreachable,
+    close_invocation,
+    forget_stores,
+    open_invocation,
+)
 from pipeline.core.tracking import StageRun
 
 TRACKING = {
@@ -23,21 +29,12 @@ TRACKING = {
 PARAMS = {"profile": "tiny", "tracking": TRACKING}
 
 
-def _forget_stores():
-    """MLflow caches one store per URI string; a relative sqlite URI names another file after a chdir
-    (in the pipeline every stage is a fresh process)."""
-    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-    from mlflow.tracking._tracking_service.registry import TrackingStoreRegistry
-
-    TrackingStoreRegistry._get_store_with_resolved_uri.cache_clear()
-    SqlAlchemyStore._engine_map.clear()
-
-
 @pytest.fixture(autouse=True)
 def fresh_stores():
-    _forget_stores()
+    """Each test works in its own directory, where the relative sqlite URI names another file."""
+    forget_stores()
     yield
-    _forget_stores()
+    forget_stores()
 
 
 @pytest.fixture
@@ -71,7 +68,7 @@ def test_a_moved_project_still_lists_every_artifact(finished, monkeypatch):
     tmp_path, run_id, _, _ = finished
     shutil.move(tmp_path / "a", tmp_path / "b")
     monkeypatch.chdir(tmp_path / "b")
-    _forget_stores()
+    forget_stores()
     client = _client()
     assert {a.path for a in client.list_artifacts(run_id)} == {"logs", "rollouts.json"}
     assert [a.path for a in client.list_artifacts(run_id, "logs")] == ["logs/sft.log"]
@@ -107,6 +104,23 @@ def test_snakemake_parent_says_whether_every_job_finished(tmp_path, monkeypatch)
     parent = client.get_run(parent.info.run_id)
     assert parent.info.status == "FAILED" and parent.data.tags["complete"] == "false"
     assert parent.data.tags["planned_jobs"] == "2" and parent.data.tags["command"] == "snakemake all"
+
+
+def test_under_snakemake_a_stage_nests_under_onstarts_parent_without_searching_or_reaping(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PIPELINE_INVOCATION_ID", "snakemake-y")
+    monkeypatch.setenv("PIPELINE_INVOCATION_TOOL", "snakemake")
+    parent_id = open_invocation(TRACKING["uri"], "t", "snakemake-y", "snakemake")
+    monkeypatch.setenv(mlflow_store.PARENT_ENV, parent_id)
+
+    def done_by_onstart(*args):
+        raise AssertionError("onstart has reaped and opened the parent already")
+
+    monkeypatch.setattr(mlflow_store, "reap_dead_runs", done_by_onstart)
+    monkeypatch.setattr(mlflow_store, "find_or_open_parent", done_by_onstart)
+    with StageRun(PARAMS, "prepare", {}) as run:
+        pass
+    assert _client().get_run(run.run_id).data.tags["mlflow.parentRunId"] == parent_id
 
 
 def test_training_runs_sample_system_metrics(tmp_path, monkeypatch):

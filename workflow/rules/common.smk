@@ -259,19 +259,22 @@ onstart:
     if config["runtime"]["warm_start"] and workflow.local_exec:
         from pipeline.warm import start_server
 
-        _INVOCATION["warm"] = start_server(f"{R}/logs/warm_server.log")
+        _INVOCATION["warm"] = start_server(
+            f"{R}/logs/warm_server.log", store=(TRACKING_URI, config["tracking"]["experiment"])
+        )
     # One parent MLflow run per invocation (Snakemake calls this only when there are jobs to run),
     # opened here with the command line (stages find it through PIPELINE_INVOCATION_ID) and closed by
     # onsuccess/onerror. The store is created here, once, because concurrent first use of a new
     # sqlite store races on table creation.
+    # Its id goes to the stages too, which then neither search for it nor reap dead runs (done here).
     # Stages watch the orchestrator's process and stop when it dies (pipeline.core.lifecycle).
     _INVOCATION["id"] = os.environ.setdefault("PIPELINE_INVOCATION_ID", f"snakemake-{uuid.uuid4().hex[:12]}")
     os.environ.setdefault("PIPELINE_INVOCATION_TOOL", "snakemake")
-    from pipeline.core.mlflow_store import open_invocation
+    from pipeline.core.mlflow_store import PARENT_ENV, open_invocation
     from pipeline.core.processes import ORCHESTRATOR_ENV, process_id
 
     os.environ.setdefault(ORCHESTRATOR_ENV, process_id())
-    open_invocation(
+    os.environ[PARENT_ENV] = open_invocation(
         TRACKING_URI,
         config["tracking"]["experiment"],
         _INVOCATION["id"],
