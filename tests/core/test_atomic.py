@@ -10,10 +10,10 @@ import pytest
 import pipeline.__main__ as dispatcher
 from pipeline.core.atomic import atomic_path, atomic_paths, partial_path
 from pipeline.core.config import ROOT
+from pipeline.core.mlflow_store import forget_stores
 from pipeline.model import io
 from pipeline.model.modeling_llada import LLaDAModelLM
 from pipeline.stages import prepare
-from tests.core.test_tracking import _forget_stores
 
 MODEL = {"d_model": 16, "n_layers": 1, "n_heads": 2, "mlp_hidden_size": 32}
 
@@ -64,7 +64,7 @@ def test_a_model_without_its_weights_is_refused_in_one_line(tmp_path):
 
 def test_a_stage_given_an_incomplete_model_exits_with_that_line(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the micro params' relative MLflow store lands here
-    _forget_stores()
+    forget_stores()
     out = tmp_path / "results" / "models" / "base"
     out.mkdir(parents=True)
     (out / "config.json").write_text("{}")
@@ -75,6 +75,6 @@ def test_a_stage_given_an_incomplete_model_exits_with_that_line(tmp_path, monkey
             "--data", str(data), "--out", str(tmp_path / "eval")]  # fmt: skip
     with pytest.raises(SystemExit) as exit_:
         dispatcher.main(argv)
-    _forget_stores()
+    forget_stores()
     assert str(exit_.value.code).startswith(f"error: {out}: model.safetensors is missing")
     assert not (tmp_path / "eval").exists()

@@ -16,8 +16,8 @@ import yaml
 from mlflow.tracking import MlflowClient
 
 from pipeline.core.config import ROOT
+from pipeline.core.mlflow_store import forget_stores
 from pipeline.stages import prepare, pretrain
-from tests.core.test_tracking import _forget_stores
 
 STEPS = 30
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
@@ -42,12 +42,12 @@ def _project(path: Path) -> list[str]:
 def _in(path: Path, fn, argv):
     here = os.getcwd()
     os.chdir(path)
-    _forget_stores()  # the relative sqlite URI names another file here
+    forget_stores()  # the relative sqlite URI names another file here
     try:
         fn(argv)
     finally:
         os.chdir(here)
-        _forget_stores()
+        forget_stores()
 
 
 def test_killed_stage_resumes_with_one_run_and_one_point_per_step(tmp_path, monkeypatch, capsys):
