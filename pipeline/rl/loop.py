@@ -19,7 +19,7 @@ from pipeline.training.adapters import reference_of
 from pipeline.training.batches import EncodedExamples, left_pad
 from pipeline.training.checkpoint import Resume, loop_state, restore_loop_state
 from pipeline.training.compute import TokenRows
-from pipeline.training.distributed import Processes
+from pipeline.training.distributed import Processes, adamw
 from pipeline.training.selection import CheckpointSelection
 
 
@@ -77,7 +77,7 @@ def run_rl(
     rng = random.Random(cfg["seed"])
     gen = torch.Generator().manual_seed(cfg["seed"])  # shared draws (diffu-GRPO's mask seeds): same on every process
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg["lr"], betas=(0.9, cfg["adam_beta2"]), weight_decay=cfg["weight_decay"])
+    opt = adamw(params, lr=cfg["lr"], betas=(0.9, cfg["adam_beta2"]), weight_decay=cfg["weight_decay"])
     counter = TokenRows(model)  # training compute, for the equal-compute control
     # the reference is taken before wrapping: LoRA's is the adapter-disabled model, otherwise a frozen copy
     ref_model = procs.prepare_frozen(reference_of(model)) if method.needs_reference else None

@@ -54,7 +54,9 @@ def main(argv=None) -> None:
         resume=resume,
     ) as run:
         with run.phase("load_model"):
-            model, tok = load_trainable(args.init, cfg, procs.device)  # LoRA adapters or the whole model (rl.lora)
+            model, tok = load_trainable(
+                args.init, cfg, procs.device, params["runtime"]
+            )  # rl.lora: adapters or the whole model
         method = get_method(args.method, cfg, int(model.config.mask_token_id), tok.eos_token_id)
         enc = EncodedExamples(tok, tasks, train, target_format=None, mode="rl")
         run.log_inputs(train_files(args.data, cfg["tasks"]))

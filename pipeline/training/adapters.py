@@ -15,13 +15,20 @@ from pathlib import Path
 import torch
 
 
-def load_trainable(model_dir, cfg: dict, device):
-    """The starting model of a training stage: float32 master weights (bf16 is the compute dtype, under
-    autocast), or d1's 4-bit NF4 base under LoRA (``lora.quantize_base``, CUDA only); then LoRA-wrapped."""
+def load_trainable(model_dir, cfg: dict, device, runtime: dict):
+    """The starting model of a training stage, then LoRA-wrapped if ``cfg["lora"]`` is set.
+
+    Full fine-tuning: float32 master weights (bf16 is the compute dtype, under autocast). LoRA: the
+    frozen base in the compute dtype (``runtime.dtype``): it takes no optimizer step, so it needs no
+    float32 master, and autocast would round it to bf16 in every forward anyway (8B: 16 GB, not 32;
+    d1 loads its LoRA base in bf16 too). ``lora.quantize_base``: d1's 4-bit NF4 base (CUDA only)."""
+    from pipeline.core.runtime import dtype_of
     from pipeline.model import io
 
-    quantize = bool((cfg.get("lora") or {}).get("quantize_base"))
-    model, tok = io.load_stage_model(model_dir, torch.bfloat16 if quantize else torch.float32, device, quantize)
+    lora = cfg.get("lora") or {}
+    quantize = bool(lora.get("quantize_base"))
+    dtype = torch.bfloat16 if quantize else dtype_of(runtime) if lora else torch.float32
+    model, tok = io.load_stage_model(model_dir, dtype, device, quantize)
     if quantize:
         from peft import prepare_model_for_kbit_training
 

@@ -14,7 +14,7 @@ from pipeline.model import io
 from pipeline.training.batches import EncodedExamples, sft_batch
 from pipeline.training.checkpoint import Resume, loop_state, restore_loop_state
 from pipeline.training.compute import TokenRows
-from pipeline.training.distributed import Processes
+from pipeline.training.distributed import Processes, adamw
 from pipeline.training.losses import forward_process, masked_diffusion_loss
 from pipeline.training.selection import CheckpointSelection
 
@@ -42,7 +42,7 @@ class LRSchedule:
 def make_optimizer(model, lr: float, weight_decay: float, schedule: LRSchedule):
     """AdamW (betas 0.9/0.98 as LLaDA) under ``schedule``."""
     trainable = [p for p in model.parameters() if p.requires_grad]  # LoRA: the adapters only
-    opt = torch.optim.AdamW(trainable, lr=lr, betas=(0.9, 0.98), weight_decay=weight_decay)
+    opt = adamw(trainable, lr=lr, betas=(0.9, 0.98), weight_decay=weight_decay)
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
 
 

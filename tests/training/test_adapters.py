@@ -7,7 +7,7 @@ import torch
 from pipeline.core.tracking import NullRun
 from pipeline.model import io
 from pipeline.tasks import get_task
-from pipeline.training.adapters import AdapterDisabled, prepare_trainable, reference_of
+from pipeline.training.adapters import AdapterDisabled, load_trainable, prepare_trainable, reference_of
 from pipeline.training.batches import EncodedExamples
 from pipeline.training.distributed import Processes, save_trained
 from pipeline.training.trainer import train_masked_diffusion
@@ -62,6 +62,30 @@ def test_lora_trains_float32_adapters_only_and_saves_adapter_and_merged_weights(
     with torch.no_grad():
         assert torch.allclose(merged(x).logits, adapted, atol=1e-5)
         assert not torch.allclose(merged(x).logits, _model()[0](x).logits, atol=1e-3)  # the adapters were merged in
+
+
+def test_a_bf16_lora_run_loads_its_frozen_base_in_bf16_and_trains_float32_adapters(tmp_path):
+    model, tok = _model()
+    io.save(model, tok, tmp_path / "init")
+    bf16 = {**CPU, "dtype": "bfloat16"}
+    full, _ = load_trainable(tmp_path / "init", {**SFT, "lora": None}, "cpu", bf16)
+    assert {p.dtype for p in full.parameters()} == {torch.float32}  # full FT: float32 master weights
+    peft_model, _ = load_trainable(tmp_path / "init", SFT, "cpu", bf16)
+    dtypes = {("lora_" in n, p.dtype) for n, p in peft_model.named_parameters()}
+    assert dtypes == {(False, torch.bfloat16), (True, torch.float32)}  # 2 B per frozen parameter, not 4
+    adapters = {n: p.detach().clone() for n, p in peft_model.named_parameters() if p.requires_grad}
+    train_masked_diffusion(peft_model, _enc(tok), SFT, NullRun(), "sft", Processes(bf16))
+    assert all(not torch.equal(p, adapters[n]) for n, p in peft_model.named_parameters() if p.requires_grad)
+    x = torch.randint(5, len(tok), (2, 12))
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        adapted = peft_model(x).logits.float()
+    save_trained(Processes(bf16), peft_model, tok, tmp_path / "out", bf16)  # merged into the bf16 base
+    (merged, _), (init, _) = io.load(tmp_path / "out"), io.load(tmp_path / "init")
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert (merged(x).logits.float() - adapted).abs().max() < 0.01  # the merge's bf16 rounding (0.002)
+        assert (init(x).logits.float() - adapted).abs().max() > 0.05  # what the adapters moved (0.1)
+    as_fp32, _ = load_trainable(tmp_path / "init", SFT, "cpu", CPU)  # a float32 run keeps a float32 base
+    assert {p.dtype for p in as_fp32.parameters()} == {torch.float32}
 
 
 def test_kl_reference_under_lora_is_the_base_with_adapters_off_not_a_copy():
