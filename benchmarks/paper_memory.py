@@ -13,6 +13,9 @@ SDPA on GPUs) saves no [B, H, T, T] scores; the math path would add ~4 B * H * T
 (scores and probabilities in bf16; printed below). Everything else is counted:
 
 * full    : mixed precision: bf16 compute copy 2 B + fp32 master 4 + fp32 grads 4 + AdamW 8 = 18 B/param.
+  AdamW is fused on CUDA (training.distributed.adamw): foreach's model-sized fp32 temporary in the
+  update is not counted. Checked on an H200 (benchmarks/gpu_paper_step.py): LoRA within 2.5%; full
+  FT 13-23% high, since every gradient is added to the activations though they appear during the backward.
 * full-bf16: this pipeline as it is (runtime.dtype bfloat16, AdamW on bf16 params): 2 + 2 + 4 = 8 B/param;
   just_grpo's stacked gradient keeps its own gradient list besides .grad: +2 B/param there. Listed
   for memory only: bf16 weights round away AdamW steps below ~2^-9 of a weight (lr 3e-6 ... 1e-5).
