@@ -6,14 +6,19 @@ without the KV cache. Random weights (the shapes, not the values, set memory and
 
 Training: the path ``pipeline sft`` takes under the paper profile -- ``Processes`` (accelerate,
 bf16 autocast over float32 master weights), ``prepare_trainable`` (LoRA r 128 on q/k/v, d1's SFT),
-``forward_process`` + ``masked_diffusion_loss``, ``adamw`` -- on d1's SFT micro-batch (1 x 4096). LoRA runs at
-all 32 blocks; full fine-tuning (18 B per parameter) does not fit one 141 GB card at 32 blocks, so
-it runs at ``--full-layers`` blocks and is compared with the prediction for that many. Peaks are
+``forward_process`` + ``masked_diffusion_loss``, ``adamw`` -- on d1's SFT micro-batch (1 x 4096).
+LoRA runs at all 32 blocks; full fine-tuning (18 B per parameter) does not fit one 141 GB card at
+32 blocks, so it runs at ``--full-layers`` blocks, compared with the prediction for that many. Peaks are
 ``torch.cuda.max_memory_allocated`` over the steps after the first (AdamW's states exist from then).
 Columns: memory still allocated before the config (0 unless an earlier one leaked), the peaks of the
 forward + backward and of the optimizer update, paper_memory's prediction, step time, FLOPs
 (FlopCounterMode) and MFU against a measured 8192^3 bf16 matmul. AdamW: torch's default (foreach)
 or the pipeline's ``training.distributed.adamw`` (fused on CUDA).
+
+diffu-GRPO: one step of ``rl/loop.py``'s sequence (rollout, old and reference log-probs, two inner
+updates) on d1's per-device micro-batch, LoRA on q/k/v/up, with and without checkpointing: time and
+peak of each part against paper_memory's prediction. (Added after the H200 run README reports; it
+has run only on CPU at shrunken shapes so far.)
 
 Decoding: ``low_confidence`` at gen length 256, blocks of 32, one token per step, 8 prompts of 200
 tokens, ``cache`` none / prefix / dual: wall time and positions computed per committed token.
@@ -37,15 +42,19 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import paper_memory as pm  # noqa: E402
 
+from pipeline.core.rng import RowGenerators, row_seed  # noqa: E402
 from pipeline.model import LLaDAConfig, LLaDAModelLM  # noqa: E402
+from pipeline.rl.diffu_grpo import DiffuGRPO  # noqa: E402
 from pipeline.sampling import Decoding, get_sampler  # noqa: E402
-from pipeline.training.adapters import prepare_trainable  # noqa: E402
+from pipeline.training.adapters import prepare_trainable, reference_of  # noqa: E402
 from pipeline.training.distributed import Processes, adamw  # noqa: E402
 from pipeline.training.losses import forward_process, masked_diffusion_loss  # noqa: E402
 
 GiB = 2**30
 RUNTIME = {"threads": 8, "adapt_threads": False, "device": "auto", "dtype": "bfloat16", "launch": "python -m"}
 SFT_LORA = {"r": pm.RANK, "alpha": 256, "dropout": 0.05, "targets": list(pm.SFT_TARGETS)}
+RL_LORA = {"r": pm.RANK, "alpha": 64, "dropout": 0.05, "targets": list(pm.RL_TARGETS)}
+MASK, EOS = 126336, 126081
 B, T = 1, 4096  # d1's SFT micro-batch
 
 
@@ -56,14 +65,18 @@ def build(n_layers: int, dtype: torch.dtype) -> LLaDAModelLM:
     return model.to(dtype)
 
 
-def predicted_gib(mode: str, n_layers: int, ckpt: bool, c: dict) -> float:
-    """paper_memory's 1-GPU prediction (static + activations + logits) for ``n_layers`` blocks."""
+def predicted_gib(mode: str, n_layers: int, ckpt: bool, c: dict, stage: str = "sft") -> float:
+    """paper_memory's 1-GPU prediction for ``n_layers`` blocks: static + max(training, rollout)."""
     saved = dict(pm.LLADA_8B)
     pm.LLADA_8B["n_layers"] = n_layers
     try:
         s = pm.shapes()
-        total = pm.static_bytes(s, "sft", mode, "ddp", 1)
-        total += pm.activation_bytes(c, "sft", mode, B, T, ckpt) + pm.logits_bytes("sft", B, T, T)
+        total = pm.static_bytes(s, stage, mode, "ddp", 1)
+        if stage == "sft":
+            total += pm.activation_bytes(c, "sft", mode, B, T, ckpt) + pm.logits_bytes("sft", B, T, T)
+        else:  # d1's diffu-GRPO micro-batch: 6 completions x (200 + 256)
+            train = pm.activation_bytes(c, stage, mode, 6, 456, ckpt) + pm.logits_bytes(stage, 6, 456, 256)
+            total += max(train, pm.rollout_bytes(c, stage, 6, 456))
     finally:
         pm.LLADA_8B.clear()
         pm.LLADA_8B.update(saved)
@@ -128,6 +141,56 @@ def train(mode: str, n_layers: int, ckpt: bool, steps: int, procs: Processes, fu
     return {**peaks, "seconds": seconds, "flops": counter.get_total_flops()}
 
 
+def diffu_grpo_step(ckpt: bool, procs: Processes) -> dict:
+    """One diffu-GRPO step as ``rl/loop.py`` runs it, on d1's per-device micro-batch (6 rollouts of
+    one 200-token prompt, gen length 256, blocks of 32, 128 steps), LoRA r 128 on q/k/v/up, mu 2,
+    beta 0.04 (the reference is the adapter-disabled policy)."""
+    torch.manual_seed(0)
+    rl = {"gen_length": 256, "block_length": 32, "diffusion_steps": 128}
+    rl["options"] = {"mu": 2, "beta": 0.04, "clip_eps": 0.5, "p_mask_prompt": 0.15, "temperature": 0.9}
+    method = DiffuGRPO(rl, MASK, EOS)
+    model = prepare_trainable(build(32, torch.bfloat16), {"lora": RL_LORA, "gradient_checkpointing": ckpt})
+    ref = procs.prepare_frozen(reference_of(model))
+    opt = adamw([p for p in model.parameters() if p.requires_grad], lr=3e-6, betas=(0.9, 0.99), weight_decay=0.1)
+    model, opt = procs.prepare(model, opt, select=False, varying_backwards=True)
+    prompt = torch.randint(0, 126000, (1, 200), device="cuda").expand(6, -1)
+    attn = torch.ones_like(prompt)
+    gen = RowGenerators([row_seed(0, 0, r) for r in range(6)])  # as the loop keys a rollout's rows
+    times, peaks = {}, {}
+
+    def part(name, fn):
+        torch.cuda.reset_peak_memory_stats()
+        out = {}
+        times[name] = sync_time(lambda: out.setdefault("v", fn()))
+        peaks[name] = torch.cuda.max_memory_allocated() / GiB
+        return out["v"]
+
+    def rollout():
+        model.eval()
+        with procs.autocast():
+            return method.rollout(model, prompt, attn, gen)
+
+    ro = part("rollout", rollout)
+    adv = method.advantages(torch.randn(1, 6, device="cuda"))
+    model.train()
+
+    def prepare():
+        with procs.autocast():
+            return method.prepare(model, ref, prompt, attn, ro, adv, torch.Generator().manual_seed(0))
+
+    batch = part("old + ref log-probs", prepare)
+
+    def update(k):
+        with procs.autocast():
+            method.backward(model, batch, k, procs.accelerator.backward)
+        opt.step()
+        opt.zero_grad(set_to_none=True)
+
+    for k in range(2):
+        part(f"inner update {k + 1}", lambda k=k: update(k))
+    return {"times": times, "peaks": peaks}
+
+
 @torch.no_grad()
 def decode() -> list[tuple[str, float, float]]:
     torch.manual_seed(0)
@@ -161,7 +224,8 @@ def main() -> None:
     print(f"{torch.cuda.get_device_name()}; bf16 matmul peak {peak / 1e12:.0f} TFLOP/s (8192^3, measured)", flush=True)
     procs = Processes(RUNTIME)
     torch.set_num_threads(1)  # paper_memory's tiny CPU measurements: threads only contend
-    c = {(ck, t): pm.per_token_bytes(ck, t) for ck, t in ((False, None), (True, None), (False, pm.SFT_TARGETS))}
+    pairs = ((False, None), (True, None), (False, pm.SFT_TARGETS), (False, pm.RL_TARGETS))
+    c = {(ck, t): pm.per_token_bytes(ck, t) for ck, t in pairs}
     head = f"{'sft 1x4096':<11}{'blocks':>7}{'ckpt':>5}{'AdamW':>8}{'before':>8}{'fwd+bwd':>9}{'update':>8}"
     print(head + f"{'predicted':>10}{'step s':>8}{'TFLOP':>7}{'MFU':>7}   (GiB)")
     configs = [("lora", 32, ck, True) for ck in (True, False)]
@@ -180,6 +244,16 @@ def main() -> None:
             f"{r['seconds']:>8.2f}{r['flops'] / 1e12:>7.1f}{100 * mfu:>6.1f}%",
             flush=True,
         )
+    print(f"\ndiffu-GRPO step, LoRA r {pm.RANK} q/k/v/up, 32 blocks, 6 x (200 + 256), mu 2, beta 0.04 (GiB, s)")
+    for ckpt in (False, True):
+        r = diffu_grpo_step(ckpt, procs)
+        procs.accelerator.free_memory()
+        procs.wrapped = None
+        gc.collect()
+        torch.cuda.empty_cache()
+        parts = ", ".join(f"{k} {r['peaks'][k]:.1f} GiB {r['times'][k]:.2f} s" for k in r["times"])
+        pred = predicted_gib("lora", 32, ckpt, c, "diffu_grpo")
+        print(f"checkpointing {'yes' if ckpt else 'no'}: {parts}; paper_memory.py {pred:.1f} GiB", flush=True)
     if args.no_decode:
         return
     print("\nlow_confidence, 8 x (200 + 256), blocks of 32, 256 steps, LLaDA-8B shapes, bf16")
