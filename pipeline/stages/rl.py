@@ -54,9 +54,8 @@ def main(argv=None) -> None:
         resume=resume,
     ) as run:
         with run.phase("load_model"):
-            model, tok = load_trainable(
-                args.init, cfg, procs.device, params["runtime"]
-            )  # rl.lora: adapters or the whole model
+            # rl.lora: adapters on a frozen base, or the whole model
+            model, tok = load_trainable(args.init, cfg, procs.device, params["runtime"])
         method = get_method(args.method, cfg, int(model.config.mask_token_id), tok.eos_token_id)
         enc = EncodedExamples(tok, tasks, train, target_format=None, mode="rl")
         run.log_inputs(train_files(args.data, cfg["tasks"]))

@@ -64,9 +64,8 @@ def main(argv=None) -> None:
         resume=resume,
     ) as run:
         with run.phase("load_model"):
-            model, tok = load_trainable(
-                args.init, cfg, procs.device, params["runtime"]
-            )  # sft.lora: adapters or the whole model
+            # sft.lora: adapters on a frozen base, or the whole model
+            model, tok = load_trainable(args.init, cfg, procs.device, params["runtime"])
         enc = EncodedExamples(tok, tasks, train, cfg["target_format"])
         budget = compute.read(args.match_compute) if args.match_compute else None
         run.log_inputs(train_files(args.data, cfg["tasks"]))

@@ -26,12 +26,13 @@ from pipeline.training.adapters import AdapterDisabled, is_lora
 
 
 def adamw(params, lr: float, betas: tuple[float, float], weight_decay: float) -> torch.optim.AdamW:
-    """torch's AdamW over the trainable (float32) parameters: fused on CUDA, foreach elsewhere.
+    """torch's AdamW over the trainable (float32) parameters: fused on CUDA, torch's default elsewhere.
 
-    Fused is one kernel per step and allocates none of foreach's temporaries (4 B per parameter): on an
-    H200, a full fine-tune at LLaDA-8B's width and 8 blocks (2.8B parameters) peaked 10.4 GiB lower in
-    the update (42.3 vs 52.7 GiB) and stepped 7% faster (``benchmarks/gpu_paper_step.py``). CPU keeps
-    foreach, so the tiny profile's numbers are unchanged."""
+    Fused is one kernel per step and allocates none of the foreach implementation's temporaries (CUDA's
+    default; 4 B per parameter): on an H200, a full fine-tune at LLaDA-8B's width and 8 blocks (2.8B
+    parameters) peaked 10.4 GiB lower in the update (42.3 vs 52.7 GiB) and stepped 7% faster
+    (``benchmarks/gpu_paper_step.py``). CPU keeps torch's default, so the tiny profile's numbers are
+    unchanged (the same weights, bit for bit)."""
     params = list(params)
     fused = bool(params) and all(p.is_cuda for p in params)
     return torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=weight_decay, fused=fused)
