@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import paper_memory as pm  # noqa: E402
+from gflops import matmul_peak  # noqa: E402
 
 from pipeline.core.rng import RowGenerators, row_seed  # noqa: E402
 from pipeline.model import LLaDAConfig, LLaDAModelLM  # noqa: E402
@@ -83,20 +84,23 @@ def predicted_gib(mode: str, n_layers: int, ckpt: bool, c: dict, stage: str = "s
     return total / GiB
 
 
-def sync_time(fn) -> float:
+def measured(fn):
+    """(fn's result, its seconds, the peak GiB allocated while it ran)."""
     torch.cuda.synchronize()
+    torch.cuda.reset_peak_memory_stats()
     t0 = time.perf_counter()
-    fn()
+    out = fn()
     torch.cuda.synchronize()
-    return time.perf_counter() - t0
+    return out, time.perf_counter() - t0, torch.cuda.max_memory_allocated() / GiB
 
 
-def matmul_peak() -> float:
-    a, b = (torch.randn(8192, 8192, device="cuda", dtype=torch.bfloat16) for _ in range(2))
-    for _ in range(3):
-        a @ b
-    t = min(sync_time(lambda: a @ b) for _ in range(10))
-    return 2 * 8192**3 / t
+def release(procs: Processes) -> None:
+    """Free what a config prepared: accelerate and procs hold it until told, and PEFT's wrappers and the
+    step closures form reference cycles."""
+    procs.accelerator.free_memory()
+    procs.wrapped = None
+    gc.collect()
+    torch.cuda.empty_cache()
 
 
 def train(mode: str, n_layers: int, ckpt: bool, steps: int, procs: Processes, fused: bool) -> dict:
@@ -112,7 +116,7 @@ def train(mode: str, n_layers: int, ckpt: bool, steps: int, procs: Processes, fu
     maskable[:, :200] = False  # a 200-token prompt
 
     def forward_backward():
-        noisy, masked, p_mask = forward_process(x, maskable, 126336, 1e-3)
+        noisy, masked, p_mask = forward_process(x, maskable, MASK, 1e-3)
         with procs.autocast():
             logits = model(noisy).logits  # [B, T, V]
         loss = masked_diffusion_loss(logits, x, masked, p_mask, maskable.sum(1))
@@ -130,9 +134,9 @@ def train(mode: str, n_layers: int, ckpt: bool, steps: int, procs: Processes, fu
     for _ in range(steps):
         t = 0.0
         for name, fn in (("fwd+bwd", forward_backward), ("update", update)):
-            torch.cuda.reset_peak_memory_stats()
-            t += sync_time(fn)
-            peaks[name] = max(peaks[name], torch.cuda.max_memory_allocated() / GiB)
+            _, seconds, peak = measured(fn)
+            t += seconds
+            peaks[name] = max(peaks[name], peak)
         times.append(t)
     with FlopCounterMode(display=False) as counter:
         forward_backward()
@@ -159,11 +163,8 @@ def diffu_grpo_step(ckpt: bool, procs: Processes) -> dict:
     times, peaks = {}, {}
 
     def part(name, fn):
-        torch.cuda.reset_peak_memory_stats()
-        out = {}
-        times[name] = sync_time(lambda: out.setdefault("v", fn()))
-        peaks[name] = torch.cuda.max_memory_allocated() / GiB
-        return out["v"]
+        out, times[name], peaks[name] = measured(fn)
+        return out
 
     def rollout():
         model.eval()
@@ -196,16 +197,13 @@ def decode() -> list[tuple[str, float, float]]:
     torch.manual_seed(0)
     model = build(32, torch.bfloat16).eval()
     prompt = torch.randint(0, 126000, (8, 200), device="cuda")
-    spec = Decoding(126336, 256, 32, steps=256)
+    spec = Decoding(MASK, 256, 32, steps=256)
     rows = []
     for cache in ("none", "prefix", "dual"):
         sampler = get_sampler("low_confidence", {"cache": cache})
-        sampler(model, prompt[:, :50], Decoding(126336, 32, 32, steps=4))  # warm-up (kernels, allocator)
-        torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        gen = sampler(model, prompt, spec)
-        torch.cuda.synchronize()
-        rows.append((cache, time.perf_counter() - t0, gen.positions_per_token))
+        sampler(model, prompt[:, :50], Decoding(MASK, 32, 32, steps=4))  # warm-up (kernels, allocator)
+        gen, seconds, _ = measured(lambda s=sampler: s(model, prompt, spec))
+        rows.append((cache, seconds, gen.positions_per_token))
     return rows
 
 
@@ -220,7 +218,7 @@ def main() -> None:
             "error: no CUDA device; this benchmark measures a GPU (python benchmarks/paper_memory.py predicts)"
         )
     torch.backends.cuda.matmul.allow_tf32 = True
-    peak = matmul_peak()
+    peak = matmul_peak(torch.device("cuda"), torch.bfloat16, 10) * 1e9  # FLOP/s
     print(f"{torch.cuda.get_device_name()}; bf16 matmul peak {peak / 1e12:.0f} TFLOP/s (8192^3, measured)", flush=True)
     procs = Processes(RUNTIME)
     torch.set_num_threads(1)  # paper_memory's tiny CPU measurements: threads only contend
@@ -233,10 +231,7 @@ def main() -> None:
     for mode, layers, ckpt, fused in configs:
         before = torch.cuda.memory_allocated() / GiB  # what an earlier config left behind (should be ~0)
         r = train(mode, layers, ckpt, args.steps, procs, fused)
-        procs.accelerator.free_memory()  # accelerate holds what it prepared until told, and so does procs
-        procs.wrapped = None
-        gc.collect()  # PEFT's wrappers and the step closures form reference cycles
-        torch.cuda.empty_cache()
+        release(procs)
         mfu = r["flops"] / r["seconds"] / peak
         print(
             f"{mode:<11}{layers:>7}{'yes' if ckpt else 'no':>5}{'fused' if fused else 'foreach':>8}{before:>8.1f}"
@@ -247,10 +242,7 @@ def main() -> None:
     print(f"\ndiffu-GRPO step, LoRA r {pm.RANK} q/k/v/up, 32 blocks, 6 x (200 + 256), mu 2, beta 0.04 (GiB, s)")
     for ckpt in (False, True):
         r = diffu_grpo_step(ckpt, procs)
-        procs.accelerator.free_memory()
-        procs.wrapped = None
-        gc.collect()
-        torch.cuda.empty_cache()
+        release(procs)
         parts = ", ".join(f"{k} {r['peaks'][k]:.1f} GiB {r['times'][k]:.2f} s" for k in r["times"])
         pred = predicted_gib("lora", 32, ckpt, c, "diffu_grpo")
         print(f"checkpointing {'yes' if ckpt else 'no'}: {parts}; paper_memory.py {pred:.1f} GiB", flush=True)

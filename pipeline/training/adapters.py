@@ -27,7 +27,12 @@ def load_trainable(model_dir, cfg: dict, device, runtime: dict):
 
     lora = cfg.get("lora") or {}
     quantize = bool(lora.get("quantize_base"))
-    dtype = torch.bfloat16 if quantize else dtype_of(runtime) if lora else torch.float32
+    if quantize:
+        dtype = torch.bfloat16
+    elif lora:
+        dtype = dtype_of(runtime)
+    else:
+        dtype = torch.float32
     model, tok = io.load_stage_model(model_dir, dtype, device, quantize)
     if quantize:
         from peft import prepare_model_for_kbit_training
