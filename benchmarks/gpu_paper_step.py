@@ -68,19 +68,13 @@ def build(n_layers: int, dtype: torch.dtype) -> LLaDAModelLM:
 
 def predicted_gib(mode: str, n_layers: int, ckpt: bool, c: dict, stage: str = "sft") -> float:
     """paper_memory's 1-GPU prediction for ``n_layers`` blocks: static + max(training, rollout)."""
-    saved = dict(pm.LLADA_8B)
-    pm.LLADA_8B["n_layers"] = n_layers
-    try:
-        s = pm.shapes()
-        total = pm.static_bytes(s, stage, mode, "ddp", 1)
-        if stage == "sft":
-            total += pm.activation_bytes(c, "sft", mode, B, T, ckpt) + pm.logits_bytes("sft", B, T, T)
-        else:  # d1's diffu-GRPO micro-batch: 6 completions x (200 + 256)
-            train = pm.activation_bytes(c, stage, mode, 6, 456, ckpt) + pm.logits_bytes(stage, 6, 456, 256)
-            total += max(train, pm.rollout_bytes(c, stage, 6, 456))
-    finally:
-        pm.LLADA_8B.clear()
-        pm.LLADA_8B.update(saved)
+    s = pm.shapes({**pm.LLADA_8B, "n_layers": n_layers})
+    total = pm.static_bytes(s, stage, mode, "ddp", 1)
+    if stage == "sft":
+        total += pm.activation_bytes(s, c, "sft", mode, B, T, ckpt) + pm.logits_bytes(s, "sft", B, T, T)
+    else:  # d1's diffu-GRPO micro-batch: 6 completions x (200 + 256)
+        train = pm.activation_bytes(s, c, stage, mode, 6, 456, ckpt) + pm.logits_bytes(s, stage, 6, 456, 256)
+        total += max(train, pm.rollout_bytes(s, c, stage, 6, 456))
     return total / GiB
 
 

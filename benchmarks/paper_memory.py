@@ -70,15 +70,18 @@ SFT_TARGETS, RL_TARGETS = ("q_proj", "k_proj", "v_proj"), ("q_proj", "k_proj", "
 
 
 # ------------------------------------------------------------------------------------ shapes (meta)
-def shapes() -> dict:
+def shapes(dims: dict = LLADA_8B) -> dict:
+    """Parameter counts of a LLaDA of ``dims`` (LLaDA-8B's by default), with the dims themselves: every
+    estimate below reads its sizes from here."""
     with torch.device("meta"):  # parameters have shapes but no storage
-        model = LLaDAModelLM(LLaDAConfig(**LLADA_8B, max_sequence_length=4096))
+        model = LLaDAModelLM(LLaDAConfig(**dims, max_sequence_length=4096))
     block = model.model.transformer.blocks[0]
     linears = {n: m for n, m in block.named_children() if isinstance(m, torch.nn.Linear)}
     n_block = sum(p.numel() for p in block.parameters())
     total = sum(p.numel() for p in model.parameters())
-    L = LLADA_8B["n_layers"]
+    L = dims["n_layers"]
     return dict(
+        **dims,
         total=total,
         block=n_block,
         root=total - L * n_block,
@@ -141,7 +144,7 @@ STAGES = [  # name, micro-batch label, rows B, tokens T, completion tokens, roll
 
 def static_bytes(s: dict, stage: str, mode: str, strategy: str, n: int) -> float:
     """Weights, gradients, optimizer states and reference model per GPU."""
-    P, L, lora = s["total"], LLADA_8B["n_layers"], mode in ("lora", "qlora")
+    P, L, lora = s["total"], s["n_layers"], mode in ("lora", "qlora")
     Pa = s["adapter"][SFT_TARGETS if stage == "sft" else RL_TARGETS] if lora else 0
     nf4 = NF4_BYTES * L * s["block_linear"] + 2 * (P - L * s["block_linear"])  # bytes of the NF4 base
     per_param = {  # bytes per base parameter: bf16 compute copy, stored param, grad, optimizer states
@@ -161,8 +164,8 @@ def static_bytes(s: dict, stage: str, mode: str, strategy: str, n: int) -> float
     return out
 
 
-def activation_bytes(c: dict, stage: str, mode: str, B: int, T: int, ckpt: bool) -> float:
-    d, L = LLADA_8B["d_model"], LLADA_8B["n_layers"]
+def activation_bytes(s: dict, c: dict, stage: str, mode: str, B: int, T: int, ckpt: bool) -> float:
+    d, L = s["d_model"], s["n_layers"]
     targets = (SFT_TARGETS if stage == "sft" else RL_TARGETS) if mode in ("lora", "qlora") else None
     full = c[False, targets]
     outside = c[False, None][2]  # frozen-LoRA stand-ins make this term ill-defined; use the full one
@@ -173,8 +176,8 @@ def activation_bytes(c: dict, stage: str, mode: str, B: int, T: int, ckpt: bool)
     return L * kept + one + outside * B * T * d  # + working set + outside the blocks
 
 
-def logits_bytes(stage: str, B: int, T: int, comp: int) -> float:
-    V = LLADA_8B["vocab_size"]
+def logits_bytes(s: dict, stage: str, B: int, T: int, comp: int) -> float:
+    V = s["vocab_size"]
     if stage == "sft":
         return 14 * B * T * V
     if stage == "diffu_grpo":
@@ -182,8 +185,8 @@ def logits_bytes(stage: str, B: int, T: int, comp: int) -> float:
     return 4 * B * V
 
 
-def rollout_bytes(c: dict, stage: str, rows: int, T: int) -> float:
-    V, d = LLADA_8B["vocab_size"], LLADA_8B["d_model"]
+def rollout_bytes(s: dict, c: dict, stage: str, rows: int, T: int) -> float:
+    V, d = s["vocab_size"], s["d_model"]
     if rows == 0:
         return 0.0
     work = c[False, None][0] * rows * T * d  # one block's activations
@@ -192,7 +195,7 @@ def rollout_bytes(c: dict, stage: str, rows: int, T: int) -> float:
 
 def main() -> None:
     s = shapes()
-    print(f"LLaDA-8B on meta: {s['total'] / 1e9:.3f}B params (block {s['block'] / 1e6:.1f}M x 32, "
+    print(f"LLaDA-8B on meta: {s['total'] / 1e9:.3f}B params (block {s['block'] / 1e6:.1f}M x {s['n_layers']}, "
           f"embedding + head {s['root'] / 1e9:.3f}B); LoRA r {RANK}: q/k/v {s['adapter'][SFT_TARGETS] / 1e6:.1f}M, "
           f"q/k/v/up {s['adapter'][RL_TARGETS] / 1e6:.1f}M params")  # fmt: skip
     torch.set_num_threads(1)  # tiny matmuls: threads only contend
@@ -207,8 +210,10 @@ def main() -> None:
     check = per_token_bytes(False, None, tokens=32)[0]
     print(f"  same at 32 tokens: {check:.3f} (no T^2 term: SDPA saved no scores)")
     gib = lambda x: x / GiB
-    H = LLADA_8B["n_heads"]
-    math = ", ".join(f"{st} {lb.split()[0]} {gib(32 * 4 * H * B * T**2):.0f}" for st, lb, B, T, *_ in STAGES[::2])
+    H = s["n_heads"]
+    math = ", ".join(
+        f"{st} {lb.split()[0]} {gib(s['n_layers'] * 4 * H * B * T**2):.0f}" for st, lb, B, T, *_ in STAGES[::2]
+    )
     print(f"SDPA's math path would add [B, H, T, T] scores + probabilities (bf16, 32 blocks), GiB: {math}")
     head = f"{'stage':<11}{'micro-batch':<17}{'mode':<10}{'act':>12}{'logits':>8}{'rollout':>8}"
     head += f"{'1 GPU / DDP x8':>16}{'ZeRO-2 x8':>16}{'FSDP x8':>16}"
@@ -217,8 +222,8 @@ def main() -> None:
     for stage, label, B, T, comp, rows, modes in STAGES:
         ok1, ok8 = [], []
         for mode in modes:
-            act = [activation_bytes(c, stage, mode, B, T, ck) for ck in (False, True)]
-            lg, ro = logits_bytes(stage, B, T, comp), rollout_bytes(c, stage, rows, T)
+            act = [activation_bytes(s, c, stage, mode, B, T, ck) for ck in (False, True)]
+            lg, ro = logits_bytes(s, stage, B, T, comp), rollout_bytes(s, c, stage, rows, T)
             row = (
                 f"{stage:<11}{label:<17}{mode:<10}{gib(act[0]):>6.1f}/{gib(act[1]):<5.1f}{gib(lg):>8.1f}{gib(ro):>8.1f}"
             )
@@ -237,9 +242,9 @@ def main() -> None:
         fits[8].append(f"{stage} {label}: {', '.join(ok8) or '-'}")
     print(f"\nfits on 1 x {CAPACITY} GB: " + "; ".join(fits[1]))
     print(f"fits on 8 x {CAPACITY} GB (besides those, which fit under DDP x8 too): " + "; ".join(fits[8]))
-    V = LLADA_8B["vocab_size"]
+    V = s["vocab_size"]
     for _, label, B, T, comp, *_ in STAGES[2:4]:
-        now, before = gib(logits_bytes("diffu_grpo", B, T, comp)), gib(2 * B * T * V + 12 * B * comp * V)
+        now, before = gib(logits_bytes(s, "diffu_grpo", B, T, comp)), gib(2 * B * T * V + 12 * B * comp * V)
         print(f"diffu_grpo {label} logits: {now:.1f} GiB chunked, {before:.1f} GiB unchunked")
 
 
