@@ -21,10 +21,13 @@ stage run logs its own peak memory (``memory/peak_rss_mb``).
 
 from __future__ import annotations
 
-import contextlib
+# The client half (run_in_server) starts every stage job, so this module imports only what it needs
+# (the server's own imports are in its functions): no json (marshal: both ends are this interpreter),
+# no contextlib, no pathlib.
 import importlib
-import json
+import marshal
 import os
+import select
 import signal
 import socket
 import struct
@@ -34,6 +37,7 @@ import time
 from pipeline.core.processes import CALLER_ENV
 
 ENV = "PIPELINE_WARM"  # the server's socket path, exported by the Snakefile's onstart
+SPARES = 2  # children forked ahead of their jobs: jobs start in pairs on 2 cores (table and claims, at the end)
 
 #: what the stage jobs would each import (``module``) or build (``module:function``, called once) in the
 #: server, before any fork
@@ -56,7 +60,7 @@ PRELOAD = (
 
 
 def _send(conn: socket.socket, payload: dict, fds: list[int] | None = None) -> None:
-    data = json.dumps(payload).encode()
+    data = marshal.dumps(payload)
     msg = struct.pack("!I", len(data)) + data
     if fds:
         socket.send_fds(conn, [msg], fds)
@@ -65,7 +69,7 @@ def _send(conn: socket.socket, payload: dict, fds: list[int] | None = None) -> N
 
 
 def _recv(conn: socket.socket, with_fds: int = 0) -> tuple[dict | None, list[int]]:
-    """One length-prefixed JSON message (None at EOF) and the descriptors sent with it."""
+    """One length-prefixed message (None at EOF) and the descriptors sent with it."""
     fds: list[int] = []
     if with_fds:
         head, fds, _, _ = socket.recv_fds(conn, 4, with_fds)
@@ -80,7 +84,7 @@ def _recv(conn: socket.socket, with_fds: int = 0) -> tuple[dict | None, list[int
         if not chunk:
             return None, fds
         body += chunk
-    return json.loads(body), fds
+    return marshal.loads(body), fds
 
 
 def run_in_server(argv: list[str]) -> int | None:
@@ -104,8 +108,10 @@ def run_in_server(argv: list[str]) -> int | None:
     child = started["pid"]
 
     def forward(signum, frame):
-        with contextlib.suppress(ProcessLookupError):
+        try:  # noqa: SIM105 -- no contextlib in the client
             os.kill(child, signal.SIGTERM)  # the stage's clean end: its run KILLED, its checkpoint kept
+        except ProcessLookupError:
+            pass
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, forward)
@@ -116,6 +122,8 @@ def run_in_server(argv: list[str]) -> int | None:
 
 def _child(conn: socket.socket, listener: socket.socket, run: str) -> None:
     """In the forked child: become the job's stage process, run it, report its status, exit."""
+    import contextlib
+
     listener.close()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the server ignores it; subprocesses need it back
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -168,12 +176,13 @@ def serve(
     run: str = "pipeline.__main__:main",
     store: tuple[str, str] | None = None,
 ) -> None:
-    """Import (or call) ``preload`` and build the MLflow ``store`` (uri, experiment), then fork a process per
-    connection on ``path`` that calls ``run`` (module:function, given the command's arguments) until
-    ``parent`` (a ``process_id``, the Snakemake process) is gone or SIGTERM arrives."""
+    """Import (or call) ``preload`` and build the MLflow ``store`` (uri, experiment), then fork a process for
+    each connection on ``path`` (ahead of it: ``_fork_spare``) that calls ``run`` (module:function, given
+    the command's arguments) until ``parent`` (a ``process_id``, the Snakemake process) is gone or
+    SIGTERM arrives."""
     import threading
 
-    from pipeline.core.processes import alive
+    from pipeline.core.processes import alive, proc_stat
 
     t0 = time.time()
     for name in preload:
@@ -185,6 +194,12 @@ def serve(
         from pipeline.core.mlflow_store import open_for_forks
 
         open_for_forks(*store)
+    # Each command compiles the modules it imports before handing over (pipeline, warm, processes: 3 ms)
+    # where this environment sets PYTHONDONTWRITEBYTECODE; write the package's bytecode once instead
+    # (only stale files; a read-only checkout just keeps compiling).
+    import compileall
+
+    compileall.compile_dir(os.path.dirname(os.path.abspath(__file__)), quiet=2)
     if threading.active_count() > 1:  # a fork copies only the forking thread: a library thread would be lost
         sys.exit(f"warm server: the preloaded modules started {threading.active_count() - 1} threads; not forking")
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -204,24 +219,52 @@ def serve(
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    # SPARES children are always forked ahead and wait in accept(): forking this ~0.5 GB process takes
+    # 12-15 ms (copying its page tables), which a job then no longer waits for. A spare that takes a job
+    # writes its pid on ``taken``, and the server forks the next one.
+    taken_r, taken_w = os.pipe()
+    spares = {_fork_spare(listener, (taken_r, taken_w), run) for _ in range(SPARES)}  # their pids
     try:
         while alive(parent) is not False:
-            try:
-                conn, _ = listener.accept()
-            except TimeoutError:
-                continue
-            if os.fork() == 0:
-                _child(conn, listener, run)  # never returns
-            conn.close()
-            forked += 1
+            if select.select([taken_r], [], [], 1.0)[0]:
+                data = os.read(taken_r, 4 * SPARES)
+                took = {pid for (pid,) in struct.iter_unpack("!I", data)}
+                forked += len(took)
+            else:  # none taken in a second: replace any spare that died waiting (reaped, so gone)
+                took = {pid for pid in spares if proc_stat(pid) is None}
+            for pid in took & spares:
+                spares.remove(pid)
+                spares.add(_fork_spare(listener, (taken_r, taken_w), run))
     except BaseException as err:
         why[0] = why[0] if isinstance(err, SystemExit) else f"{type(err).__name__}: {err}"
         raise
     finally:
-        listener.close()
+        # the socket goes first, so no new job reaches the spares, which exit within a second on their own
+        # (never killed here: one may have taken a job the pipe has not reported yet)
         if os.path.exists(path):
             os.unlink(path)
+        listener.close()
         print(f"[warm] {forked} stage processes forked; stopping: {why[0]}", flush=True)
+
+
+def _fork_spare(listener: socket.socket, taken: tuple[int, int], run: str) -> int:
+    """Fork the child that takes the next connection on ``listener`` (or exits once the server is gone);
+    returns its pid."""
+    server = os.getpid()
+    pid = os.fork()
+    if pid:
+        return pid
+    os.close(taken[0])
+    while True:
+        try:
+            conn, _ = listener.accept()
+            break
+        except TimeoutError:
+            if os.getppid() != server:
+                os._exit(0)
+    os.write(taken[1], struct.pack("!I", os.getpid()))  # 4 bytes: one atomic pipe write
+    os.close(taken[1])
+    _child(conn, listener, run)  # never returns
 
 
 def start_server(log_path: str, store: tuple[str, str] | None = None):
@@ -256,6 +299,8 @@ def start_server(log_path: str, store: tuple[str, str] | None = None):
 
 def stop_server(server) -> None:
     """End the server (stages it forked run on to their end); later commands run their stage themselves."""
+    import contextlib
+
     os.environ.pop(ENV, None)
     server.terminate()
     with contextlib.suppress(Exception):

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.core.processes import CALLER_ENV, process_id
-from pipeline.warm import ENV, serve
+from pipeline.core.processes import CALLER_ENV, proc_stat, process_id
+from pipeline.warm import ENV, SPARES, serve
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -128,6 +128,40 @@ def test_the_store_built_before_the_fork_serves_its_directory_only(tmp_path):
     finally:
         proc.terminate()
         proc.join(10)
+
+
+def _until(predicate, seconds=10.0):
+    deadline = time.time() + seconds
+    while not (found := predicate()) and time.time() < deadline:
+        time.sleep(0.05)
+    return found
+
+
+def _children(pid: int) -> list[int]:
+    stats = {int(d.name): proc_stat(int(d.name)) for d in Path("/proc").iterdir() if d.name.isdigit()}
+    return [c for c, f in stats.items() if f and int(f[1]) == pid and f[0] != "Z"]
+
+
+def test_spare_children_are_forked_ahead_replaced_when_they_die_and_gone_after_the_server(tmp_path):
+    path = str(tmp_path / "s")
+    proc = multiprocessing.get_context("spawn").Process(
+        target=serve, args=(path, process_id(), (), "tests.test_warm:probe")
+    )
+    proc.start()
+    try:
+        first = _until(lambda: len(_children(proc.pid)) == SPARES and _children(proc.pid))  # before any job
+        for pid in first:
+            os.kill(pid, signal.SIGKILL)
+        job = command(path, "exit", "0")
+        job.communicate("", timeout=30)
+        assert job.returncode == 0  # the server forked other spares, one of which took the job
+        spares = _until(lambda: len(_children(proc.pid)) == SPARES and _children(proc.pid))  # and one more
+        assert spares and not set(spares) & set(first)
+    finally:
+        proc.terminate()
+        proc.join(10)
+    gone = lambda pid: proc_stat(pid) is None or proc_stat(pid)[0] == "Z"
+    assert _until(lambda: all(gone(pid) for pid in spares), 5), "a spare outlived its server"
 
 
 def test_without_a_reachable_server_the_command_runs_the_stage_itself(tmp_path):

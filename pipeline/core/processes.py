@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import socket
 import time
-from pathlib import Path
 
 #: set by the Snakefile's onstart: the orchestrator's ``process_id`` (stages watch it, runs record it)
 ORCHESTRATOR_ENV = "PIPELINE_ORCHESTRATOR"
@@ -22,7 +21,8 @@ CALLER_ENV = "PIPELINE_WARM_CALLER"
 def proc_stat(pid: int) -> list[str] | None:
     """Fields of /proc/<pid>/stat after the command name (state, ppid, ..., start time at [19])."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/stat") as f:  # open, not pathlib: the warm server's client imports this module
+            return f.read().rsplit(")", 1)[1].split()
     except OSError:
         return None
 
@@ -49,13 +49,14 @@ def dvc_process() -> tuple[int, str, str] | None:
     for _ in range(8):  # walk up: stage -> shell -> dvc
         fields = proc_stat(pid)
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                cmdline = f.read().replace(b"\0", b" ").decode().strip()
         except OSError:
             return None
         if fields is None:
             return None
         argv = cmdline.split()
-        if ("repro" in argv or "exp" in argv) and any(Path(a).name == "dvc" for a in argv[:3]):
+        if ("repro" in argv or "exp" in argv) and any(os.path.basename(a) == "dvc" for a in argv[:3]):
             return pid, fields[19], cmdline
         pid = int(fields[1])
         if pid <= 1:

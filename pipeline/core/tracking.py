@@ -25,7 +25,6 @@ from pipeline.core.config import params_hash
 from pipeline.core.lifecycle import Interrupted
 from pipeline.core.metric_log import MetricLog
 from pipeline.core.mlflow_store import (
-    ensure_experiment,
     git_commit,
     init_store,
     invocation,
@@ -117,9 +116,13 @@ class StageRun:
         self.client = MlflowClient(self.uri)
         inv_id, self.tool, command = invocation()
         with locked(self.uri):
-            self.exp_id = ensure_experiment(self.client, self.uri, self.experiment)
-            self.parent_id = stage_parent(
-                self.client, self.exp_id, inv_id, self.tool, {"command": command, "profile": self.tags["profile"]}
+            self.exp_id, self.parent_id = stage_parent(
+                self.client,
+                self.uri,
+                self.experiment,
+                inv_id,
+                self.tool,
+                {"command": command, "profile": self.tags["profile"]},
             )
             self.run_id = self._continue_run() or self._create_run(inv_id)
         if self.system_metrics:

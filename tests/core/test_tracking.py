@@ -1,6 +1,8 @@
 """The MLflow store travels with the project, and a stage run carries what the UI should show."""
 
+import os
 import shutil
+import subprocess
 import time
 
 import pytest
@@ -14,6 +16,7 @@ from pipeline.core.mlflow_store import (
     TrackingUnreachable,
     close_invocation,
     forget_stores,
+    invocation_env,
     open_invocation,
 )
 from pipeline.core.tracking import StageRun
@@ -110,17 +113,20 @@ def test_under_snakemake_a_stage_nests_under_onstarts_parent_without_searching_o
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PIPELINE_INVOCATION_ID", "snakemake-y")
     monkeypatch.setenv("PIPELINE_INVOCATION_TOOL", "snakemake")
-    parent_id = open_invocation(TRACKING["uri"], "t", "snakemake-y", "snakemake")
-    monkeypatch.setenv(mlflow_store.PARENT_ENV, parent_id)
+    for key, value in invocation_env(TRACKING["uri"], "t", "snakemake-y", "snakemake").items():
+        monkeypatch.setenv(key, value)
 
     def done_by_onstart(*args):
-        raise AssertionError("onstart has reaped and opened the parent already")
+        raise AssertionError("onstart has looked up the experiment, reaped and opened the parent already")
 
-    monkeypatch.setattr(mlflow_store, "reap_dead_runs", done_by_onstart)
-    monkeypatch.setattr(mlflow_store, "find_or_open_parent", done_by_onstart)
+    for name in ("ensure_experiment", "reap_dead_runs", "find_or_open_parent"):
+        monkeypatch.setattr(mlflow_store, name, done_by_onstart)
+    monkeypatch.setattr(subprocess, "run", done_by_onstart)  # no git: the commit came with the environment
     with StageRun(PARAMS, "prepare", {}) as run:
         pass
-    assert _client().get_run(run.run_id).data.tags["mlflow.parentRunId"] == parent_id
+    tags = _client().get_run(run.run_id).data.tags
+    assert tags["mlflow.parentRunId"] == os.environ[mlflow_store.PARENT_ENV]
+    assert tags["git_commit"] == os.environ[mlflow_store.COMMIT_ENV]
 
 
 def test_training_runs_sample_system_metrics(tmp_path, monkeypatch):

@@ -266,15 +266,16 @@ onstart:
     # opened here with the command line (stages find it through PIPELINE_INVOCATION_ID) and closed by
     # onsuccess/onerror. The store is created here, once, because concurrent first use of a new
     # sqlite store races on table creation.
-    # Its id goes to the stages too, which then neither search for it nor reap dead runs (done here).
+    # Its id, the experiment's and the commit go to the stages too, which then neither look them up nor
+    # reap dead runs (done here).
     # Stages watch the orchestrator's process and stop when it dies (pipeline.core.lifecycle).
     _INVOCATION["id"] = os.environ.setdefault("PIPELINE_INVOCATION_ID", f"snakemake-{uuid.uuid4().hex[:12]}")
     os.environ.setdefault("PIPELINE_INVOCATION_TOOL", "snakemake")
-    from pipeline.core.mlflow_store import PARENT_ENV, open_invocation
+    from pipeline.core.mlflow_store import invocation_env
     from pipeline.core.processes import ORCHESTRATOR_ENV, process_id
 
     os.environ.setdefault(ORCHESTRATOR_ENV, process_id())
-    os.environ[PARENT_ENV] = open_invocation(
+    os.environ.update(invocation_env(
         TRACKING_URI,
         config["tracking"]["experiment"],
         _INVOCATION["id"],
@@ -284,7 +285,7 @@ onstart:
         params_file=PARAMS,
         params_hash=params_hash(config),
         planned_jobs=len(workflow.dag),  # jobs this invocation has to run
-    )
+    ))
 
 
 def close_invocation(ok):
