@@ -275,17 +275,19 @@ onstart:
     from pipeline.core.processes import ORCHESTRATOR_ENV, process_id
 
     os.environ.setdefault(ORCHESTRATOR_ENV, process_id())
-    os.environ.update(invocation_env(
-        TRACKING_URI,
-        config["tracking"]["experiment"],
-        _INVOCATION["id"],
-        "snakemake",
-        command=" ".join(sys.argv),
-        profile=config["profile"],
-        params_file=PARAMS,
-        params_hash=params_hash(config),
-        planned_jobs=len(workflow.dag),  # jobs this invocation has to run
-    ))
+    os.environ.update(
+        invocation_env(
+            TRACKING_URI,
+            config["tracking"]["experiment"],
+            _INVOCATION["id"],
+            "snakemake",
+            command=" ".join(sys.argv),
+            profile=config["profile"],
+            params_file=PARAMS,
+            params_hash=params_hash(config),
+            planned_jobs=len(workflow.dag),  # jobs this invocation has to run
+        )
+    )
 
 
 def close_invocation(ok):
