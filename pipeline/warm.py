@@ -5,9 +5,10 @@ Every stage job of a tiny main job spends about 5 s importing torch and transfor
 time goes"). With ``runtime.warm_start`` the Snakefile's onstart starts :func:`serve` once per
 invocation and exports its socket as ``PIPELINE_WARM``; ``python -m pipeline <stage> ...`` (the
 command every rule and dvc.yaml run, unchanged) then hands its arguments, environment, working
-directory and stdin/stdout/stderr to the server, which forks a child that runs the stage exactly as
-the command would have, and passes back its exit status. Without the variable, or when the server
-cannot be reached (another host, a finished invocation), the command runs the stage itself.
+directory and stdin/stdout/stderr to the server, whose child (forked ahead of the job, two kept
+waiting) runs the stage exactly as the command would have and passes back its exit status. Without
+the variable, or when the server cannot be reached (another host, a finished invocation), the
+command runs the stage itself.
 
 The child is the stage process: its own pid, the job's environment (OMP_NUM_THREADS, the
 orchestrator and invocation ids), SIGCHLD restored, the caller's file descriptors. The caller
@@ -254,16 +255,21 @@ def _fork_spare(listener: socket.socket, taken: tuple[int, int], run: str) -> in
     pid = os.fork()
     if pid:
         return pid
-    os.close(taken[0])
-    while True:
-        try:
-            conn, _ = listener.accept()
-            break
-        except TimeoutError:
-            if os.getppid() != server:
-                os._exit(0)
-    os.write(taken[1], struct.pack("!I", os.getpid()))  # 4 bytes: one atomic pipe write
-    os.close(taken[1])
+    # never back into serve(): its handler and its cleanup (which removes the socket) are the server's
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    try:
+        os.close(taken[0])
+        while True:
+            try:
+                conn, _ = listener.accept()
+                break
+            except TimeoutError:
+                if os.getppid() != server:
+                    os._exit(0)
+        os.write(taken[1], struct.pack("!I", os.getpid()))  # 4 bytes: one atomic pipe write
+        os.close(taken[1])
+    except BaseException:
+        os._exit(1)
     _child(conn, listener, run)  # never returns
 
 

@@ -147,16 +147,23 @@ def test_spare_children_are_forked_ahead_replaced_when_they_die_and_gone_after_t
     proc = multiprocessing.get_context("spawn").Process(
         target=serve, args=(path, process_id(), (), "tests.test_warm:probe")
     )
+    waiting = lambda: len(_children(proc.pid)) == SPARES and _children(proc.pid)
     proc.start()
     try:
-        first = _until(lambda: len(_children(proc.pid)) == SPARES and _children(proc.pid))  # before any job
+        first = _until(waiting)  # before any job has come
         for pid in first:
             os.kill(pid, signal.SIGKILL)
         job = command(path, "exit", "0")
         job.communicate("", timeout=30)
         assert job.returncode == 0  # the server forked other spares, one of which took the job
-        spares = _until(lambda: len(_children(proc.pid)) == SPARES and _children(proc.pid))  # and one more
-        assert spares and not set(spares) & set(first)
+        spares = _until(lambda: (found := waiting()) and not set(found) & set(first) and found)  # and one more
+        os.kill(spares[0], signal.SIGTERM)  # a spare ends alone: the server's SIGTERM handler and cleanup are not its
+        assert _until(lambda: proc_stat(spares[0]) is None)
+        assert os.path.exists(path)
+        job = command(path, "exit", "0")
+        job.communicate("", timeout=30)
+        assert job.returncode == 0
+        spares = _until(waiting)
     finally:
         proc.terminate()
         proc.join(10)
