@@ -46,9 +46,8 @@ OPTIONS = {
 # The 288 valid 4x4 grids form two classes under the symmetries _transform draws (relabelling digits,
 # swapping bands, stacks, rows within a band, columns within a stack, transposing): 96 grids reachable
 # from the first base, 192 from the second. ``grids: all`` draws a base in proportion to its class and
-# then a symmetry, which gives every grid the same chance (the tiny profile's choice since 2026-12-04);
-# ``orbit`` (this option's default, the data README's numbers before that date were made with) only the
-# first class: 62 train, 13 validation, 21 test grids.
+# then a symmetry, which gives every grid the same chance; ``orbit`` (the default, the data every
+# measured number in README was made with) only the first class: 62 train, 13 validation, 21 test grids.
 _BASES = ("1234341221434321", "1234341223414123")
 _CLASS_SIZES = (96, 192)
 
