@@ -34,14 +34,13 @@ import time
 from pathlib import Path
 
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import paper_memory as pm  # noqa: E402
-from gflops import matmul_peak  # noqa: E402
+from gflops import counted, matmul_peak  # noqa: E402
 
 from pipeline.core.rng import RowGenerators, row_seed  # noqa: E402
 from pipeline.model import LLaDAConfig, LLaDAModelLM  # noqa: E402
@@ -132,11 +131,9 @@ def train(mode: str, n_layers: int, ckpt: bool, steps: int, procs: Processes, fu
             t += seconds
             peaks[name] = max(peaks[name], peak)
         times.append(t)
-    with FlopCounterMode(display=False) as counter:
-        forward_backward()
-        update()
+    flops = counted(lambda: (forward_backward(), update()))
     seconds = sorted(times)[len(times) // 2]
-    return {**peaks, "seconds": seconds, "flops": counter.get_total_flops()}
+    return {**peaks, "seconds": seconds, "flops": flops}
 
 
 def diffu_grpo_step(ckpt: bool, procs: Processes) -> dict:

@@ -147,7 +147,7 @@ def test_spare_children_are_forked_ahead_replaced_when_they_die_and_gone_after_t
     proc = multiprocessing.get_context("spawn").Process(
         target=serve, args=(path, process_id(), (), "tests.test_warm:probe")
     )
-    waiting = lambda: len(_children(proc.pid)) == SPARES and _children(proc.pid)
+    waiting = lambda: len(found := _children(proc.pid)) == SPARES and found
     proc.start()
     try:
         first = _until(waiting)  # before any job has come
