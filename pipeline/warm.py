@@ -38,7 +38,11 @@ import time
 from pipeline.core.processes import CALLER_ENV
 
 ENV = "PIPELINE_WARM"  # the server's socket path, exported by the Snakefile's onstart
-SPARES = 2  # children forked ahead of their jobs: jobs start in pairs on 2 cores (table and claims, at the end)
+# Children forked ahead of their jobs. Jobs start in bursts (Snakemake starts every ready job at once: on
+# 2 cores a pair, table and claims at the end), and forking at once took CPU from the burst's startups,
+# so a taken spare is replaced REFILL_S later, or at once when none is left waiting.
+SPARES = 3
+REFILL_S = 0.5
 
 #: what the stage jobs would each import (``module``) or build (``module:function``, called once) in the
 #: server, before any fork
@@ -176,11 +180,12 @@ def serve(
     preload: tuple[str, ...] = PRELOAD,
     run: str = "pipeline.__main__:main",
     store: tuple[str, str] | None = None,
+    refill_s: float = REFILL_S,
 ) -> None:
     """Import (or call) ``preload`` and build the MLflow ``store`` (uri, experiment), then fork a process for
-    each connection on ``path`` (ahead of it: ``_fork_spare``) that calls ``run`` (module:function, given
-    the command's arguments) until ``parent`` (a ``process_id``, the Snakemake process) is gone or
-    SIGTERM arrives."""
+    each connection on ``path`` (ahead of it: ``_fork_spare``; a taken one replaced ``refill_s`` later) that
+    calls ``run`` (module:function, given the command's arguments) until ``parent`` (a ``process_id``, the
+    Snakemake process) is gone or SIGTERM arrives."""
     import threading
 
     from pipeline.core.processes import alive, proc_stat
@@ -220,22 +225,29 @@ def serve(
         sys.exit(0)
 
     signal.signal(signal.SIGTERM, on_sigterm)
-    # SPARES children are always forked ahead and wait in accept(): forking this ~0.5 GB process takes
-    # 12-15 ms (copying its page tables), which a job then no longer waits for. A spare that takes a job
-    # writes its pid on ``taken``, and the server forks the next one.
+    # SPARES children wait in accept(), forked ahead: forking this ~0.5 GB process takes 12-15 ms (copying
+    # its page tables), which a job then no longer waits for. A spare that takes a job writes its pid on
+    # ``taken``, and the server owes a replacement (``refill_s``).
     taken_r, taken_w = os.pipe()
-    spares = {_fork_spare(listener, (taken_r, taken_w), run) for _ in range(SPARES)}  # their pids
+    spare = lambda: _fork_spare(listener, (taken_r, taken_w), run, store)
+    spares = {spare() for _ in range(SPARES)}  # the pids of those waiting
+    owed, due = 0, None  # spares to fork, and when
     try:
         while alive(parent) is not False:
-            if select.select([taken_r], [], [], 1.0)[0]:
+            if select.select([taken_r], [], [], 1.0 if due is None else max(due - time.time(), 0.0))[0]:
                 data = os.read(taken_r, 4 * SPARES)
-                took = {pid for (pid,) in struct.iter_unpack("!I", data)}
+                took = {pid for (pid,) in struct.iter_unpack("!I", data)} & spares
+                spares -= took
                 forked += len(took)
-            else:  # none taken in a second: replace any spare that died waiting (reaped, so gone)
-                took = {pid for pid in spares if proc_stat(pid) is None}
-            for pid in took & spares:
-                spares.remove(pid)
-                spares.add(_fork_spare(listener, (taken_r, taken_w), run))
+                owed += len(took)
+                due = due or time.time() + refill_s
+            elif due is None:  # a quiet second: replace any spare that died waiting (reaped, so gone)
+                dead = {pid for pid in spares if proc_stat(pid) is None}
+                spares -= dead
+                owed += len(dead)
+            if owed and (not spares or time.time() >= (due or 0.0)):
+                spares |= {spare() for _ in range(owed)}
+                owed, due = 0, None
     except BaseException as err:
         why[0] = why[0] if isinstance(err, SystemExit) else f"{type(err).__name__}: {err}"
         raise
@@ -248,9 +260,9 @@ def serve(
         print(f"[warm] {forked} stage processes forked; stopping: {why[0]}", flush=True)
 
 
-def _fork_spare(listener: socket.socket, taken: tuple[int, int], run: str) -> int:
-    """Fork the child that takes the next connection on ``listener`` (or exits once the server is gone);
-    returns its pid."""
+def _fork_spare(listener: socket.socket, taken: tuple[int, int], run: str, store: tuple[str, str] | None) -> int:
+    """Fork the child that takes the next connection on ``listener`` (or exits once the server is gone),
+    its connection to the MLflow ``store`` opened while it waits; returns its pid."""
     server = os.getpid()
     pid = os.fork()
     if pid:
@@ -259,6 +271,10 @@ def _fork_spare(listener: socket.socket, taken: tuple[int, int], run: str) -> in
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         os.close(taken[0])
+        if store is not None:
+            from pipeline.core.mlflow_store import warm_connection
+
+            warm_connection(*store)
         while True:
             try:
                 conn, _ = listener.accept()

@@ -42,8 +42,9 @@ def probe(argv):
         from mlflow.tracking._tracking_service.registry import TrackingStoreRegistry
 
         built = TrackingStoreRegistry._get_store_with_resolved_uri.cache_info().currsize
-        db = MlflowClient("sqlite:///mlflow.db")._tracking_client.store.engine.url.database
-        print(f"built={built} db={Path(db).resolve()}")
+        engine = MlflowClient("sqlite:///mlflow.db")._tracking_client.store.engine
+        # the spare's warm-up leaves an open connection in the pool (a store built here opens its own)
+        print(f"built={built} db={Path(engine.url.database).resolve()} pooled={engine.pool.checkedin()}")
     elif what == "kill":
         os.kill(os.getpid(), signal.SIGKILL)
 
@@ -102,8 +103,9 @@ def test_sigterm_to_the_command_ends_the_stage_cleanly_and_a_killed_stage_reads_
 
 
 def test_the_store_built_before_the_fork_serves_its_directory_only(tmp_path):
-    """The server builds the MLflow store once (connections closed); a job in another directory,
-    where the relative sqlite URI names another file, builds its own."""
+    """The server builds the MLflow store once (connections closed), its spares each open a connection
+    while they wait; a job in another directory, where the relative sqlite URI names another file,
+    builds its own."""
     home, elsewhere = tmp_path / "project", tmp_path / "elsewhere"
     home.mkdir()
     elsewhere.mkdir()
@@ -124,7 +126,8 @@ def test_the_store_built_before_the_fork_serves_its_directory_only(tmp_path):
         assert (home / "mlflow.db").exists()  # created by the server
         for where, built in ((home, 1), (elsewhere, 0)):
             out, _ = command(path, "store", cwd=where).communicate(timeout=60)
-            assert out == f"built={built} db={where / 'mlflow.db'}\n"
+            assert out.startswith(f"built={built} db={where / 'mlflow.db'} ")
+            assert not built or out.endswith(" pooled=1\n")
     finally:
         proc.terminate()
         proc.join(10)
@@ -169,6 +172,33 @@ def test_spare_children_are_forked_ahead_replaced_when_they_die_and_gone_after_t
         proc.join(10)
     gone = lambda pid: proc_stat(pid) is None or proc_stat(pid)[0] == "Z"
     assert _until(lambda: all(gone(pid) for pid in spares), 5), "a spare outlived its server"
+
+
+def test_a_burst_of_jobs_takes_the_spares_and_more_and_taken_spares_are_replaced_later(tmp_path):
+    path, refill_s = str(tmp_path / "s"), 4.0
+    proc = multiprocessing.get_context("spawn").Process(
+        target=serve, args=(path, process_id(), (), "tests.test_warm:probe"), kwargs={"refill_s": refill_s}
+    )
+    proc.start()
+    jobs = []
+    try:
+        assert _until(lambda: len(_children(proc.pid)) == SPARES)
+        for n in (1, SPARES):  # one job, then a burst larger than the spares left
+            new = [command(path, "sleep") for _ in range(n)]
+            jobs += new
+            t0 = time.time()
+            assert all(job.stdout.readline() == "ready\n" for job in new)
+            assert time.time() - t0 < refill_s  # none waited for a refill
+            if n == 1:  # its spare is not replaced yet (forking would take CPU from the jobs starting)
+                assert len(_children(proc.pid)) - len(jobs) == SPARES - 1
+        # the burst left no spare, so the server forked the last job's at once; the rest come refill_s later
+        assert _until(lambda: len(_children(proc.pid)) - len(jobs) == SPARES, 2 * refill_s)
+    finally:
+        for job in jobs:
+            job.terminate()
+            job.communicate(timeout=30)
+        proc.terminate()
+        proc.join(10)
 
 
 def test_without_a_reachable_server_the_command_runs_the_stage_itself(tmp_path):
