@@ -5,7 +5,7 @@ Every stage job of a tiny main job spends about 5 s importing torch and transfor
 time goes"). With ``runtime.warm_start`` the Snakefile's onstart starts :func:`serve` once per
 invocation and exports its socket as ``PIPELINE_WARM``; ``python -m pipeline <stage> ...`` (the
 command every rule and dvc.yaml run, unchanged) then hands its arguments, environment, working
-directory and stdin/stdout/stderr to the server, whose child (forked ahead of the job, two kept
+directory and stdin/stdout/stderr to the server, whose child (forked ahead of the job, three kept
 waiting) runs the stage exactly as the command would have and passes back its exit status. Without
 the variable, or when the server cannot be reached (another host, a finished invocation), the
 command runs the stage itself.
