@@ -59,8 +59,11 @@ class Curve:
         self.tok, self.tasks, self.tests, self.lengths = tok, tasks, tests, lengths
         self.block, self.every, self.batch, self.t0 = block, every, batch, time.time()
 
+    def due(self, step: int) -> bool:
+        return (step + 1) % self.every == 0
+
     def maybe(self, step: int, model, run) -> None:
-        if (step + 1) % self.every:
+        if not self.due(step):
             return
         model.eval()
         point = {"step": step + 1, "s": round(time.time() - self.t0)}

@@ -134,9 +134,13 @@ class CheckpointSelection:
         print(f"[select] step {step}: validation {line}")
         return reached
 
+    def due(self, step: int) -> bool:
+        """Whether a check comes after ``step``."""
+        return bool(self.select) and (step + 1) % self.every == 0
+
     def maybe(self, step: int, model, run) -> bool:
         """Score after ``step`` when due; True when a ``stop_at`` target is met (every process agrees)."""
-        if not self.select or (step + 1) % self.every:
+        if not self.due(step):
             return False
         reached = False
         if self.procs.is_main:

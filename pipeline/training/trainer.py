@@ -17,6 +17,7 @@ from pipeline.training.compute import TokenRows
 from pipeline.training.distributed import Processes, adamw
 from pipeline.training.losses import forward_process, masked_diffusion_loss
 from pipeline.training.selection import CheckpointSelection
+from pipeline.training.weight_average import WeightAverage
 
 
 class LRSchedule:
@@ -65,6 +66,8 @@ def train_masked_diffusion(
     whatever the number of processes. Logs loss, learning rate and grad norm to ``run`` every step.
     ``token_rows``: train until this much compute is spent (the equal-compute control), not ``steps``.
     ``resume``: continue from its last checkpoint and save one every ``checkpoint_every`` steps.
+    ``cfg['ema_decay']`` (optional): the checks score, and the output is, the weights' moving average
+    (``pipeline.training.weight_average``); the steps update the raw weights.
     """
     rng = random.Random(cfg["seed"])
     gen = torch.Generator(device="cpu").manual_seed(cfg["seed"])
@@ -77,17 +80,21 @@ def train_masked_diffusion(
     model.train()
     counter = TokenRows(model)
     plain = procs.accelerator.unwrap_model(model)
-    ema, start = None, 0
+    loss_ema, start = None, 0  # the progress line's running loss
+    averaged = WeightAverage(plain, cfg["ema_decay"]) if cfg.get("ema_decay") else None
 
     def state() -> dict:  # everything the next step depends on
-        own = {"scheduler": sched.state_dict(), "horizon": schedule.total, "loss_ema": ema}
+        own = {"scheduler": sched.state_dict(), "horizon": schedule.total, "loss_ema": loss_ema}
+        own["weight_average"] = averaged.state_dict() if averaged is not None else None
         return loop_state(plain, opt, rng, gen, selection, counter) | own
 
     saved = resume.load() if resume is not None else None
     if saved is not None:
         start = restore_loop_state(saved, plain, opt, rng, gen, selection, counter)
         sched.load_state_dict(saved["scheduler"])
-        schedule.total, ema = saved["horizon"], saved["loss_ema"]
+        schedule.total, loss_ema = saved["horizon"], saved["loss_ema"]
+        if averaged is not None:
+            averaged.load_state_dict(saved["weight_average"])
     progress = Progress(cfg["steps"], desc, enabled=procs.is_main, done=start)
     step = start
     for step in itertools.count(start):
@@ -117,17 +124,27 @@ def train_masked_diffusion(
         gnorm = procs.accelerator.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg["grad_clip"])
         opt.step()
         sched.step()
+        if averaged is not None:
+            averaged.update()
         stats = procs.mean({"loss": total})
-        ema = stats["loss"] if ema is None else 0.98 * ema + 0.02 * stats["loss"]
+        loss_ema = stats["loss"] if loss_ema is None else 0.98 * loss_ema + 0.02 * stats["loss"]
         run.log_metrics({"loss": stats["loss"], "grad_norm": float(gnorm), "lr": sched.get_last_lr()[0]}, step)
-        progress.update(loss=ema)
-        if selection is not None and selection.maybe(step, model, run):
-            step += 1  # steps done: the target was reached after this one (select.stop_at)
-            break
+        progress.update(loss=loss_ema)
+        if selection is not None and selection.due(step):
+            if averaged is not None:  # the checks score the average (and keep it, at a stop)
+                averaged.swap()
+            if selection.maybe(step, model, run):
+                step += 1  # steps done: the target was reached after this one (select.stop_at)
+                averaged = None  # the model holds the average now: the output
+                break
+            if averaged is not None:
+                averaged.swap()
         if resume is not None and resume.due(step):
             resume.save(step, state())
+    if averaged is not None:  # the output is the average of the last steps, not the last step
+        averaged.swap()
     if selection is not None:
         selection.finish(model)
     counter.close()
     model.eval()
-    return {"final_loss_ema": ema or float("nan"), "steps": step, "token_rows": counter.count}
+    return {"final_loss_ema": loss_ema or float("nan"), "steps": step, "token_rows": counter.count}
