@@ -175,7 +175,7 @@ def test_spare_children_are_forked_ahead_replaced_when_they_die_and_gone_after_t
 
 
 def test_a_burst_of_jobs_takes_the_spares_and_more_and_taken_spares_are_replaced_later(tmp_path):
-    path, refill_s = str(tmp_path / "s"), 4.0
+    path, refill_s = str(tmp_path / "s"), 6.0
     proc = multiprocessing.get_context("spawn").Process(
         target=serve, args=(path, process_id(), (), "tests.test_warm:probe"), kwargs={"refill_s": refill_s}
     )
