@@ -80,7 +80,7 @@ def train_masked_diffusion(
     model.train()
     counter = TokenRows(model)
     plain = procs.accelerator.unwrap_model(model)
-    loss_ema, start = None, 0  # the progress line's running loss
+    loss_ema, start, stopped = None, 0, False  # the progress line's running loss; a select.stop_at stop
     averaged = WeightAverage(plain, cfg["ema_decay"]) if cfg.get("ema_decay") else None
 
     def state() -> dict:  # everything the next step depends on
@@ -131,17 +131,16 @@ def train_masked_diffusion(
         run.log_metrics({"loss": stats["loss"], "grad_norm": float(gnorm), "lr": sched.get_last_lr()[0]}, step)
         progress.update(loss=loss_ema)
         if selection is not None and selection.due(step):
-            if averaged is not None:  # the checks score the average (and keep it, at a stop)
+            if averaged is not None:  # the checks score the average; a stop keeps it in the model
                 averaged.swap()
             if selection.maybe(step, model, run):
-                step += 1  # steps done: the target was reached after this one (select.stop_at)
-                averaged = None  # the model holds the average now: the output
+                step, stopped = step + 1, True  # steps done: the target was reached after this one
                 break
             if averaged is not None:
                 averaged.swap()
         if resume is not None and resume.due(step):
             resume.save(step, state())
-    if averaged is not None:  # the output is the average of the last steps, not the last step
+    if averaged is not None and not stopped:  # the output is the average of the last steps, not the last step
         averaged.swap()
     if selection is not None:
         selection.finish(model)
