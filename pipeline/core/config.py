@@ -213,6 +213,11 @@ def _semantic_errors(p: dict) -> list[str]:
             msgs.append(f"{where}: select.gen_length must be a multiple of select.block_length")
         for task in sorted(set((select or {}).get("stop_at") or {}) - set(stage_tasks)):
             msgs.append(f"{where}: select.stop_at names {task}, not one of its tasks {stage_tasks}")
+        if (select or {}).get("stop_each") and not (select.get("stop_at") and p["model"].get("experts")):
+            msgs.append(
+                f"{where}: select.stop_each needs select.stop_at and model.experts (a task stopped early must "
+                "have a network of its own); set stop_each: false"
+            )
         if (select or {}).get("near") and not select.get("stop_at"):
             msgs.append(f"{where}: select.near only applies with select.stop_at; set stop_at or near: null")
     lora_sections = [("sft", p["sft"]["lora"])] + [

@@ -89,6 +89,7 @@ class KVCache:
         self.keys: list[torch.Tensor] = []
         self.values: list[torch.Tensor] = []
         self.window: tuple[int, int] | None = None
+        self.experts: dict[int, KVCache] = {}  # a task-expert model's record: one cache per expert's rows
 
     @property
     def recording(self) -> bool:
@@ -226,8 +227,43 @@ class LLaDAModelLM(PreTrainedModel):
 
     def __init__(self, config: LLaDAConfig):
         super().__init__(config)
-        self.model = LLaDAModel(config)
+        if config.expert_tokens:  # one network per task (LLaDAConfig.expert_tokens)
+            self.experts = nn.ModuleList(LLaDAModel(config) for _ in config.expert_tokens)
+        else:
+            self.model = LLaDAModel(config)
         self.post_init()
+
+    def networks(self) -> list[LLaDAModel]:
+        return list(self.experts) if self.config.expert_tokens else [self.model]
+
+    def expert_of(self, input_ids: torch.Tensor) -> torch.Tensor:
+        """input_ids [B, T] -> [B]: the expert each row runs, by the first expert token it holds."""
+        tokens = torch.tensor(self.config.expert_tokens, device=input_ids.device)
+        hits = (input_ids[:, :, None] == tokens).any(1)  # [B, E]
+        if not bool(hits.any(1).all()):
+            raise ValueError(f"a row holds none of the expert tokens {self.config.expert_tokens}: no network to run")
+        return hits.int().argmax(1)  # [B]
+
+    def _routed(self, input_ids, attention_mask, logits_at, cache) -> torch.Tensor:
+        """Each row through its own expert; logits back in the batch's row order."""
+        route = self.expert_of(input_ids)  # [B]
+        if cache is not None and cache.recording:
+            cache.experts = {}
+        parts, order = [], []
+        for e, expert in enumerate(self.experts):
+            rows = (route == e).nonzero().squeeze(1)  # [B_e]
+            if not len(rows):
+                continue
+            sub = None
+            if cache is not None:
+                sub = cache.experts.setdefault(e, KVCache())
+                sub.window = cache.window
+            pick = (lambda t, rows=rows: None if t is None else t[rows])
+            parts.append(expert(input_ids[rows], pick(attention_mask), pick(logits_at), sub))
+            order.append(rows)
+        if len(parts) == 1:  # every row in one expert, in order
+            return parts[0]
+        return torch.cat(parts)[torch.argsort(torch.cat(order))]  # [B, L or Q, V]
 
     def _init_weights(self, module: nn.Module) -> None:
         std = self.config.init_std
@@ -240,13 +276,15 @@ class LLaDAModelLM(PreTrainedModel):
 
     def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs=None) -> None:
         """Recompute block activations in the backward instead of keeping them (training.gradient_checkpointing)."""
-        self.model.gradient_checkpointing = True
+        for net in self.networks():
+            net.gradient_checkpointing = True
 
     def gradient_checkpointing_disable(self) -> None:
-        self.model.gradient_checkpointing = False
+        for net in self.networks():
+            net.gradient_checkpointing = False
 
     def get_input_embeddings(self) -> nn.Embedding:
-        return self.model.transformer.wte
+        return self.networks()[0].transformer.wte
 
     def forward(
         self,
@@ -267,7 +305,10 @@ class LLaDAModelLM(PreTrainedModel):
         sequence, ``logits_at`` still in sequence positions) and returns logits for the window
         (or at ``logits_at``).
         """
-        logits = self.model(input_ids, attention_mask, logits_at, cache)
+        if self.config.expert_tokens:
+            logits = self._routed(input_ids, attention_mask, logits_at, cache)
+        else:
+            logits = self.model(input_ids, attention_mask, logits_at, cache)
         if logits.shape[-1] != self.config.vocab_size:
             logits = logits[..., : self.config.vocab_size]  # drop LLaDA's padded embedding rows
         return MaskedLMOutput(logits=logits)

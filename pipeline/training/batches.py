@@ -35,9 +35,9 @@ class EncodedExamples:
             self._target[key] = self.tok(text, add_special_tokens=False).input_ids
         return self._target[key]
 
-    def sample(self, rng: random.Random, n: int) -> list[tuple[str, int]]:
-        """n (task, index) pairs: a uniform task, then a uniform example of it."""
-        names = sorted(self.examples)
+    def sample(self, rng: random.Random, n: int, skip=()) -> list[tuple[str, int]]:
+        """n (task, index) pairs: a uniform task (of those not in ``skip``), then a uniform example of it."""
+        names = sorted(set(self.examples) - set(skip))
         picks = []
         for _ in range(n):
             t = rng.choice(names)

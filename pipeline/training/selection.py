@@ -16,6 +16,12 @@ a fixed 1000 steps caught seeds 0 / 1 / 2 at 58.8 / 32.5 / 50.0%, while a target
 what it can do. A run that never reaches the target ends at ``steps`` and says so. With ``near``
 the checks come every ``near.every`` steps once every task is within ``near.within`` points of its
 target: a jump gains many points between coarse checks, and the kept check is then far from the target.
+
+With ``stop_each`` (a task-expert model, ``model.experts``) each named task stops on its own: at the
+first check where it reaches its target its rows leave the batch, so its network gets no more
+updates and keeps that check's weights, while the other tasks train on; training ends when every
+named task has stopped. Each task's base is then defined by its own quality, whatever the order and
+the steps at which the tasks were learned.
 """
 
 from __future__ import annotations
@@ -65,6 +71,9 @@ class CheckpointSelection:
         self.best: tuple[float, int] | None = None  # (validation accuracy, step) of the best checkpoint
         self.kept: tuple[float, int] | None = None  # stop_at: (gap to the targets, step) of the check kept
         self.stopped: int | None = None  # stop_at: the step that reached every target
+        self.each = bool((select or {}).get("stop_each"))
+        self.finished: dict[str, int] = {}  # stop_each: task -> the step its target was reached at
+        self.near_tasks: set[str] = set()  # stop_each: tasks within near.within of their target (checked sooner)
         self.every = (select or {}).get("every")  # steps between checks: select.near's once near the targets
         # best_file holds the weights of ``best`` (or of ``kept``)
 
@@ -77,14 +86,18 @@ class CheckpointSelection:
             "kept": self.kept,
             "stopped": self.stopped,
             "every": self.every,
+            "finished": dict(self.finished),
+            "near_tasks": sorted(self.near_tasks),
         }
 
     def load_state_dict(self, state: dict) -> None:
         self.scores, self.best, self.kept = list(state["scores"]), state["best"], state.get("kept")
         self.stopped, self.every = state.get("stopped"), state.get("every", self.every)
+        self.finished = dict(state.get("finished", {}))
+        self.near_tasks = set(state.get("near_tasks", []))
 
-    def score(self, model) -> dict[str, float]:
-        """Mean validation accuracy (%) per task at the selection's decoding settings."""
+    def score(self, model, only: set[str] | None = None) -> dict[str, float]:
+        """Mean validation accuracy (%) per task (of ``only``, default all) at the selection's decoding settings."""
         s = self.select
         spec = Decoding(
             int(model.config.mask_token_id),
@@ -96,6 +109,8 @@ class CheckpointSelection:
         model.eval()
         out = {}
         for name, rows in self.validation.items():
+            if name in self.finished or (only is not None and name not in only):  # a stopped task no longer changes
+                continue
             metrics, _ = evaluate_length(
                 model,
                 self.tokenizer,
@@ -134,6 +149,23 @@ class CheckpointSelection:
         print(f"[select] step {step}: validation {line}")
         return reached
 
+    def _each_toward_targets(self, per_task: dict[str, float], step: int) -> None:
+        """stop_each: the tasks that reach their target at ``step`` stop (``finished``)."""
+        near = self.select.get("near")
+        parts = []
+        for t, value in per_task.items():
+            parts.append(f"{t} {value:.1f}/{self.stop_at[t]:g}")
+            if value >= self.stop_at[t]:
+                self.finished[t] = step
+                parts[-1] += ": reached, stops"
+            if near and t not in self.finished and value >= self.stop_at[t] - near["within"]:
+                self.near_tasks.add(t)
+            else:
+                self.near_tasks.discard(t)
+        # near tasks alone are checked every near.every steps; the others at select.every
+        self.every = near["every"] if self.near_tasks else self.select["every"]
+        print(f"[select] step {step}: validation " + ", ".join(parts))
+
     def due(self, step: int) -> bool:
         """Whether a check comes after ``step``."""
         return bool(self.select) and (step + 1) % self.every == 0
@@ -144,18 +176,26 @@ class CheckpointSelection:
             return False
         reached = False
         if self.procs.is_main:
-            per_task = self.score(self.procs.accelerator.unwrap_model(model))
+            only = None if not self.each or (step + 1) % self.select["every"] == 0 else set(self.near_tasks)
+            per_task = self.score(self.procs.accelerator.unwrap_model(model), only)
             value = sum(per_task.values()) / len(per_task)
             self.scores.append({"step": step + 1, "validation_accuracy": value, **per_task})
             run.log_metrics({"validation_accuracy": value, **{f"validation/{t}": a for t, a in per_task.items()}}, step)
-            if self.stop_at:
+            if self.stop_at and self.each:
+                self._each_toward_targets(per_task, step + 1)
+                reached = set(self.finished) >= set(self.stop_at)
+            elif self.stop_at:
                 reached = self._toward_targets(per_task, step + 1, model)
             elif self.best is None or value > self.best[0]:
                 self.best = (value, step + 1)
                 self._save(model)
         # the main process decides for all: only its values are nonzero in the mean
-        agreed = self.procs.mean({"stop": float(reached), "every": float(self.every if self.procs.is_main else 0)})
+        main = self.procs.is_main
+        flags = {f"done/{t}": float(self.finished.get(t, 0) if main else 0) for t in self.stop_at} if self.each else {}
+        mine = {"stop": float(reached), "every": float(self.every if main else 0), **flags}
+        agreed = self.procs.mean(mine)
         reached, self.every = agreed["stop"] > 0, round(agreed["every"] * self.procs.world)
+        self.finished = {t: round(agreed[f"done/{t}"] * self.procs.world) for t in self.stop_at if agreed.get(f"done/{t}")}
         if reached:
             self.stopped = step + 1
         return reached
@@ -165,7 +205,12 @@ class CheckpointSelection:
         checkpoint, or under ``stop_at`` the step that reached the targets or the one before it."""
         if not self.select or not self.procs.is_main:
             return
-        if self.stop_at:
+        if self.stop_at and self.each:
+            record = {"rule": "stop_each", "targets": self.stop_at, "reached": self.stopped is not None}
+            record |= {"stopped_at": self.finished, "chosen_step": self.stopped or "last"}
+            if self.stopped is None:
+                print(f"[select] stop_each: {sorted(set(self.stop_at) - set(self.finished))} not reached by the last step")
+        elif self.stop_at:
             record = {"rule": "stop_at", "targets": self.stop_at, "reached": self.stopped is not None}
             if self.stopped is None:
                 print(f"[select] stop_at {self.stop_at} not reached by the last step: its weights are the output")

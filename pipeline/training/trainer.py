@@ -107,7 +107,7 @@ def train_masked_diffusion(
             if step:  # the horizon the budget buys at the rate spent so far
                 schedule.total = math.ceil(token_rows / (spent / step))
         threads.rebalance()  # a step boundary: follow other processes' load
-        picks = enc.sample(rng, cfg["batch_size"])
+        picks = enc.sample(rng, cfg["batch_size"], skip=selection.finished if selection is not None else ())
         x, completion, P = sft_batch(enc, picks, cfg["train_lengths"], rng, width)
         noisy, masked, p_mask = forward_process(x, completion, mask_id, cfg["eps"], gen)
         opt.zero_grad(set_to_none=True)

@@ -1,8 +1,10 @@
 import copy
 
+import pytest
+
 import torch
 
-from pipeline.model import LLaDAConfig, LLaDAModelLM
+from pipeline.model import LLaDAConfig, LLaDAModelLM, io
 
 
 def test_logits_shape(tiny):
@@ -92,3 +94,31 @@ def test_tokenizer_round_trip_and_special_tokens(tiny):
         [{"role": "user", "content": "compute 1+2"}], add_generation_prompt=True, tokenize=False
     )
     assert prompt.endswith("<|start_header_id|>assistant<|end_header_id|>\n\n")
+
+
+def test_task_experts_run_each_row_through_its_own_network_with_and_without_a_cache():
+    from pipeline.model.modeling_llada import KVCache
+
+    torch.manual_seed(0)
+    dims = {"d_model": 32, "n_layers": 2, "n_heads": 4, "mlp_hidden_size": 64, "experts": ["sudoku", "target", "compute"]}
+    model, tok = io.build_scratch(dims)
+    model.eval()
+    keywords = [tok.convert_tokens_to_ids(w) for w in dims["experts"]]
+    x = torch.randint(20, 40, (6, 12))
+    route = [2, 0, 1, 0, 2, 1]
+    for row, e in enumerate(route):
+        x[row, 1] = keywords[e]
+    logits = model(x).logits  # [6, 12, V]
+    assert model.expert_of(x).tolist() == route
+    for row, e in enumerate(route):  # the row's own network alone, nothing shared
+        alone = model.experts[e](x[row : row + 1], None, None, None)[..., : model.config.vocab_size]
+        assert torch.allclose(logits[row : row + 1], alone, atol=1e-6)
+    cache = KVCache()
+    assert torch.allclose(model(x, cache=cache).logits, logits, atol=1e-6)
+    cache.window = (8, 12)  # a window against the recorded keys: the full pass's logits there
+    assert torch.allclose(model(x, cache=cache).logits, logits[:, 8:12], atol=1e-5)
+    x[0, 1] = 25  # no keyword: no network to run
+    with pytest.raises(ValueError, match="none of the expert tokens"):
+        model(x)
+    with pytest.raises(ValueError, match="not words of the tiny tokenizer"):
+        io.build_scratch({**dims, "experts": ["sudoku", "zebra"]})

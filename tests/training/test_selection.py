@@ -58,7 +58,7 @@ def test_the_best_validation_checkpoint_becomes_the_output(tmp_path):
     assert set(real) == {"t"} and 0.0 <= real["t"] <= 100.0
     scripted, snapshots = iter([10.0, 30.0, 20.0]), []
 
-    def score(m):
+    def score(m, only=None):
         snapshots.append({n: p.detach().clone() for n, p in m.named_parameters()})
         return {"t": next(scripted)}
 
@@ -80,7 +80,7 @@ def _scripted_selection(tmp_path, select, scores):
     selection = CheckpointSelection(select, tasks, validation, tok, tmp_path, Processes(CPU))
     scripted, snapshots = iter(scores), []
 
-    def score(m):
+    def score(m, only=None):
         snapshots.append({n: p.detach().clone() for n, p in m.named_parameters()})
         return {name: next(scripted) for name in selection.validation}
 
@@ -149,3 +149,63 @@ def test_sudoku_validation_puzzles_come_from_their_own_grids():
     grids = {split: {ex["answer"] for ex in rows} for split, rows in splits.items()}
     assert len(splits["validation"]) == 30 and len(splits["train"]) == 200  # nothing held out of train
     assert not grids["validation"] & (grids["train"] | grids["test"])
+
+
+def _expert_selection(tmp_path, select, scores):
+    """Two tasks, each with a network of its own (model.experts), and scripted validation scores."""
+    torch.manual_seed(0)
+    dims = {"d_model": 32, "n_layers": 2, "n_heads": 4, "mlp_hidden_size": 64, "experts": ["compute", "target"]}
+    model, tok = io.build_scratch(dims)
+    tasks = {"t": get_task("tiny_arithmetic", seed=0), "u": get_task("tiny_countdown", seed=0)}
+    enc = EncodedExamples(tok, tasks, {n: t.load("train", 16) for n, t in tasks.items()}, target_format="answer")
+    validation = {n: t.load("test", 4) for n, t in tasks.items()}
+    selection = CheckpointSelection(select, tasks, validation, tok, tmp_path, Processes(CPU))
+    scripted, scored = iter(scores), []
+
+    def score(m, only=None):
+        active = [n for n in selection.validation if n not in selection.finished and (only is None or n in only)]
+        out = {name: next(scripted) for name in active}
+        scored.append((sorted(out), {n: p.detach().clone() for n, p in m.named_parameters()}))
+        return out
+
+    selection.score = score
+    return model, enc, selection, scored
+
+
+def test_stop_each_freezes_a_task_at_its_target_while_the_others_train_on(tmp_path):
+    select = {**SELECT, "stop_at": {"t": 25.0, "u": 40.0}, "stop_each": True}
+    # t reaches 25 at step 2; u reaches 40 at step 4; t is not scored after its stop
+    model, enc, selection, scored = _expert_selection(tmp_path, select, [10, 5, 30, 20, 30, 45])
+    out = train_masked_diffusion(model, enc, {**SFT, "steps": 10}, NullRun(), "pretrain", Processes(CPU), selection)
+    assert out["steps"] == 4 and [names for names, _ in scored] == [["t", "u"], ["t", "u"], ["u"], ["u"]]
+    at_stop = scored[1][1]  # the weights scored at step 2, when t stopped
+    t_net = [n for n in at_stop if n.startswith("experts.0.")]
+    u_net = [n for n in at_stop if n.startswith("experts.1.")]
+    params = dict(model.named_parameters())
+    assert all(torch.equal(params[n], at_stop[n]) for n in t_net)  # t's network did not move after its stop
+    assert not all(torch.equal(params[n], at_stop[n]) for n in u_net)  # u's trained on
+    record = json.loads((tmp_path / "selection.json").read_text())
+    assert record["rule"] == "stop_each" and record["stopped_at"] == {"t": 2, "u": 4} and record["chosen_step"] == 4
+
+
+def test_stop_each_needs_experts():
+    from pipeline.core.config import ParamsError, load_params, validate_params
+
+    params = load_params("params.yaml")
+    params["model"]["experts"] = None
+    try:
+        validate_params(params, "test")
+    except ParamsError as err:
+        assert "select.stop_each needs select.stop_at and model.experts" in str(err)
+    else:
+        raise AssertionError("stop_each without experts passed validation")
+
+
+def test_stop_each_checks_a_task_near_its_target_sooner_and_the_others_at_the_usual_interval(tmp_path):
+    select = {**SELECT, "every": 4, "stop_at": {"t": 25.0, "u": 40.0}, "stop_each": True}
+    select["near"] = {"within": 10, "every": 2}
+    # step 4: t 20 (near), u 5; step 6: t alone, 22; step 8: both, t 26 stops, u 12; step 12: u 45 stops
+    model, enc, selection, scored = _expert_selection(tmp_path, select, [20, 5, 22, 26, 12, 45])
+    out = train_masked_diffusion(model, enc, {**SFT, "steps": 20}, NullRun(), "pretrain", Processes(CPU), selection)
+    assert [c["step"] for c in selection.scores] == [4, 6, 8, 12] and out["steps"] == 12
+    assert [names for names, _ in scored] == [["t", "u"], ["t"], ["t", "u"], ["u"]]
