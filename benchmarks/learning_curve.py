@@ -55,6 +55,8 @@ def apply_sets(params: dict, sets: list[str]) -> dict:
 class Curve:
     """The trainer's selection hook, used here only to evaluate every ``every`` steps."""
 
+    finished = ()  # tasks whose training stopped early (select.stop_each): none here
+
     def __init__(self, tok, tasks, tests, lengths, block, every, batch):
         self.tok, self.tasks, self.tests, self.lengths = tok, tasks, tests, lengths
         self.block, self.every, self.batch, self.t0 = block, every, batch, time.time()

@@ -94,6 +94,7 @@ def _schema_errors(params: dict) -> list[str]:
 
 def _semantic_errors(p: dict) -> list[str]:
     from pipeline.rl import ALL_TASKS, method_config, run_for_task
+    from pipeline.tasks.splits import validation_size
 
     msgs = []
     prepared = set(p["data"]["tasks"])
@@ -207,8 +208,12 @@ def _semantic_errors(p: dict) -> list[str]:
         for m in p["rl"]["methods"]
     ]
     for where, select, stage_tasks in selects:
-        if select and not p["data"]["n_validation"]:
-            msgs.append(f"{where}: select needs a validation split; set data.n_validation > 0")
+        scored = list((select or {}).get("stop_at") or stage_tasks) if select else []
+        missing = [t for t in scored if not validation_size(p["data"], t)]
+        if missing:
+            msgs.append(
+                f"{where}: select scores {', '.join(missing)} on a validation split; set data.n_validation > 0 for it"
+            )
         if select and select["gen_length"] % select["block_length"]:
             msgs.append(f"{where}: select.gen_length must be a multiple of select.block_length")
         for task in sorted(set((select or {}).get("stop_at") or {}) - set(stage_tasks)):

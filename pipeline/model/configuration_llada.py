@@ -39,7 +39,7 @@ class LLaDAConfig(PretrainedConfig):
         layer_norm_type: str = "rms",
         activation_type: str = "silu",
         prompt_width: int = 0,
-        expert_tokens: list[int] | None = None,
+        expert_tokens: list[list[int]] | None = None,
         **kwargs,
     ):
         self.d_model = d_model
@@ -68,12 +68,12 @@ class LLaDAConfig(PretrainedConfig):
         # rollouts and evaluation alike (pipeline.training.batches.left_pad). 0: to the batch's
         # longest prompt, as LLaDA-8B and the papers' code.
         self.prompt_width = prompt_width
-        # Task experts (tiny profile): one whole network per entry, and each row of a batch runs the
-        # network of the first of these token ids its input holds (a task's keyword in its prompt).
-        # No parameter is shared, so training one task cannot move another's accuracy: a small model
-        # trained on a mix learned one task at the others' expense, at times that were the seed's.
-        # None: one network (LLaDA-8B).
-        self.expert_tokens = list(expert_tokens) if expert_tokens else None
+        # Task experts (tiny profile): one whole network per entry, a list of token ids (task keywords);
+        # each row of a batch runs the network owning the first such token its input holds. No
+        # parameter is shared between networks, so training one cannot move another's accuracy (a
+        # small model trained on the mix learned Sudoku at the other tasks' expense, at times that were
+        # the seed's). None: one network (LLaDA-8B).
+        self.expert_tokens = [list(group) for group in expert_tokens] if expert_tokens else None
         # Generic names transformers utilities look for.
         self.hidden_size = d_model
         self.num_attention_heads = n_heads

@@ -19,8 +19,8 @@ from pipeline.model.tokenizer import build_tiny_tokenizer
 def build_scratch(model_params: dict):
     """A freshly initialised LLaDA model and the tiny tokenizer (tiny profile's base)."""
     tok = build_tiny_tokenizer()
-    experts = model_params.get("experts") or []
-    unknown = [w for w in experts if tok.convert_tokens_to_ids(w) == tok.unk_token_id]
+    experts = [[w] if isinstance(w, str) else list(w) for w in model_params.get("experts") or []]
+    unknown = [w for group in experts for w in group if tok.convert_tokens_to_ids(w) == tok.unk_token_id]
     if unknown:
         raise ValueError(f"model.experts: {unknown} are not words of the tiny tokenizer (a task's prompt keyword)")
     cfg = LLaDAConfig(
@@ -33,7 +33,7 @@ def build_scratch(model_params: dict):
         eos_token_id=tok.eos_token_id,
         pad_token_id=tok.pad_token_id,
         prompt_width=model_params.get("prompt_width", 0),
-        expert_tokens=[tok.convert_tokens_to_ids(w) for w in experts],
+        expert_tokens=[[tok.convert_tokens_to_ids(w) for w in group] for group in experts],
     )
     return LLaDAModelLM(cfg), tok
 

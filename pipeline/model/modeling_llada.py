@@ -238,11 +238,13 @@ class LLaDAModelLM(PreTrainedModel):
 
     def expert_of(self, input_ids: torch.Tensor) -> torch.Tensor:
         """input_ids [B, T] -> [B]: the expert each row runs, by the first expert token it holds."""
-        tokens = torch.tensor(self.config.expert_tokens, device=input_ids.device)
-        hits = (input_ids[:, :, None] == tokens).any(1)  # [B, E]
+        groups = self.config.expert_tokens
+        tokens = torch.tensor([t for group in groups for t in group], device=input_ids.device)  # [K]
+        owner = torch.tensor([e for e, group in enumerate(groups) for _ in group], device=input_ids.device)  # [K]
+        hits = (input_ids[:, :, None] == tokens).any(1)  # [B, K]
         if not bool(hits.any(1).all()):
-            raise ValueError(f"a row holds none of the expert tokens {self.config.expert_tokens}: no network to run")
-        return hits.int().argmax(1)  # [B]
+            raise ValueError(f"a row holds none of the expert tokens {groups}: no network to run")
+        return owner[hits.int().argmax(1)]  # [B]: the owner of the first listed token the row holds
 
     def _routed(self, input_ids, attention_mask, logits_at, cache) -> torch.Tensor:
         """Each row through its own expert; logits back in the batch's row order."""
@@ -258,7 +260,7 @@ class LLaDAModelLM(PreTrainedModel):
             if cache is not None:
                 sub = cache.experts.setdefault(e, KVCache())
                 sub.window = cache.window
-            pick = (lambda t, rows=rows: None if t is None else t[rows])
+            pick = lambda t, rows=rows: None if t is None else t[rows]
             parts.append(expert(input_ids[rows], pick(attention_mask), pick(logits_at), sub))
             order.append(rows)
         if len(parts) == 1:  # every row in one expert, in order

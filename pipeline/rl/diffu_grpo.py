@@ -74,7 +74,8 @@ def one_step_logprobs(
     prompt_masked = (u < p_mask_prompt) & (prompt_valid.bool() | mask_pads)
     experts = getattr(getattr(getattr(model, "module", model), "config", None), "expert_tokens", None)
     if experts:  # a task-expert model routes each row by its task's keyword: that token stays visible
-        prompt_masked &= ~torch.isin(prompt, torch.tensor(experts, device=prompt.device))
+        keywords = torch.tensor([t for group in experts for t in group], device=prompt.device)
+        prompt_masked &= ~torch.isin(prompt, keywords)
     x = torch.cat([prompt.masked_fill(prompt_masked, mask_id), torch.full_like(completion, mask_id)], 1)
     logits = model(x).logits[:, prompt.shape[1] :]  # [B, L, V]; pads attended, as in LLaDA
     return token_logprobs(logits, completion)  # [B, L]

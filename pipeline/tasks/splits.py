@@ -5,7 +5,9 @@ test split (d1 chose its reported checkpoint on the test set). The validation pr
 sample of the distinct train problems, removed (every copy) from what training sees, unless the task
 generates a validation split of its own (``"validation" in task.splits``: Sudoku, whose held-out
 puzzles must not reuse training solution grids, as its test puzzles do not);
-``data.n_validation: 0`` holds none out and leaves train exactly as before.
+``data.n_validation: 0`` holds none out and leaves train exactly as before; a task -> number map holds
+out only what the named tasks need (a generated task's problem space is small, and every problem held
+out of it is one fewer to learn from).
 """
 
 from __future__ import annotations
@@ -16,6 +18,13 @@ from pipeline.tasks import split_examples
 from pipeline.tasks.base import Task
 
 SPLITS = ("train", "validation", "test")
+
+
+def validation_size(data: dict, task: str) -> int:
+    """``data.n_validation`` for ``task``: one number for every task, or a task -> number map (a task it
+    does not name: 0, nothing held out)."""
+    n = data["n_validation"]
+    return int(n.get(task, 0)) if isinstance(n, dict) else int(n)
 
 
 def prepared_splits(task: Task, n_train: int, n_test: int | None, n_validation: int, seed: int) -> dict[str, list]:

@@ -20,8 +20,8 @@ target: a jump gains many points between coarse checks, and the kept check is th
 With ``stop_each`` (a task-expert model, ``model.experts``) each named task stops on its own: at the
 first check where it reaches its target its rows leave the batch, so its network gets no more
 updates and keeps that check's weights, while the other tasks train on; training ends when every
-named task has stopped. Each task's base is then defined by its own quality, whatever the order and
-the steps at which the tasks were learned.
+task has stopped (a task without a target trains to the last step). Each task's base is then
+defined by its own quality, whatever the order and the steps at which the tasks were learned.
 """
 
 from __future__ import annotations
@@ -168,6 +168,8 @@ class CheckpointSelection:
 
     def due(self, step: int) -> bool:
         """Whether a check comes after ``step``."""
+        if self.each and set(self.finished) >= set(self.stop_at):  # nothing left to score
+            return False
         return bool(self.select) and (step + 1) % self.every == 0
 
     def maybe(self, step: int, model, run) -> bool:
@@ -183,7 +185,7 @@ class CheckpointSelection:
             run.log_metrics({"validation_accuracy": value, **{f"validation/{t}": a for t, a in per_task.items()}}, step)
             if self.stop_at and self.each:
                 self._each_toward_targets(per_task, step + 1)
-                reached = set(self.finished) >= set(self.stop_at)
+                reached = set(self.finished) >= set(self.tasks)  # a task without a target trains to the end
             elif self.stop_at:
                 reached = self._toward_targets(per_task, step + 1, model)
             elif self.best is None or value > self.best[0]:
@@ -195,7 +197,8 @@ class CheckpointSelection:
         mine = {"stop": float(reached), "every": float(self.every if main else 0), **flags}
         agreed = self.procs.mean(mine)
         reached, self.every = agreed["stop"] > 0, round(agreed["every"] * self.procs.world)
-        self.finished = {t: round(agreed[f"done/{t}"] * self.procs.world) for t in self.stop_at if agreed.get(f"done/{t}")}
+        world = self.procs.world
+        self.finished = {t: round(agreed[f"done/{t}"] * world) for t in self.stop_at if agreed.get(f"done/{t}")}
         if reached:
             self.stopped = step + 1
         return reached
@@ -206,10 +209,11 @@ class CheckpointSelection:
         if not self.select or not self.procs.is_main:
             return
         if self.stop_at and self.each:
-            record = {"rule": "stop_each", "targets": self.stop_at, "reached": self.stopped is not None}
+            record = {"rule": "stop_each", "targets": self.stop_at, "reached": set(self.finished) >= set(self.stop_at)}
             record |= {"stopped_at": self.finished, "chosen_step": self.stopped or "last"}
-            if self.stopped is None:
-                print(f"[select] stop_each: {sorted(set(self.stop_at) - set(self.finished))} not reached by the last step")
+            if not record["reached"]:
+                left = sorted(set(self.stop_at) - set(self.finished))
+                print(f"[select] stop_each: {left} not reached by the last step")
         elif self.stop_at:
             record = {"rule": "stop_at", "targets": self.stop_at, "reached": self.stopped is not None}
             if self.stopped is None:

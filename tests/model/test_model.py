@@ -1,7 +1,6 @@
 import copy
 
 import pytest
-
 import torch
 
 from pipeline.model import LLaDAConfig, LLaDAModelLM, io
@@ -100,10 +99,14 @@ def test_task_experts_run_each_row_through_its_own_network_with_and_without_a_ca
     from pipeline.model.modeling_llada import KVCache
 
     torch.manual_seed(0)
-    dims = {"d_model": 32, "n_layers": 2, "n_heads": 4, "mlp_hidden_size": 64, "experts": ["sudoku", "target", "compute"]}
+    dims = {"d_model": 32, "n_layers": 2, "n_heads": 4, "mlp_hidden_size": 64}
+    dims["experts"] = ["sudoku", "target", "compute"]
     model, tok = io.build_scratch(dims)
     model.eval()
     keywords = [tok.convert_tokens_to_ids(w) for w in dims["experts"]]
+    grouped, _ = io.build_scratch({**dims, "experts": [["sudoku"], ["target", "compute"]]})
+    rows = torch.tensor([[keywords[2], 30], [keywords[0], 30], [30, keywords[1]]])
+    assert grouped.expert_of(rows).tolist() == [1, 0, 1]  # target and compute share one network
     x = torch.randint(20, 40, (6, 12))
     route = [2, 0, 1, 0, 2, 1]
     for row, e in enumerate(route):

@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.core.config import ROOT, load_params
 from pipeline.tasks import build_tasks
-from pipeline.tasks.splits import prepared_splits
+from pipeline.tasks.splits import prepared_splits, validation_size
 
 PARAMS = load_params(ROOT / "params.yaml")
 
@@ -15,7 +15,8 @@ PARAMS = load_params(ROOT / "params.yaml")
 def test_tiny_profile_splits_share_no_problem(name):
     d = PARAMS["data"]
     task = build_tasks(PARAMS, [name])[name]
-    splits = prepared_splits(task, d["n_train"], d["n_test"], max(d["n_validation"], 64), d["seed"])
+    n_validation = max(validation_size(d, name), 64)  # some held out even where params hold out none
+    splits = prepared_splits(task, d["n_train"], d["n_test"], n_validation, d["seed"])
     test = {ex["prompt"] for ex in splits["test"]}
     for split in ("train", "validation"):
         assert not test & {ex["prompt"] for ex in splits[split]}, f"{name}: a test prompt is in {split}"
@@ -24,7 +25,7 @@ def test_tiny_profile_splits_share_no_problem(name):
         grids = {split: {ex["answer"] for ex in splits[split]} for split in splits}
         assert not grids["train"] & grids["test"] and not grids["validation"] & grids["test"]
         assert not grids["train"] & grids["validation"], "validation puzzles reuse training solution grids"
-        assert len(splits["validation"]) == max(d["n_validation"], 64)
+        assert len(splits["validation"]) == n_validation
 
 
 def test_benchmark_test_questions_are_not_in_their_train_split(data_dir):

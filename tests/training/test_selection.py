@@ -193,6 +193,7 @@ def test_stop_each_needs_experts():
 
     params = load_params("params.yaml")
     params["model"]["experts"] = None
+    params["pretrain"]["select"] = {**params["pretrain"]["select"], "stop_each": True}
     try:
         validate_params(params, "test")
     except ParamsError as err:
@@ -209,3 +210,33 @@ def test_stop_each_checks_a_task_near_its_target_sooner_and_the_others_at_the_us
     out = train_masked_diffusion(model, enc, {**SFT, "steps": 20}, NullRun(), "pretrain", Processes(CPU), selection)
     assert [c["step"] for c in selection.scores] == [4, 6, 8, 12] and out["steps"] == 12
     assert [names for names, _ in scored] == [["t", "u"], ["t"], ["t", "u"], ["u"]]
+
+
+def test_stop_each_a_task_without_a_target_trains_to_the_last_step(tmp_path):
+    select = {**SELECT, "stop_at": {"t": 25.0}, "stop_each": True}
+    model, enc, selection, scored = _expert_selection(tmp_path, select, [10, 30])
+    out = train_masked_diffusion(model, enc, {**SFT, "steps": 5}, NullRun(), "pretrain", Processes(CPU), selection)
+    assert out["steps"] == 5 and [names for names, _ in scored] == [["t"], ["t"]]  # u is never scored
+    record = json.loads((tmp_path / "selection.json").read_text())
+    assert record["reached"] and record["stopped_at"] == {"t": 2} and record["chosen_step"] == "last"
+
+
+def test_n_validation_per_task_holds_out_only_what_the_named_tasks_need():
+    from pipeline.core.config import ParamsError, load_params, validate_params
+    from pipeline.tasks.splits import validation_size
+
+    data = {"n_validation": {"tiny_sudoku": 64}}
+    assert validation_size(data, "tiny_sudoku") == 64 and validation_size(data, "tiny_countdown") == 0
+    assert validation_size({"n_validation": 8}, "tiny_countdown") == 8
+    task = get_task("tiny_arithmetic", seed=0, n_test=8)
+    untouched = prepared_splits(task, 40, 8, validation_size(data, task.name), seed=0)
+    assert untouched["validation"] == [] and untouched["train"] == split_examples(task, "train", 40)
+    params = load_params("params.yaml")
+    params["data"]["n_validation"] = {"tiny_sudoku": 64}
+    params["pretrain"]["select"] = {**SELECT, "stop_at": {"tiny_countdown": 10}}
+    try:
+        validate_params(params, "test")
+    except ParamsError as err:
+        assert "pretrain: select scores tiny_countdown on a validation split" in str(err)
+    else:
+        raise AssertionError("a select scoring a task with no validation split passed validation")
