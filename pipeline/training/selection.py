@@ -46,7 +46,8 @@ class CheckpointSelection:
         cls, select: dict | None, tasks: dict, data_dir, tokenizer, out_dir, procs, work_dir=None
     ) -> CheckpointSelection:
         """The selection a stage declares: its validation split is read only when ``select`` is set."""
-        validation = read_prepared(data_dir, tasks, "validation") if select else {}
+        scored = {t: tasks[t] for t in (select or {}).get("stop_at") or tasks}  # a target scores its tasks only
+        validation = read_prepared(data_dir, scored, "validation") if select else {}
         return cls(select, tasks, validation, tokenizer, out_dir, procs, work_dir)
 
     def __init__(

@@ -240,3 +240,15 @@ def test_n_validation_per_task_holds_out_only_what_the_named_tasks_need():
         assert "pretrain: select scores tiny_countdown on a validation split" in str(err)
     else:
         raise AssertionError("a select scoring a task with no validation split passed validation")
+
+
+def test_a_stage_reads_validation_only_for_the_tasks_its_target_scores(tmp_path):
+    from pipeline.core.data import write_jsonl
+
+    tasks = {"tiny_sudoku": get_task("tiny_sudoku", seed=0), "tiny_countdown": get_task("tiny_countdown", seed=0)}
+    write_jsonl(tmp_path / "tiny_sudoku" / "validation.jsonl", tasks["tiny_sudoku"].load("validation", 4))
+    write_jsonl(tmp_path / "tiny_countdown" / "validation.jsonl", [])  # data.n_validation held none out
+    _, tok = io.build_scratch({"d_model": 32, "n_layers": 2, "n_heads": 4, "mlp_hidden_size": 64})
+    select = {**SELECT, "stop_at": {"tiny_sudoku": 45}}
+    selection = CheckpointSelection.for_stage(select, tasks, tmp_path, tok, tmp_path / "out", Processes(CPU))
+    assert set(selection.validation) == {"tiny_sudoku"} and len(selection.validation["tiny_sudoku"]) == 4
