@@ -260,8 +260,9 @@ class LLaDAModelLM(PreTrainedModel):
             if cache is not None:
                 sub = cache.experts.setdefault(e, KVCache())
                 sub.window = cache.window
-            pick = lambda t, rows=rows: None if t is None else t[rows]
-            parts.append(expert(input_ids[rows], pick(attention_mask), pick(logits_at), sub))
+            mask = None if attention_mask is None else attention_mask[rows]
+            at = None if logits_at is None else logits_at[rows]
+            parts.append(expert(input_ids[rows], mask, at, sub))
             order.append(rows)
         if len(parts) == 1:  # every row in one expert, in order
             return parts[0]

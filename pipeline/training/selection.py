@@ -193,13 +193,12 @@ class CheckpointSelection:
                 self.best = (value, step + 1)
                 self._save(model)
         # the main process decides for all: only its values are nonzero in the mean
-        main = self.procs.is_main
+        main, world = self.procs.is_main, self.procs.world
         flags = {f"done/{t}": float(self.finished.get(t, 0) if main else 0) for t in self.stop_at} if self.each else {}
-        mine = {"stop": float(reached), "every": float(self.every if main else 0), **flags}
-        agreed = self.procs.mean(mine)
-        reached, self.every = agreed["stop"] > 0, round(agreed["every"] * self.procs.world)
-        world = self.procs.world
-        self.finished = {t: round(agreed[f"done/{t}"] * world) for t in self.stop_at if agreed.get(f"done/{t}")}
+        agreed = self.procs.mean({"stop": float(reached), "every": float(self.every if main else 0), **flags})
+        reached, self.every = agreed["stop"] > 0, round(agreed["every"] * world)
+        if self.each:  # the step each stopped task stopped at
+            self.finished = {t: round(agreed[f"done/{t}"] * world) for t in self.stop_at if agreed[f"done/{t}"]}
         if reached:
             self.stopped = step + 1
         return reached
