@@ -92,9 +92,15 @@ def _schema_errors(params: dict) -> list[str]:
     return msgs
 
 
+def validation_size(data: dict, task: str) -> int:
+    """``data.n_validation`` for ``task``: one number for every task, or a task -> number map (a task it
+    does not name: 0, nothing held out)."""
+    n = data["n_validation"]
+    return int(n.get(task, 0)) if isinstance(n, dict) else int(n)
+
+
 def _semantic_errors(p: dict) -> list[str]:
     from pipeline.rl import ALL_TASKS, method_config, run_for_task
-    from pipeline.tasks.splits import validation_size
 
     msgs = []
     prepared = set(p["data"]["tasks"])

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from pipeline.core import runtime
 from pipeline.core.atomic import atomic_path
+from pipeline.core.config import validation_size
 from pipeline.core.data import write_jsonl
 from pipeline.core.tracking import StageRun
 from pipeline.stages import load_or_exit, parser, per_task
 from pipeline.tasks import build_tasks
-from pipeline.tasks.splits import prepared_splits, validation_size
+from pipeline.tasks.splits import prepared_splits
 
 
 def main(argv=None) -> None:

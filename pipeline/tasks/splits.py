@@ -20,13 +20,6 @@ from pipeline.tasks.base import Task
 SPLITS = ("train", "validation", "test")
 
 
-def validation_size(data: dict, task: str) -> int:
-    """``data.n_validation`` for ``task``: one number for every task, or a task -> number map (a task it
-    does not name: 0, nothing held out)."""
-    n = data["n_validation"]
-    return int(n.get(task, 0)) if isinstance(n, dict) else int(n)
-
-
 def prepared_splits(task: Task, n_train: int, n_test: int | None, n_validation: int, seed: int) -> dict[str, list]:
     """{split: rows} for one task; validation = ``n_validation`` distinct train problems drawn with ``seed``
     (or the task's own generated validation split)."""

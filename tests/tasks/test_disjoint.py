@@ -4,9 +4,9 @@ pass a test, nor choose a checkpoint)."""
 
 import pytest
 
-from pipeline.core.config import ROOT, load_params
+from pipeline.core.config import ROOT, load_params, validation_size
 from pipeline.tasks import build_tasks
-from pipeline.tasks.splits import prepared_splits, validation_size
+from pipeline.tasks.splits import prepared_splits
 
 PARAMS = load_params(ROOT / "params.yaml")
 

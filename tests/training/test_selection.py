@@ -222,8 +222,7 @@ def test_stop_each_a_task_without_a_target_trains_to_the_last_step(tmp_path):
 
 
 def test_n_validation_per_task_holds_out_only_what_the_named_tasks_need():
-    from pipeline.core.config import ParamsError, load_params, validate_params
-    from pipeline.tasks.splits import validation_size
+    from pipeline.core.config import ParamsError, load_params, validate_params, validation_size
 
     data = {"n_validation": {"tiny_sudoku": 64}}
     assert validation_size(data, "tiny_sudoku") == 64 and validation_size(data, "tiny_countdown") == 0
