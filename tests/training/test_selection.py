@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 import torch
 
 from pipeline.core.tracking import NullRun
@@ -194,12 +195,8 @@ def test_stop_each_needs_experts():
     params = load_params("params.yaml")
     params["model"]["experts"] = None
     params["pretrain"]["select"] = {**params["pretrain"]["select"], "stop_each": True}
-    try:
+    with pytest.raises(ParamsError, match="select.stop_each needs select.stop_at and model.experts"):
         validate_params(params, "test")
-    except ParamsError as err:
-        assert "select.stop_each needs select.stop_at and model.experts" in str(err)
-    else:
-        raise AssertionError("stop_each without experts passed validation")
 
 
 def test_stop_each_checks_a_task_near_its_target_sooner_and_the_others_at_the_usual_interval(tmp_path):
@@ -233,12 +230,8 @@ def test_n_validation_per_task_holds_out_only_what_the_named_tasks_need():
     params = load_params("params.yaml")
     params["data"]["n_validation"] = {"tiny_sudoku": 64}
     params["pretrain"]["select"] = {**SELECT, "stop_at": {"tiny_countdown": 10}}
-    try:
+    with pytest.raises(ParamsError, match="pretrain: select scores tiny_countdown on a validation split"):
         validate_params(params, "test")
-    except ParamsError as err:
-        assert "pretrain: select scores tiny_countdown on a validation split" in str(err)
-    else:
-        raise AssertionError("a select scoring a task with no validation split passed validation")
 
 
 def test_a_stage_reads_validation_only_for_the_tasks_its_target_scores(tmp_path):
