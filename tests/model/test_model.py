@@ -95,7 +95,7 @@ def test_tokenizer_round_trip_and_special_tokens(tiny):
     assert prompt.endswith("<|start_header_id|>assistant<|end_header_id|>\n\n")
 
 
-def test_task_experts_run_each_row_through_its_own_network_with_and_without_a_cache():
+def test_task_experts_run_each_row_through_its_own_network_with_and_without_a_cache(tmp_path):
     from pipeline.model.modeling_llada import KVCache
 
     torch.manual_seed(0)
@@ -120,6 +120,10 @@ def test_task_experts_run_each_row_through_its_own_network_with_and_without_a_ca
     assert torch.allclose(model(x, cache=cache).logits, logits, atol=1e-6)
     cache.window = (8, 12)  # a window against the recorded keys: the full pass's logits there
     assert torch.allclose(model(x, cache=cache).logits, logits[:, 8:12], atol=1e-5)
+    io.save(model, tok, tmp_path)  # the experts and their keywords survive a save and load
+    loaded, _ = io.load(tmp_path)
+    assert loaded.config.expert_tokens == model.config.expert_tokens
+    assert torch.allclose(loaded.eval()(x).logits, logits, atol=1e-6)
     x[0, 1] = 25  # no keyword: no network to run
     with pytest.raises(ValueError, match="none of the expert tokens"):
         model(x)
