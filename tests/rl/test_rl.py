@@ -49,3 +49,17 @@ def test_each_eval_task_is_answered_by_its_own_run_or_the_named_one():
     assert run_for_task(rl, "humaneval") == "acecode_hard"
     assert run_for_task(rl, "mbpp") is None
     assert run_for_task({"runs": ["all"], "run_for_eval": {}}, "mbpp") == "all"
+
+
+def test_the_one_step_estimator_never_masks_a_task_experts_keyword():
+    from pipeline.model import io
+
+    torch.manual_seed(0)
+    dims = {"d_model": 32, "n_layers": 2, "n_heads": 4, "mlp_hidden_size": 64, "experts": ["sudoku", "compute"]}
+    model, tok = io.build_scratch(dims)
+    prompt = torch.randint(20, 40, (2, 6))
+    prompt[0, 2], prompt[1, 4] = tok.convert_tokens_to_ids("sudoku"), tok.convert_tokens_to_ids("compute")
+    completion = torch.randint(20, 40, (2, 4))
+    # every other prompt token masked: the keyword still routes each row to its network
+    lp = one_step_logprobs(model, prompt, torch.ones_like(prompt), completion, tok.mask_token_id, 1.0, seed=0)
+    assert lp.shape == (2, 4) and torch.isfinite(lp).all()
