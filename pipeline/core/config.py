@@ -92,6 +92,14 @@ def _schema_errors(params: dict) -> list[str]:
     return msgs
 
 
+def scored_tasks(select: dict | None, stage_tasks) -> list[str]:
+    """The tasks a stage's ``select`` scores on the validation split: those its ``stop_at`` names, else
+    all the stage's tasks; none without a select."""
+    if not select:
+        return []
+    return list(select.get("stop_at") or stage_tasks)
+
+
 def validation_size(data: dict, task: str) -> int:
     """``data.n_validation`` for ``task``: one number for every task, or a task -> number map (a task it
     does not name: 0, nothing held out)."""
@@ -214,8 +222,7 @@ def _semantic_errors(p: dict) -> list[str]:
         for m in p["rl"]["methods"]
     ]
     for where, select, stage_tasks in selects:
-        scored = list((select or {}).get("stop_at") or stage_tasks) if select else []
-        missing = [t for t in scored if not validation_size(p["data"], t)]
+        missing = [t for t in scored_tasks(select, stage_tasks) if not validation_size(p["data"], t)]
         if missing:
             msgs.append(
                 f"{where}: select scores {', '.join(missing)} on a validation split; set data.n_validation > 0 for it"

@@ -94,3 +94,7 @@ class LLaDAConfig(PretrainedConfig):
                 raise ValueError(f"LLaDAConfig.{unsupported}={value!r}: only {supported!r} is implemented")
         if d_model % n_heads or n_heads % self.n_kv_heads:
             raise ValueError("LLaDAConfig: d_model must divide by n_heads, n_heads by n_kv_heads")
+
+    def expert_keywords(self) -> list[tuple[int, int]]:
+        """(keyword token id, its expert) for every keyword, in the order routing tries them."""
+        return [(t, e) for e, group in enumerate(self.expert_tokens or []) for t in group]

@@ -238,12 +238,10 @@ class LLaDAModelLM(PreTrainedModel):
 
     def expert_of(self, input_ids: torch.Tensor) -> torch.Tensor:
         """input_ids [B, T] -> [B]: the expert each row runs, by the first expert token it holds."""
-        groups = self.config.expert_tokens
-        tokens = torch.tensor([t for group in groups for t in group], device=input_ids.device)  # [K]
-        owner = torch.tensor([e for e, group in enumerate(groups) for _ in group], device=input_ids.device)  # [K]
+        tokens, owner = torch.tensor(self.config.expert_keywords(), device=input_ids.device).T  # [K], [K]
         hits = (input_ids[:, :, None] == tokens).any(1)  # [B, K]
         if not bool(hits.any(1).all()):
-            raise ValueError(f"a row holds none of the expert tokens {groups}: no network to run")
+            raise ValueError(f"a row holds none of the expert tokens {self.config.expert_tokens}: no network to run")
         return owner[hits.int().argmax(1)]  # [B]: the owner of the first listed token the row holds
 
     def _routed(self, input_ids, attention_mask, logits_at, cache) -> torch.Tensor:

@@ -72,9 +72,9 @@ def one_step_logprobs(
     gens = RowGenerators([row_seed(seed, int(r)) for r in rows])
     u = uniform(prompt.shape, torch.float32, prompt.device, gens)  # [B, P]
     prompt_masked = (u < p_mask_prompt) & (prompt_valid.bool() | mask_pads)
-    experts = getattr(getattr(getattr(model, "module", model), "config", None), "expert_tokens", None)
-    if experts:  # a task-expert model routes each row by its task's keyword: that token stays visible
-        keywords = torch.tensor([t for group in experts for t in group], device=prompt.device)
+    config = getattr(getattr(model, "module", model), "config", None)
+    if getattr(config, "expert_tokens", None):  # a task-expert model routes each row by its keyword: kept visible
+        keywords = torch.tensor([t for t, _ in config.expert_keywords()], device=prompt.device)
         prompt_masked &= ~torch.isin(prompt, keywords)
     x = torch.cat([prompt.masked_fill(prompt_masked, mask_id), torch.full_like(completion, mask_id)], 1)
     logits = model(x).logits[:, prompt.shape[1] :]  # [B, L, V]; pads attended, as in LLaDA

@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 
 from pipeline.core.atomic import atomic_path
+from pipeline.core.config import scored_tasks
 from pipeline.decoding.problems import evaluate_length
 from pipeline.sampling import Decoding, get_sampler
 from pipeline.tasks import read_prepared
@@ -46,8 +47,8 @@ class CheckpointSelection:
         cls, select: dict | None, tasks: dict, data_dir, tokenizer, out_dir, procs, work_dir=None
     ) -> CheckpointSelection:
         """The selection a stage declares: its validation split is read only when ``select`` is set."""
-        scored = {t: tasks[t] for t in (select or {}).get("stop_at") or tasks}  # a target scores its tasks only
-        validation = read_prepared(data_dir, scored, "validation") if select else {}
+        scored = {t: tasks[t] for t in scored_tasks(select, tasks)}
+        validation = read_prepared(data_dir, scored, "validation") if scored else {}
         return cls(select, tasks, validation, tokenizer, out_dir, procs, work_dir)
 
     def __init__(
