@@ -7,7 +7,7 @@ and print each task's greedy accuracy and format rate every N steps.
         pretrain.steps=2000 pretrain.train_lengths=[32] pretrain.tasks=[tiny_arithmetic] \\
         'data.tasks.tiny_arithmetic={max_operand: 9, ops: "+"}'
 
-For designing the tiny testbed (README "Tiny profile"): the whole chain takes half an hour, one
+For designing the tiny testbed (docs/tiny-testbed.md): the whole chain takes half an hour, one
 curve a few minutes. ``--set`` takes dotted keys with YAML values and is validated like params.yaml.
 Training is the pipeline's (``train_masked_diffusion``, same data generation, seeds, schedule and
 padding); each point decodes ``--n-test`` test problems per task with the d1 protocol (steps =

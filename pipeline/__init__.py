@@ -11,7 +11,7 @@ import os
 # float32 matmul's rounding otherwise depends on the thread count (measured on a Sapphire Rapids
 # host: 15 of 22 tensors of the tiny model's forward+backward differed between 1 and 2 threads), and
 # threads.rebalance() changes the thread count mid-run. Cost: ~2% per training step alone, 10-20% per
-# stage job of the main job (README "Tiny profile"). Another value may be set in the environment
+# stage job of the main job (docs/tiny-testbed.md, 2026-12-03). Another value may be set in the environment
 # (e.g. MKL_CBWR=AVX2,STRICT: one code path on every AVX2 CPU).
 os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
 
