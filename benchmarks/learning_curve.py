@@ -9,9 +9,11 @@ and print each task's greedy accuracy and format rate every N steps.
 
 For designing the tiny testbed (docs/tiny-testbed.md): the whole chain takes half an hour, one
 curve a few minutes. ``--set`` takes dotted keys with YAML values and is validated like params.yaml.
-Training is the pipeline's (``train_masked_diffusion``, same data generation, seeds, schedule and
-padding); each point decodes ``--n-test`` test problems per task with the d1 protocol (steps =
-length / 2, blocks of ``eval.block_length``, greedy low-confidence). One line of JSON per point:
+Training is the pipeline's (``train_masked_diffusion``, the splits ``prepare`` writes, seeds, schedule
+and padding; before 2026-12-07 the curves also trained on the validation problems prepare holds out
+of Countdown and arithmetic). Each point decodes ``--n-test`` test problems per task with the d1
+protocol (steps = length / 2, blocks of ``eval.block_length``, greedy low-confidence). One line of
+JSON per point:
 ``{"step", "s", "<task>@<L>": [accuracy %, format rate %]}``. One thread by default, so two curves
 (e.g. two seeds) can run side by side on 2 cores; the timings then include the neighbour.
 """
@@ -30,12 +32,13 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.core.config import ParamsError, load_params, validate_params  # noqa: E402
+from pipeline.core.config import ParamsError, load_params, validate_params, validation_size  # noqa: E402
 from pipeline.core.tracking import NullRun  # noqa: E402
 from pipeline.decoding.problems import evaluate_length  # noqa: E402
 from pipeline.model import io  # noqa: E402
 from pipeline.sampling import Decoding, get_sampler  # noqa: E402
 from pipeline.tasks import build_tasks  # noqa: E402
+from pipeline.tasks.splits import prepared_splits  # noqa: E402
 from pipeline.training.batches import EncodedExamples  # noqa: E402
 from pipeline.training.distributed import Processes  # noqa: E402
 from pipeline.training.trainer import train_masked_diffusion  # noqa: E402
@@ -101,8 +104,11 @@ def main() -> None:
     p["runtime"] = {**p["runtime"], "threads": args.threads, "adapt_threads": False}
     cfg = {**p["pretrain"], "seed": p["pretrain"]["seed"] if args.seed is None else args.seed}
     tasks = build_tasks(p, cfg["tasks"])
-    train = {n: t.load("train", p["data"]["n_train"]) for n, t in tasks.items()}
-    tests = {n: t.load("test", args.n_test) for n, t in tasks.items()}
+    d = p["data"]  # the splits prepare writes: train without the validation problems it holds out
+    splits = {
+        n: prepared_splits(t, d["n_train"], args.n_test, validation_size(d, n), d["seed"]) for n, t in tasks.items()
+    }
+    train, tests = {n: s["train"] for n, s in splits.items()}, {n: s["test"] for n, s in splits.items()}
     torch.manual_seed(cfg["seed"])
     model, tok = io.build_scratch(p["model"])
     enc = EncodedExamples(tok, tasks, train, cfg["target_format"])
