@@ -8,7 +8,7 @@ length-64 Sudoku batch (256 puzzles, 32 forwards, one thread) took 4.4-4.7 s; wi
 below 3.1 s (``python benchmarks/allocator.py``).
 
 Only where the memory comes from changes, never an arithmetic operation, so every result is bit-for-bit
-the one without it (the main job's table is compared in README "Where a stage job's time goes"). The process keeps up
+the one without it (the main job's table is compared in docs/stage-time.md). The process keeps up
 to ``TRIM`` of freed memory; blocks above ``MMAP`` (32 MB, glibc's largest allowed threshold: an 8B
 model's weights) are still mapped and unmapped one by one. Other C libraries (macOS, musl) are left
 alone, as is any process started with ``PIPELINE_MALLOC=default``.
