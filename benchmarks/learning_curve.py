@@ -32,13 +32,13 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline.core.config import ParamsError, load_params, validate_params, validation_size  # noqa: E402
+from pipeline.core.config import ParamsError, load_params, validate_params  # noqa: E402
 from pipeline.core.tracking import NullRun  # noqa: E402
 from pipeline.decoding.problems import evaluate_length  # noqa: E402
 from pipeline.model import io  # noqa: E402
 from pipeline.sampling import Decoding, get_sampler  # noqa: E402
 from pipeline.tasks import build_tasks  # noqa: E402
-from pipeline.tasks.splits import prepared_splits  # noqa: E402
+from pipeline.tasks.splits import splits_for  # noqa: E402
 from pipeline.training.batches import EncodedExamples  # noqa: E402
 from pipeline.training.distributed import Processes  # noqa: E402
 from pipeline.training.trainer import train_masked_diffusion  # noqa: E402
@@ -104,10 +104,7 @@ def main() -> None:
     p["runtime"] = {**p["runtime"], "threads": args.threads, "adapt_threads": False}
     cfg = {**p["pretrain"], "seed": p["pretrain"]["seed"] if args.seed is None else args.seed}
     tasks = build_tasks(p, cfg["tasks"])
-    d = p["data"]  # the splits prepare writes: train without the validation problems it holds out
-    splits = {
-        n: prepared_splits(t, d["n_train"], args.n_test, validation_size(d, n), d["seed"]) for n, t in tasks.items()
-    }
+    splits = {n: splits_for(t, p["data"], args.n_test) for n, t in tasks.items()}  # what prepare writes
     train, tests = {n: s["train"] for n, s in splits.items()}, {n: s["test"] for n, s in splits.items()}
     torch.manual_seed(cfg["seed"])
     model, tok = io.build_scratch(p["model"])

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline.core.checkout import copy_checkout  # noqa: E402
 from pipeline.core.config import load_params  # noqa: E402
 from pipeline.reports.results_table import per_problem_scores  # noqa: E402
-from pipeline.reports.stats import paired_diff_ci  # noqa: E402
+from pipeline.reports.stats import paired, paired_diff_ci  # noqa: E402
 
 
 def cells_of(params: dict, table: str, models: list[str]) -> list[tuple[str, str, int]]:
@@ -67,12 +67,6 @@ def run_seed(seed: int, project: Path | None, table: str, models: list[str], cor
     selection = project / results / "models" / "base" / "selection.json"  # pretrain.select's record
     chosen = str(json.loads(selection.read_text())["chosen_step"]) if selection.exists() else "-"
     return metrics, time.time() - t0, chosen
-
-
-def paired(a: dict, b: dict) -> tuple[list[float], list[float]]:
-    """Two seeds' scores on the problems both have (the same test split: every problem)."""
-    ids = sorted(a.keys() & b.keys())
-    return [a[i] for i in ids], [b[i] for i in ids]
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pipeline.reports import paper_numbers
 from pipeline.reports.results_table import LABELS, per_problem_scores
-from pipeline.reports.stats import paired_diff_ci, verdict
+from pipeline.reports.stats import paired, paired_diff_ci, verdict
 
 
 @dataclass(frozen=True)
@@ -123,8 +123,7 @@ def decide(claim: Claim, eval_dirs: dict[str, Path], tasks: dict[str, list[str]]
     for task in tasks[claim.table]:
         for L in lengths:
             a, b = per_problem_scores(root, claim.vs, task, L), per_problem_scores(root, claim.row, task, L)
-            ids = sorted(a.keys() & b.keys(), key=str)
-            cells[f"{task}@{L}"] = ([a[i] for i in ids], [b[i] for i in ids])
+            cells[f"{task}@{L}"] = paired(a, b)
     effect, lo, hi = paired_diff_ci(list(cells.values()))
     out.update(effect=round(effect, 2), ci_lo=round(lo, 2), ci_hi=round(hi, 2))
     if claim.scope == "every":

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 from pipeline.core.data import read_jsonl
-from pipeline.reports.stats import mean_ci, paired_diff_ci, verdict
+from pipeline.reports.stats import mean_ci, paired, paired_diff_ci, verdict
 
 #: row labels in the papers' naming; other models are labelled by their directory name
 LABELS = {
@@ -86,8 +86,7 @@ def cell_stats(eval_dir: Path, models: list[str], tasks: list[str], lengths: lis
                 }
                 if parent in models:
                     base = per_problem_scores(eval_dir, parent, task, L)
-                    ids = sorted(scores.keys() & base.keys(), key=str)
-                    d, dlo, dhi = paired_diff_ci([([base[i] for i in ids], [scores[i] for i in ids])])
+                    d, dlo, dhi = paired_diff_ci([paired(base, scores)])
                     row.update(
                         vs=parent,
                         diff=round(d, 2),

@@ -29,6 +29,12 @@ def mean_ci(scores: list[float], seed: int = 0) -> tuple[float, float, float]:
     return float(x.mean()), *_interval(boot)
 
 
+def paired(a: dict, b: dict) -> tuple[list[float], list[float]]:
+    """Two models' {problem id: score} as paired lists over the problems both hold, in one order."""
+    ids = sorted(a.keys() & b.keys(), key=str)
+    return [a[i] for i in ids], [b[i] for i in ids]
+
+
 def paired_diff_ci(cells: list[tuple[list[float], list[float]]], seed: int = 0) -> tuple[float, float, float]:
     """(mean difference b - a, lo, hi) in points, over one or more cells of paired scores [(a, b), ...]:
     the mean over cells of each cell's mean difference, problems resampled within each cell."""

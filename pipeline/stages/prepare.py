@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from pipeline.core import runtime
 from pipeline.core.atomic import atomic_path
-from pipeline.core.config import validation_size
 from pipeline.core.data import write_jsonl
 from pipeline.core.tracking import StageRun
 from pipeline.stages import load_or_exit, parser, per_task
 from pipeline.tasks import build_tasks
-from pipeline.tasks.splits import prepared_splits
+from pipeline.tasks.splits import splits_for
 
 
 def main(argv=None) -> None:
@@ -40,7 +39,7 @@ def prepare_task(params: dict, task, out: str) -> None:
     with StageRun(
         params, "prepare", {"task": task.name, **d}, {"task": task.name}, run_name=f"prepare/{task.name}"
     ) as run:
-        splits = prepared_splits(task, d["n_train"], d["n_test"], validation_size(d, task.name), d["seed"])
+        splits = splits_for(task, d, d["n_test"])
         with atomic_path(out) as partial:  # the task's splits appear together, complete
             for split, rows in splits.items():
                 write_jsonl(partial / f"{split}.jsonl", rows)

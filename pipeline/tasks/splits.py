@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import random
 
+from pipeline.core.config import validation_size
 from pipeline.tasks import split_examples
 from pipeline.tasks.base import Task
 
@@ -39,3 +40,9 @@ def prepared_splits(task: Task, n_train: int, n_test: int | None, n_validation: 
             seen.add(ex["prompt"])
             validation.append(ex)
     return {"train": [ex for ex in train if ex["prompt"] not in held], "validation": validation, "test": test}
+
+
+def splits_for(task: Task, data: dict, n_test: int | None) -> dict[str, list]:
+    """The splits params' ``data`` section gives ``task`` (what ``prepare`` writes), with ``n_test`` test
+    problems."""
+    return prepared_splits(task, data["n_train"], n_test, validation_size(data, task.name), data["seed"])
