@@ -21,7 +21,7 @@ class ParamsError(ValueError):
 
 
 #: rl keys that belong to the whole section; every other shared rl key may be set per method (``overrides``)
-RL_SECTION_ONLY = ("tasks", "seed", "start_from", "runs", "run_for_eval", "methods")
+RL_SECTION_ONLY = ("tasks", "seed", "start_from", "control_optimizer", "runs", "run_for_eval", "methods")
 
 
 def load_yaml(text: str):

@@ -68,7 +68,7 @@ def main(argv=None) -> None:
             with run.phase("write"):
                 save_trained(procs, model, tok, partial, params["runtime"])
                 if procs.is_main:
-                    compute.write(partial, result["token_rows"])  # what the equal-compute control matches
+                    compute.write(partial, result["token_rows"], cfg)  # what the equal-compute control matches
         with run.phase("write"):
             run.log_model(args.out, io.model_name(args.out))
     resume.clear()

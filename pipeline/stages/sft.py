@@ -41,8 +41,8 @@ def main(argv=None) -> None:
     cfg = params[section]
     if args.match_compute and args.run != "all":
         cfg = {**cfg, "tasks": [args.run]}
-    if args.match_compute and (cfg["select"] or {}).get("stop_at"):
-        cfg = {**cfg, "select": None}  # a control spends its RL row's compute: no quality target ends it early
+    if args.match_compute:
+        cfg = compute.control_config(cfg, args.match_compute, params["rl"]["control_optimizer"])
     runtime.setup(params["runtime"], cfg["seed"], args.log)
     procs = Processes(params["runtime"])
     tags = {"init": args.init, "objective": section}

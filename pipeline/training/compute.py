@@ -37,13 +37,41 @@ class TokenRows:
         self._hook.remove()
 
 
-def write(out_dir: str | Path, token_rows: int) -> None:
+#: the RL run's optimizer settings a control can take over (``rl.control_optimizer: rl``)
+OPTIMIZER_KEYS = ("lr", "weight_decay", "grad_clip", "adam_beta2")
+
+
+def write(out_dir: str | Path, token_rows: int, optimizer: dict) -> None:
+    """Record an RL run's training compute and its optimizer settings (``optimizer``: at least
+    OPTIMIZER_KEYS) in its model directory."""
     Path(out_dir).mkdir(parents=True, exist_ok=True)
-    (Path(out_dir) / FILE).write_text(json.dumps({"train_token_rows": int(token_rows)}) + "\n")
+    record = {"train_token_rows": int(token_rows), "optimizer": {k: optimizer[k] for k in OPTIMIZER_KEYS}}
+    (Path(out_dir) / FILE).write_text(json.dumps(record) + "\n")
 
 
-def read(model_dir: str | Path) -> int:
+def _record(model_dir: str | Path) -> dict:
     path = Path(model_dir) / FILE
     if not path.exists():
         raise FileNotFoundError(f"{path} is missing: the RL stage writes it (rerun that RL model)")
-    return json.loads(path.read_text())["train_token_rows"]
+    return json.loads(path.read_text())
+
+
+def read(model_dir: str | Path) -> int:
+    return _record(model_dir)["train_token_rows"]
+
+
+def control_config(cfg: dict, rl_model_dir: str | Path, optimizer: str) -> dict:
+    """The training section ``cfg`` (pretrain's or sft's) as the control of the RL model in
+    ``rl_model_dir`` runs it. ``optimizer``: ``own`` keeps ``cfg``'s recipe (its peak rate, warmup
+    and schedule, restarted from step 0); ``rl`` takes the RL run's AdamW settings (rate, constant,
+    no warmup, weight decay, clipping, beta2), so the control differs from its RL row in the
+    objective only. Either way no quality target (``select.stop_at``) ends it early: it spends its RL
+    row's compute."""
+    if (cfg["select"] or {}).get("stop_at"):
+        cfg = {**cfg, "select": None}
+    if optimizer == "own":
+        return cfg
+    rl = _record(rl_model_dir).get("optimizer")
+    if rl is None:
+        raise ValueError(f"{Path(rl_model_dir) / FILE} has no optimizer settings: rerun that RL model")
+    return {**cfg, **rl, "lr_schedule": "constant", "warmup_steps": 0}

@@ -1,7 +1,7 @@
 rule more_sft:
     """The equal-compute control of RL row {method}_from_{init}, run {run}: the start model's own training
     (from base: pretrain's objective; from sft: SFT) continued until it has spent the training
-    token-rows the RL run spent (its compute.json)."""
+    token-rows the RL run spent (its compute.json), with the RL run's optimizer or its own (rl.control_optimizer)."""
     input:
         init=f"{R}/models/{{init}}",
         rl=f"{R}/models/{{method}}_from_{{init}}/{{run}}",
@@ -26,7 +26,7 @@ rule more_sft:
     params:
         file=PARAMS,
         launch=config["runtime"]["launch"],
-        tracked=tracked("pretrain", "sft", "data.tasks"),  # the objective is base's (pretrain) or sft's
+        tracked=tracked("pretrain", "sft", "data.tasks", "rl.control_optimizer"),  # objective: base's or sft's
         data=lambda wc, input: data_root(input.data),
     shell:
         "{params.launch} pipeline sft --params {params.file} --init {input.init} --match-compute {input.rl} "
