@@ -31,7 +31,9 @@ def test_one_and_two_threads_give_bitwise_equal_forward_and_backward():
             results.append([logits.detach(), *(p.grad for p in model.parameters())])
     finally:
         torch.set_num_threads(before)
-    assert all(torch.equal(a, b) for a, b in zip(*results))
+    # with expert networks (model.experts) a network no row routes to has no gradient, at any thread count
+    assert any(g is not None for g in results[0][1:])
+    assert all((a is None and b is None) or torch.equal(a, b) for a, b in zip(*results))
 
 
 @pytest.mark.skipif(not 2 <= len(os.sched_getaffinity(0)) <= 4, reason="sized for a 2-4 core machine")
