@@ -106,6 +106,7 @@ class CheckpointSelection:
             s["gen_length"],
             s["block_length"],
             steps=round(s["steps_ratio"] * s["gen_length"]),
+            stop_id=self.tokenizer.eos_token_id,  # the same text, without decoding blocks after an answer's end
         )
         was_training = model.training
         model.eval()
