@@ -237,8 +237,9 @@ def baselines_dir():
     return str(Path(config["data"]["data_dir"] or "MISSING-data.data_dir") / "d1_eval_baselines")
 
 
-# the shared rl keys (everything but the per-method sections and the list of start models)
-RL_SHARED = [f"rl.{k}" for k in config["rl"] if k not in ("methods", "start_from", "runs", "run_for_eval")]
+# the shared rl keys an RL job reads (not the per-method sections, the runs or the control's optimizer)
+_NOT_READ_BY_RL = ("methods", "start_from", "control_optimizer", "runs", "run_for_eval")
+RL_SHARED = [f"rl.{k}" for k in config["rl"] if k not in _NOT_READ_BY_RL]
 
 
 wildcard_constraints:
