@@ -40,8 +40,13 @@ class LRSchedule:
         return 1.0 - progress if self.kind == "linear" else 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def make_optimizer(model, lr: float, weight_decay: float, schedule: LRSchedule, beta2: float = 0.98):
-    """AdamW (betas 0.9/0.98 as LLaDA; an RL row's beta2 for its control) under ``schedule``."""
+#: AdamW's beta2 in masked-diffusion training (LLaDA's); a control that takes its RL row's optimizer
+#: brings that row's ``adam_beta2`` instead (``compute.control_config``)
+BETA2 = 0.98
+
+
+def make_optimizer(model, lr: float, weight_decay: float, schedule: LRSchedule, beta2: float = BETA2):
+    """AdamW (betas 0.9/``beta2``) under ``schedule``."""
     trainable = [p for p in model.parameters() if p.requires_grad]  # LoRA: the adapters only
     opt = adamw(trainable, lr=lr, betas=(0.9, beta2), weight_decay=weight_decay)
     return opt, torch.optim.lr_scheduler.LambdaLR(opt, schedule)
@@ -73,8 +78,7 @@ def train_masked_diffusion(
     gen = torch.Generator(device="cpu").manual_seed(cfg["seed"])
     mask_id, width = int(model.config.mask_token_id), io.prompt_width(model)
     schedule = LRSchedule(cfg["lr_schedule"], cfg["warmup_steps"], cfg["steps"])
-    # adam_beta2 is no training-section key: only a control that takes its RL row's optimizer sets it
-    opt, sched = make_optimizer(model, cfg["lr"], cfg["weight_decay"], schedule, cfg.get("adam_beta2", 0.98))
+    opt, sched = make_optimizer(model, cfg["lr"], cfg["weight_decay"], schedule, cfg.get("adam_beta2", BETA2))
     model, opt = procs.prepare(model, opt, select=bool(cfg.get("select")), checkpoints=bool(resume and resume.every))
     n_micro = cfg["batch_size"] // cfg["micro_batch"]
     mine = procs.micro_batches(n_micro)

@@ -20,7 +20,7 @@ if not workflow.overwrite_configfiles:
 
 
 sys.path.insert(0, str(Path(workflow.basedir).parent))  # import the package from this checkout
-from pipeline.core.config import ParamsError, params_hash, validate_params
+from pipeline.core.config import RL_SECTION_ONLY, ParamsError, params_hash, validate_params
 from pipeline.rl import run_for_task
 from pipeline.training.compute import control_objective
 
@@ -237,9 +237,8 @@ def baselines_dir():
     return str(Path(config["data"]["data_dir"] or "MISSING-data.data_dir") / "d1_eval_baselines")
 
 
-# the shared rl keys an RL job reads (not the per-method sections, the runs or the control's optimizer)
-_NOT_READ_BY_RL = ("methods", "start_from", "control_optimizer", "runs", "run_for_eval")
-RL_SHARED = [f"rl.{k}" for k in config["rl"] if k not in _NOT_READ_BY_RL]
+# the rl keys an RL job reads: those a method may override, and the section's tasks and seed
+RL_SHARED = [f"rl.{k}" for k in config["rl"] if k not in RL_SECTION_ONLY or k in ("tasks", "seed")]
 
 
 wildcard_constraints:
