@@ -100,6 +100,20 @@ def scored_tasks(select: dict | None, stage_tasks) -> list[str]:
     return list(select.get("stop_at") or stage_tasks)
 
 
+def n_test_for(data: dict, task: str) -> int | None:
+    """``data.n_test`` for ``task``: one number (or null, the full benchmark) for every task, or a task ->
+    number map (a task it does not name: null)."""
+    n = data["n_test"]
+    return n.get(task) if isinstance(n, dict) else n
+
+
+def describe_test_size(n_test) -> str:
+    """``data.n_test`` as a table note says it: "768", or "768 tiny_sudoku, 1536 tiny_countdown"."""
+    if isinstance(n_test, dict):
+        return ", ".join(f"{n} {task}" for task, n in n_test.items())
+    return "all" if n_test is None else str(n_test)
+
+
 def validation_size(data: dict, task: str) -> int:
     """``data.n_validation`` for ``task``: one number for every task, or a task -> number map (a task it
     does not name: 0, nothing held out)."""
@@ -238,6 +252,9 @@ def _semantic_errors(p: dict) -> list[str]:
             )
         if (select or {}).get("near") and not select.get("stop_at"):
             msgs.append(f"{where}: select.near only applies with select.stop_at; set stop_at or near: null")
+        within = ((select or {}).get("near") or {}).get("within")
+        for task in sorted(set(within) - set(select.get("stop_at") or {}) if isinstance(within, dict) else []):
+            msgs.append(f"{where}: select.near.within names {task}, which select.stop_at has no target for")
     lora_sections = [("sft", p["sft"]["lora"])] + [
         (f"rl (as rl.methods.{m} runs)", method_config(p["rl"], m)["lora"]) for m in p["rl"]["methods"]
     ]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from pipeline.core import runtime
 from pipeline.core.atomic import atomic_paths
+from pipeline.core.config import describe_test_size
 from pipeline.core.tracking import StageRun
 from pipeline.reports.claims import CLAIMS, decide, to_markdown
 from pipeline.reports.results_table import write_csv
@@ -30,7 +31,7 @@ def main(argv=None) -> None:
         rows = [decide(c, eval_dirs, {t: tab["tasks"] for t, tab in tables.items()}, ev["gen_lengths"]) for c in CLAIMS]
         with atomic_paths(out, out.with_suffix(".md")) as (csv_file, md_file):
             write_csv(rows, csv_file)
-            md_file.write_text(to_markdown(rows, params["profile"], params["data"]["n_test"]))
+            md_file.write_text(to_markdown(rows, params["profile"], describe_test_size(params["data"]["n_test"])))
         run.log_artifact(out)
         run.log_artifact(out.with_suffix(".md"))
         print(out.with_suffix(".md").read_text())

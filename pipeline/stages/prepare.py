@@ -39,7 +39,7 @@ def prepare_task(params: dict, task, out: str) -> None:
     with StageRun(
         params, "prepare", {"task": task.name, **d}, {"task": task.name}, run_name=f"prepare/{task.name}"
     ) as run:
-        splits = splits_for(task, d, d["n_test"])
+        splits = splits_for(task, d)
         with atomic_path(out) as partial:  # the task's splits appear together, complete
             for split, rows in splits.items():
                 write_jsonl(partial / f"{split}.jsonl", rows)

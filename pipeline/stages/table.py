@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pipeline.core import runtime
 from pipeline.core.atomic import atomic_paths
+from pipeline.core.config import describe_test_size
 from pipeline.core.tracking import StageRun
 from pipeline.reports.results_table import cell_stats, collect, stats_path, to_markdown, write_csv
 from pipeline.stages import load_or_exit, parser
@@ -37,7 +38,7 @@ def main(argv=None) -> None:
         # the cells again, keyed by model name, for `dvc metrics show/diff`
         cells = {m: {k: v for k, v in row.items() if k != "model"} for m, row in zip(spec["models"], table)}
         notes = [
-            f"Accuracy (%) on {params['data']['n_test']} test problems per task "
+            f"Accuracy (%) on {describe_test_size(params['data']['n_test'])} test problems per task "
             f"({params['profile']} profile); column = task@generation length.",
             f"Decoding ({proto} protocol): {ev['sampler']} sampler, blocks of {ev['block_length']}, "
             f"steps = {ev['protocols'][proto]} x length, greedy.",

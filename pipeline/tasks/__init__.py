@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pipeline.core.config import n_test_for
 from pipeline.core.data import read_splits
 from pipeline.core.registry import resolve
 from pipeline.tasks.base import Task
@@ -47,7 +48,12 @@ def datasets_cache(params: dict) -> str:
 def task_options(params: dict, name: str) -> dict:
     """Constructor options of a task: its ``data.tasks.<name>`` entry plus the shared data settings."""
     d = params["data"]
-    shared = {"data_dir": d["data_dir"], "seed": d["seed"], "n_test": d["n_test"], "cache_dir": datasets_cache(params)}
+    shared = {
+        "data_dir": d["data_dir"],
+        "seed": d["seed"],
+        "n_test": n_test_for(d, name),
+        "cache_dir": datasets_cache(params),
+    }
     return {**shared, **(d["tasks"].get(name) or {})}
 
 

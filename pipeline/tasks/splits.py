@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import random
 
-from pipeline.core.config import validation_size
+from pipeline.core.config import n_test_for, validation_size
 from pipeline.tasks import split_examples
 from pipeline.tasks.base import Task
 
@@ -42,7 +42,8 @@ def prepared_splits(task: Task, n_train: int, n_test: int | None, n_validation: 
     return {"train": [ex for ex in train if ex["prompt"] not in held], "validation": validation, "test": test}
 
 
-def splits_for(task: Task, data: dict, n_test: int | None) -> dict[str, list]:
-    """The splits params' ``data`` section gives ``task`` (what ``prepare`` writes), with ``n_test`` test
-    problems."""
+def splits_for(task: Task, data: dict, n_test: int | None = None) -> dict[str, list]:
+    """The splits params' ``data`` section gives ``task`` (what ``prepare`` writes); ``n_test`` replaces
+    its number of test problems."""
+    n_test = n_test_for(data, task.name) if n_test is None else n_test
     return prepared_splits(task, data["n_train"], n_test, validation_size(data, task.name), data["seed"])

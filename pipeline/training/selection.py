@@ -15,7 +15,8 @@ uses it: its Sudoku accuracy rises in a jump whose timing is the seed's (and the
 a fixed 1000 steps caught seeds 0 / 1 / 2 at 58.8 / 32.5 / 50.0%, while a target defines the base by
 what it can do. A run that never reaches the target ends at ``steps`` and says so. With ``near``
 the checks come every ``near.every`` steps once every task is within ``near.within`` points of its
-target: a jump gains many points between coarse checks, and the kept check is then far from the target.
+target (one number, or task -> points): a jump gains many points between coarse checks, and the kept
+check is then far from the target.
 
 With ``stop_each`` (a task-expert model, ``model.experts``) each named task stops on its own: at the
 first check where it reaches its target its rows leave the batch, so its network gets no more
@@ -37,6 +38,13 @@ from pipeline.decoding.problems import evaluate_length
 from pipeline.sampling import Decoding, get_sampler
 from pipeline.tasks import read_prepared
 from pipeline.training.checkpoint import load_trainable_state, trainable_state
+
+
+def near_within(near: dict, task: str) -> float:
+    """``near.within`` for ``task``: one number for every task, or task -> points (a task it does not
+    name: 0, checked sooner only once it has reached its target)."""
+    within = near["within"]
+    return float(within.get(task, 0)) if isinstance(within, dict) else float(within)
 
 
 class CheckpointSelection:
@@ -137,7 +145,7 @@ class CheckpointSelection:
         check whose weights are the output, the previous one's when it was closer."""
         reached = all(per_task[t] >= target for t, target in self.stop_at.items())
         near = self.select.get("near")
-        if near and all(per_task[t] >= target - near["within"] for t, target in self.stop_at.items()):
+        if near and all(per_task[t] >= target - near_within(near, t) for t, target in self.stop_at.items()):
             self.every = near["every"]
         gap = sum(abs(per_task[t] - target) for t, target in self.stop_at.items()) / len(self.stop_at)
         line = ", ".join(f"{t} {per_task[t]:.1f}/{target:g}" for t, target in self.stop_at.items())
@@ -161,7 +169,7 @@ class CheckpointSelection:
             if value >= self.stop_at[t]:
                 self.finished[t] = step
                 parts[-1] += ": reached, stops"
-            if near and t not in self.finished and value >= self.stop_at[t] - near["within"]:
+            if near and t not in self.finished and value >= self.stop_at[t] - near_within(near, t):
                 self.near_tasks.add(t)
             else:
                 self.near_tasks.discard(t)

@@ -4,7 +4,7 @@ pass a test, nor choose a checkpoint)."""
 
 import pytest
 
-from pipeline.core.config import ROOT, load_params, validation_size
+from pipeline.core.config import ROOT, load_params, n_test_for, validation_size
 from pipeline.tasks import build_tasks
 from pipeline.tasks.splits import prepared_splits
 
@@ -16,7 +16,7 @@ def test_tiny_profile_splits_share_no_problem(name):
     d = PARAMS["data"]
     task = build_tasks(PARAMS, [name])[name]
     n_validation = max(validation_size(d, name), 64)  # some held out even where params hold out none
-    splits = prepared_splits(task, d["n_train"], d["n_test"], n_validation, d["seed"])
+    splits = prepared_splits(task, d["n_train"], n_test_for(d, name), n_validation, d["seed"])
     test = {ex["prompt"] for ex in splits["test"]}
     for split in ("train", "validation"):
         assert not test & {ex["prompt"] for ex in splits[split]}, f"{name}: a test prompt is in {split}"

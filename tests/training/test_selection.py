@@ -244,3 +244,20 @@ def test_a_stage_reads_validation_only_for_the_tasks_its_target_scores(tmp_path)
     select = {**SELECT, "stop_at": {"tiny_sudoku": 45}}
     selection = CheckpointSelection.for_stage(select, tasks, tmp_path, tok, tmp_path / "out", Processes(CPU))
     assert set(selection.validation) == {"tiny_sudoku"} and len(selection.validation["tiny_sudoku"]) == 4
+
+
+def test_near_within_per_task_checks_only_the_named_task_sooner(tmp_path):
+    from pipeline.core.config import ParamsError, load_params, validate_params
+
+    select = {**SELECT, "every": 4, "stop_at": {"t": 25.0, "u": 40.0}, "stop_each": True}
+    select["near"] = {"within": {"t": 10}, "every": 2}
+    # step 4: t 20 (near: 10 points), u 35 (5 below, but u's within is 0); step 6: t alone, 22;
+    # step 8: both, t 26 stops, u 38; step 12: u 41 stops
+    model, enc, selection, scored = _expert_selection(tmp_path, select, [20, 35, 22, 26, 38, 41])
+    out = train_masked_diffusion(model, enc, {**SFT, "steps": 20}, NullRun(), "pretrain", Processes(CPU), selection)
+    assert [c["step"] for c in selection.scores] == [4, 6, 8, 12] and out["steps"] == 12
+    assert [names for names, _ in scored] == [["t", "u"], ["t"], ["t", "u"], ["u"]]
+    params = load_params("params.yaml")
+    params["pretrain"]["select"]["near"] = {"within": {"tiny_mbpp": 5}, "every": 25}
+    with pytest.raises(ParamsError, match="select.near.within names tiny_mbpp, which select.stop_at has no target"):
+        validate_params(params, "test")
