@@ -20,8 +20,9 @@ check is then far from the target.
 
 With ``stop_each`` (a task-expert model, ``model.experts``) each named task stops on its own: at the
 first check where it reaches its target its rows leave the batch, so its network gets no more
-updates and keeps that check's weights, while the other tasks train on; training ends when every
-task has stopped (a task without a target trains to the last step). Each task's base is then
+updates, while the other tasks train on; training ends when every task has stopped (a task without a
+target trains to the last step). As with one stop, the network keeps that check's weights or its
+previous check's, whichever is closer to its target (Countdown can gain 8 points in 25 steps). Each task's base is then
 defined by its own quality, whatever the order and the steps at which the tasks were learned.
 """
 
@@ -34,6 +35,7 @@ import torch
 
 from pipeline.core.atomic import atomic_path
 from pipeline.core.config import scored_tasks
+from pipeline.core.data import prompt_ids
 from pipeline.decoding.problems import evaluate_length
 from pipeline.sampling import Decoding, get_sampler
 from pipeline.tasks import read_prepared
@@ -84,6 +86,9 @@ class CheckpointSelection:
         self.each = bool((select or {}).get("stop_each"))
         self.finished: dict[str, int] = {}  # stop_each: task -> the step its target was reached at
         self.near_tasks: set[str] = set()  # stop_each: tasks within near.within of their target (checked sooner)
+        self.previous: dict[str, tuple[float, int]] = {}  # stop_each: task -> (value, step) of its last check,
+        # whose network's weights are in previous_file(task)
+        self.kept_each: dict[str, int] = {}  # stop_each: task -> the step whose weights its network keeps
         self.every = (select or {}).get("every")  # steps between checks: select.near's once near the targets
         # best_file holds the weights of ``best`` (or of ``kept``)
 
@@ -98,6 +103,8 @@ class CheckpointSelection:
             "every": self.every,
             "finished": dict(self.finished),
             "near_tasks": sorted(self.near_tasks),
+            "previous": dict(self.previous),
+            "kept_each": dict(self.kept_each),
         }
 
     def load_state_dict(self, state: dict) -> None:
@@ -105,6 +112,8 @@ class CheckpointSelection:
         self.stopped, self.every = state.get("stopped"), state.get("every", self.every)
         self.finished = dict(state.get("finished", {}))
         self.near_tasks = set(state.get("near_tasks", []))
+        self.previous = {t: tuple(v) for t, v in state.get("previous", {}).items()}
+        self.kept_each = dict(state.get("kept_each", {}))
 
     def score(self, model, only: set[str] | None = None) -> dict[str, float]:
         """Mean validation accuracy (%) per task (of ``only``, default all) at the selection's decoding settings."""
@@ -160,15 +169,35 @@ class CheckpointSelection:
         print(f"[select] step {step}: validation {line}")
         return reached
 
-    def _each_toward_targets(self, per_task: dict[str, float], step: int) -> None:
-        """stop_each: the tasks that reach their target at ``step`` stop (``finished``)."""
+    def previous_file(self, task: str) -> Path:
+        return self.best_file.with_name(f"previous_{task}.pt")
+
+    def _network(self, model, task: str) -> torch.nn.Module:
+        """The expert network that runs ``task``'s rows (routed by its prompt's keyword)."""
+        ids = torch.tensor([prompt_ids(self.tokenizer, self.tasks[task], self.validation[task][0], "eval")])
+        return model.networks()[int(model.expert_of(ids)[0])]
+
+    def _each_toward_targets(self, per_task: dict[str, float], step: int, model) -> None:
+        """stop_each: the tasks that reach their target at ``step`` stop (``finished``), each network
+        keeping this check's weights or its previous check's, whichever is closer to its target."""
         near = self.select.get("near")
         parts = []
         for t, value in per_task.items():
             parts.append(f"{t} {value:.1f}/{self.stop_at[t]:g}")
-            if value >= self.stop_at[t]:
-                self.finished[t] = step
+            network, target = self._network(model, t), self.stop_at[t]
+            if value >= target:
+                self.finished[t], self.kept_each[t] = step, step
                 parts[-1] += ": reached, stops"
+                before = self.previous.get(t)
+                if before is not None and abs(before[0] - target) < value - target:
+                    network.load_state_dict(torch.load(self.previous_file(t)))
+                    self.kept_each[t] = before[1]
+                    parts[-1] += f"; step {before[1]} ({before[0]:.1f}) was closer, its weights are kept"
+                self.previous_file(t).unlink(missing_ok=True)
+            else:
+                with atomic_path(self.previous_file(t)) as tmp:
+                    torch.save(network.state_dict(), tmp)
+                self.previous[t] = (value, step)
             if near and t not in self.finished and value >= self.stop_at[t] - near_within(near, t):
                 self.near_tasks.add(t)
             else:
@@ -190,12 +219,13 @@ class CheckpointSelection:
         reached = False
         if self.procs.is_main:
             only = None if not self.each or (step + 1) % self.select["every"] == 0 else set(self.near_tasks)
-            per_task = self.score(self.procs.accelerator.unwrap_model(model), only)
+            unwrapped = self.procs.accelerator.unwrap_model(model)
+            per_task = self.score(unwrapped, only)
             value = sum(per_task.values()) / len(per_task)
             self.scores.append({"step": step + 1, "validation_accuracy": value, **per_task})
             run.log_metrics({"validation_accuracy": value, **{f"validation/{t}": a for t, a in per_task.items()}}, step)
             if self.stop_at and self.each:
-                self._each_toward_targets(per_task, step + 1)
+                self._each_toward_targets(per_task, step + 1, unwrapped)
                 reached = set(self.finished) >= set(self.tasks)  # a task without a target trains to the end
             elif self.stop_at:
                 reached = self._toward_targets(per_task, step + 1, model)
@@ -220,7 +250,7 @@ class CheckpointSelection:
             return
         if self.stop_at and self.each:
             record = {"rule": "stop_each", "targets": self.stop_at, "reached": set(self.finished) >= set(self.stop_at)}
-            record |= {"stopped_at": self.finished, "chosen_step": self.stopped or "last"}
+            record |= {"stopped_at": self.finished, "kept_step": self.kept_each, "chosen_step": self.stopped or "last"}
             if not record["reached"]:
                 left = sorted(set(self.stop_at) - set(self.finished))
                 print(f"[select] stop_each: {left} not reached by the last step")

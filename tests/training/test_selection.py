@@ -261,3 +261,18 @@ def test_near_within_per_task_checks_only_the_named_task_sooner(tmp_path):
     params["pretrain"]["select"]["near"] = {"within": {"tiny_mbpp": 5}, "every": 25}
     with pytest.raises(ParamsError, match="select.near.within names tiny_mbpp, which select.stop_at has no target"):
         validate_params(params, "test")
+
+
+def test_stop_each_keeps_the_previous_check_of_a_network_whose_reaching_check_overshoots_more(tmp_path):
+    select = {**SELECT, "stop_at": {"t": 25.0, "u": 40.0}, "stop_each": True}
+    # t: 10, 24, 30 (reaches at step 3; step 2's 24 is closer); u: 5, 20, 38, 50 (reaches at 4; 38 is closer)
+    model, enc, selection, scored = _expert_selection(tmp_path, select, [10, 5, 24, 20, 30, 38, 50])
+    out = train_masked_diffusion(model, enc, {**SFT, "steps": 10}, NullRun(), "pretrain", Processes(CPU), selection)
+    assert out["steps"] == 4
+    params = dict(model.named_parameters())
+    for net, step in (("experts.0.", 2), ("experts.1.", 3)):  # t runs on expert 0 (compute), u on 1 (target)
+        kept = scored[step - 1][1]
+        assert all(torch.equal(params[n], kept[n]) for n in kept if n.startswith(net)), f"{net} not step {step}'s"
+    record = json.loads((tmp_path / "selection.json").read_text())
+    assert record["stopped_at"] == {"t": 3, "u": 4} and record["kept_step"] == {"t": 2, "u": 3}
+    assert not list(tmp_path.glob("previous_*.pt"))  # the kept weights are in the model, not left on disk
