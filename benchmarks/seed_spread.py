@@ -8,7 +8,9 @@ Each seed runs in its own temporary copy of the project with ``pretrain.seed`` s
 Snakemake's ``--config`` (params.yaml untouched), building the evaluations of the table's rows.
 The script prints every cell (row x task@length) with its accuracy per seed and the spread
 (max - min), the largest spread, each base cell's lowest format rate, the pretrain step each seed's
-base was chosen at (pretrain.select) and each seed's wall time.
+base was chosen at (pretrain.select; per task under stop_each), each seed's widest paired 95%
+half-width of a row against the model it was trained from (the table's marks; the aim is 3 points)
+and each seed's wall time.
 The testbed's aim is a spread of at most 3 points per cell.
 
 Beside each spread, the paired 95% interval of the highest seed minus the lowest on the same test
@@ -34,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from pipeline.core.checkout import copy_checkout  # noqa: E402
 from pipeline.core.config import load_params  # noqa: E402
-from pipeline.reports.results_table import per_problem_scores  # noqa: E402
+from pipeline.reports.results_table import parent_of, per_problem_scores  # noqa: E402
 from pipeline.reports.stats import paired, paired_diff_ci  # noqa: E402
 
 
@@ -65,8 +67,24 @@ def run_seed(seed: int, project: Path | None, table: str, models: list[str], cor
         for m, t, L in cells_of(params, table, models)
     }
     selection = project / results / "models" / "base" / "selection.json"  # pretrain.select's record
-    chosen = str(json.loads(selection.read_text())["chosen_step"]) if selection.exists() else "-"
+    chosen = "-"
+    if selection.exists():
+        record = json.loads(selection.read_text())
+        kept = record.get("kept_step") or record.get("stopped_at")  # stop_each: the step each task's network keeps
+        chosen = " / ".join(f"{t} {s}" for t, s in kept.items()) if kept else str(record["chosen_step"])
     return metrics, time.time() - t0, chosen
+
+
+def widest_paired_half_width(metrics: dict) -> tuple[float, tuple]:
+    """(half-width, (model, task, L)) of the widest paired 95% interval of a row minus the model it was
+    trained from, over the measured cells whose start model was measured too."""
+    widest = (0.0, ())
+    for (m, t, L), cell in metrics.items():
+        start = metrics.get((parent_of(m), t, L))
+        if start is not None:
+            _, lo, hi = paired_diff_ci([paired(start["scores"], cell["scores"])])
+            widest = max(widest, ((hi - lo) / 2, (m, t, L)))
+    return widest
 
 
 def main() -> None:
@@ -104,6 +122,9 @@ def main() -> None:
         "base format rate (%), lowest over seeds: " + ", ".join(f"{t}@{L} {v:.1f}" for (_, t, L), v in lowest.items())
     )
     print("base chosen at pretrain step: " + ", ".join(f"seed{s} {runs[s][2]}" for s in args.seeds))
+    for s in args.seeds:
+        width, (m, t, L) = widest_paired_half_width(runs[s][0]) if len(models) > 1 else (0.0, ("-", "-", "-"))
+        print(f"seed{s}: widest paired half-width vs the start model {width:.1f} points ({m}, {t}@{L}; aim <= 3)")
     print("wall time per seed (s): " + ", ".join(f"seed{s} {runs[s][1]:.0f}" for s in args.seeds))
 
 
