@@ -252,6 +252,8 @@ def _semantic_errors(p: dict) -> list[str]:
             )
         if (select or {}).get("near") and not select.get("stop_at"):
             msgs.append(f"{where}: select.near only applies with select.stop_at; set stop_at or near: null")
+        if (select or {}).get("min_format") and not select.get("stop_at"):
+            msgs.append(f"{where}: select.min_format only applies with select.stop_at; set stop_at or min_format: null")
         within = ((select or {}).get("near") or {}).get("within")
         for task in sorted(set(within) - set(select.get("stop_at") or {}) if isinstance(within, dict) else []):
             msgs.append(f"{where}: select.near.within names {task}, which select.stop_at has no target for")

@@ -22,7 +22,11 @@ With ``stop_each`` (a task-expert model, ``model.experts``) each named task stop
 first check where it reaches its target its rows leave the batch, so its network gets no more
 updates, while the other tasks train on; training ends when every task has stopped (a task without a
 target trains to the last step). As with one stop, the network keeps that check's weights or its
-previous check's, whichever is closer to its target (Countdown can gain 8 points in 25 steps). Each task's base is then
+previous check's, whichever is closer to its target (Countdown can gain 8 points in 25 steps).
+
+``min_format`` (% of validation answers well formed) is part of a target: a check reaches it, and an
+earlier check may be kept, only when that share of its answers is well formed too (a network stopped
+early in its schedule answered in the task's format only 93% of the time). Each task's base is then
 defined by its own quality, whatever the order and the steps at which the tasks were learned.
 """
 
@@ -90,6 +94,8 @@ class CheckpointSelection:
         # whose network's weights are in previous_file(task)
         self.kept_each: dict[str, int] = {}  # stop_each: task -> the step whose weights its network keeps
         self.every = (select or {}).get("every")  # steps between checks: select.near's once near the targets
+        self.min_format = (select or {}).get("min_format") or 0.0
+        self.formats: dict[str, float] = {}  # task -> format rate (%) of its last scored check
         # best_file holds the weights of ``best`` (or of ``kept``)
 
     def state_dict(self) -> dict:
@@ -142,6 +148,7 @@ class CheckpointSelection:
                 desc=f"select/{name}",
             )
             out[name] = metrics["accuracy"]
+            self.formats[name] = metrics["format_rate"]
         model.train(was_training)
         return out
 
@@ -149,10 +156,15 @@ class CheckpointSelection:
         with atomic_path(self.best_file) as tmp:
             torch.save(trainable_state(model), tmp)
 
+    def _formed(self, task: str) -> bool:
+        """Whether ``task``'s last scored check answered well formed at least ``min_format`` % of the time."""
+        return self.formats.get(task, 100.0) >= self.min_format
+
     def _toward_targets(self, per_task: dict[str, float], step: int, model) -> bool:
         """stop_at: whether every target is reached at ``step``; keeps in ``kept`` (gap, step) the
         check whose weights are the output, the previous one's when it was closer."""
-        reached = all(per_task[t] >= target for t, target in self.stop_at.items())
+        formed = all(self._formed(t) for t in self.stop_at)
+        reached = formed and all(per_task[t] >= target for t, target in self.stop_at.items())
         near = self.select.get("near")
         if near and all(per_task[t] >= target - near_within(near, t) for t, target in self.stop_at.items()):
             self.every = near["every"]
@@ -160,12 +172,15 @@ class CheckpointSelection:
         line = ", ".join(f"{t} {per_task[t]:.1f}/{target:g}" for t, target in self.stop_at.items())
         if reached and self.kept is not None and self.kept[0] < gap:
             line += f": reached; step {self.kept[1]} was closer, its weights are kept"
-        else:
+        elif reached or formed:
             self.kept = (gap, step)
             if reached:
                 line += ": reached"
             else:  # keep this check's weights: the one that reaches may overshoot by more
                 self._save(model)
+        else:
+            self.kept = None  # malformed answers: this check is no candidate
+            line += f" (well-formed answers under {self.min_format:g}%)"
         print(f"[select] step {step}: validation {line}")
         return reached
 
@@ -185,7 +200,10 @@ class CheckpointSelection:
         for t, value in per_task.items():
             parts.append(f"{t} {value:.1f}/{self.stop_at[t]:g}")
             network, target = self._network(model, t), self.stop_at[t]
-            if value >= target:
+            if not self._formed(t):
+                parts[-1] += f" (format {self.formats[t]:.1f}%)"
+                self.previous.pop(t, None)  # no candidate to keep
+            elif value >= target:
                 self.finished[t], self.kept_each[t] = step, step
                 parts[-1] += ": reached, stops"
                 before = self.previous.get(t)
@@ -222,7 +240,8 @@ class CheckpointSelection:
             unwrapped = self.procs.accelerator.unwrap_model(model)
             per_task = self.score(unwrapped, only)
             value = sum(per_task.values()) / len(per_task)
-            self.scores.append({"step": step + 1, "validation_accuracy": value, **per_task})
+            formats = {f"format/{t}": self.formats[t] for t in per_task if t in self.formats}
+            self.scores.append({"step": step + 1, "validation_accuracy": value, **per_task, **formats})
             run.log_metrics({"validation_accuracy": value, **{f"validation/{t}": a for t, a in per_task.items()}}, step)
             if self.stop_at and self.each:
                 self._each_toward_targets(per_task, step + 1, unwrapped)

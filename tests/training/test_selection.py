@@ -276,3 +276,22 @@ def test_stop_each_keeps_the_previous_check_of_a_network_whose_reaching_check_ov
     record = json.loads((tmp_path / "selection.json").read_text())
     assert record["stopped_at"] == {"t": 3, "u": 4} and record["kept_step"] == {"t": 2, "u": 3}
     assert not list(tmp_path.glob("previous_*.pt"))  # the kept weights are in the model, not left on disk
+
+
+def test_stop_each_with_min_format_stops_only_once_the_answers_are_well_formed(tmp_path):
+    select = {**SELECT, "stop_at": {"t": 25.0}, "stop_each": True, "min_format": 95}
+    # t: 24 (format 99), 30 (format 90: not a stop, nor a candidate), 27 (format 97: stops; 24 was
+    # closer, but a malformed check came between, so 27's weights are kept)
+    model, enc, selection, _ = _expert_selection(tmp_path, select, [24, 30, 27])
+    formats = iter([99.0, 90.0, 97.0])
+    score = selection.score
+
+    def score_with_format(m, only=None):
+        out = score(m, only)
+        selection.formats.update({t: next(formats) for t in out})
+        return out
+
+    selection.score = score_with_format
+    out = train_masked_diffusion(model, enc, {**SFT, "steps": 10}, NullRun(), "pretrain", Processes(CPU), selection)
+    record = json.loads((tmp_path / "selection.json").read_text())
+    assert record["stopped_at"] == {"t": 3} and record["kept_step"] == {"t": 3} and out["steps"] == 10
