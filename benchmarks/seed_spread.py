@@ -78,7 +78,7 @@ def run_seed(seed: int, project: Path | None, table: str, models: list[str], cor
 def widest_paired_half_width(metrics: dict) -> tuple[float, tuple]:
     """(half-width, (model, task, L)) of the widest paired 95% interval of a row minus the model it was
     trained from, over the measured cells whose start model was measured too."""
-    widest = (0.0, ())
+    widest = (0.0, ("-", "-", "-"))
     for (m, t, L), cell in metrics.items():
         start = metrics.get((parent_of(m), t, L))
         if start is not None:
@@ -123,7 +123,7 @@ def main() -> None:
     )
     print("base chosen at pretrain step: " + ", ".join(f"seed{s} {runs[s][2]}" for s in args.seeds))
     for s in args.seeds:
-        width, (m, t, L) = widest_paired_half_width(runs[s][0]) if len(models) > 1 else (0.0, ("-", "-", "-"))
+        width, (m, t, L) = widest_paired_half_width(runs[s][0])
         print(f"seed{s}: widest paired half-width vs the start model {width:.1f} points ({m}, {t}@{L}; aim <= 3)")
     print("wall time per seed (s): " + ", ".join(f"seed{s} {runs[s][1]:.0f}" for s in args.seeds))
 

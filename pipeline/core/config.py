@@ -100,25 +100,20 @@ def scored_tasks(select: dict | None, stage_tasks) -> list[str]:
     return list(select.get("stop_at") or stage_tasks)
 
 
+def for_task(setting, task: str, unnamed=None):
+    """A setting given as one value for every task or as a task -> value map: ``task``'s value
+    (``unnamed`` for a task the map does not name)."""
+    return setting.get(task, unnamed) if isinstance(setting, dict) else setting
+
+
 def n_test_for(data: dict, task: str) -> int | None:
-    """``data.n_test`` for ``task``: one number (or null, the full benchmark) for every task, or a task ->
-    number map (a task it does not name: null)."""
-    n = data["n_test"]
-    return n.get(task) if isinstance(n, dict) else n
-
-
-def describe_test_size(n_test) -> str:
-    """``data.n_test`` as a table note says it: "768", or "768 tiny_sudoku, 1536 tiny_countdown"."""
-    if isinstance(n_test, dict):
-        return ", ".join(f"{n} {task}" for task, n in n_test.items())
-    return "all" if n_test is None else str(n_test)
+    """``data.n_test`` for ``task`` (a task a map does not name: null, the full benchmark)."""
+    return for_task(data["n_test"], task)
 
 
 def validation_size(data: dict, task: str) -> int:
-    """``data.n_validation`` for ``task``: one number for every task, or a task -> number map (a task it
-    does not name: 0, nothing held out)."""
-    n = data["n_validation"]
-    return int(n.get(task, 0)) if isinstance(n, dict) else int(n)
+    """``data.n_validation`` for ``task`` (a task a map does not name: 0, nothing held out)."""
+    return int(for_task(data["n_validation"], task, 0))
 
 
 def _semantic_errors(p: dict) -> list[str]:

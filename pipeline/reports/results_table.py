@@ -13,6 +13,14 @@ from pathlib import Path
 from pipeline.core.data import read_jsonl
 from pipeline.reports.stats import mean_ci, paired, paired_diff_ci, verdict
 
+
+def describe_test_size(n_test) -> str:
+    """``data.n_test`` as a table note says it: "768", or "768 tiny_sudoku, 1536 tiny_countdown"."""
+    if isinstance(n_test, dict):
+        return ", ".join(f"{n} {task}" for task, n in n_test.items())
+    return "all" if n_test is None else str(n_test)
+
+
 #: row labels in the papers' naming; other models are labelled by their directory name
 LABELS = {
     "base": "base",

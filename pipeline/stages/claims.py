@@ -10,10 +10,9 @@ from pathlib import Path
 
 from pipeline.core import runtime
 from pipeline.core.atomic import atomic_paths
-from pipeline.core.config import describe_test_size
 from pipeline.core.tracking import StageRun
 from pipeline.reports.claims import CLAIMS, decide, to_markdown
-from pipeline.reports.results_table import write_csv
+from pipeline.reports.results_table import describe_test_size, write_csv
 from pipeline.stages import load_or_exit, parser
 
 

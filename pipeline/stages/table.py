@@ -15,9 +15,15 @@ from pathlib import Path
 
 from pipeline.core import runtime
 from pipeline.core.atomic import atomic_paths
-from pipeline.core.config import describe_test_size
 from pipeline.core.tracking import StageRun
-from pipeline.reports.results_table import cell_stats, collect, stats_path, to_markdown, write_csv
+from pipeline.reports.results_table import (
+    cell_stats,
+    collect,
+    describe_test_size,
+    stats_path,
+    to_markdown,
+    write_csv,
+)
 from pipeline.stages import load_or_exit, parser
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import torch
 
 from pipeline.core.atomic import atomic_path
-from pipeline.core.config import scored_tasks
+from pipeline.core.config import for_task, scored_tasks
 from pipeline.core.data import prompt_ids
 from pipeline.decoding.problems import evaluate_length
 from pipeline.sampling import Decoding, get_sampler
@@ -47,10 +47,9 @@ from pipeline.training.checkpoint import load_trainable_state, trainable_state
 
 
 def near_within(near: dict, task: str) -> float:
-    """``near.within`` for ``task``: one number for every task, or task -> points (a task it does not
-    name: 0, checked sooner only once it has reached its target)."""
-    within = near["within"]
-    return float(within.get(task, 0)) if isinstance(within, dict) else float(within)
+    """``near.within`` for ``task`` (a task a map does not name: 0, checked sooner only once it has
+    reached its target)."""
+    return float(for_task(near["within"], task, 0))
 
 
 class CheckpointSelection:
@@ -93,6 +92,7 @@ class CheckpointSelection:
         self.previous: dict[str, tuple[float, int]] = {}  # stop_each: task -> (value, step) of its last check,
         # whose network's weights are in previous_file(task)
         self.kept_each: dict[str, int] = {}  # stop_each: task -> the step whose weights its network keeps
+        self.network_of: dict[str, int] = {}  # stop_each: task -> index of the expert network running it
         self.every = (select or {}).get("every")  # steps between checks: select.near's once near the targets
         self.min_format = (select or {}).get("min_format") or 0.0
         self.formats: dict[str, float] = {}  # task -> format rate (%) of its last scored check
@@ -189,8 +189,10 @@ class CheckpointSelection:
 
     def _network(self, model, task: str) -> torch.nn.Module:
         """The expert network that runs ``task``'s rows (routed by its prompt's keyword)."""
-        ids = torch.tensor([prompt_ids(self.tokenizer, self.tasks[task], self.validation[task][0], "eval")])
-        return model.networks()[int(model.expert_of(ids)[0])]
+        if task not in self.network_of:
+            ids = torch.tensor([prompt_ids(self.tokenizer, self.tasks[task], self.validation[task][0], "eval")])
+            self.network_of[task] = int(model.expert_of(ids)[0])
+        return model.networks()[self.network_of[task]]
 
     def _each_toward_targets(self, per_task: dict[str, float], step: int, model) -> None:
         """stop_each: the tasks that reach their target at ``step`` stop (``finished``), each network
