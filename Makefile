@@ -10,12 +10,16 @@ RUN    := PATH=$(CURDIR)/$(BIN):$$PATH
 install: $(STAMP)
 
 # torch first and pinned: it takes the CPU wheel instead of pulling several GB of CUDA packages.
+# uv installs the same pinned set as pip in about a sixth of the time (16 s against 96 s from a clean
+# checkout here), which counts against make reproduce's budget; it does not read pip's config, so the
+# local wheel folder (PIP_FIND_LINKS, where torch's CPU wheel lies) is passed on explicitly.
+UV_PIP := $(BIN)/uv pip install --quiet --python $(BIN)/python $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS))
 $(STAMP): requirements.txt requirements/constraints.txt pyproject.toml
 	$(PY_SYS) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -r requirements.txt -c requirements/constraints.txt
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet uv==0.13.10
+	$(UV_PIP) torch==2.13.0
+	$(UV_PIP) -r requirements.txt -c requirements/constraints.txt
+	$(UV_PIP) --no-deps -e .
 	touch $(STAMP)
 
 reproduce: install
