@@ -187,6 +187,10 @@ class CheckpointSelection:
     def previous_file(self, task: str) -> Path:
         return self.best_file.with_name(f"previous_{task}.pt")
 
+    def kept_file(self, task: str) -> Path:
+        """stop_each: the weights a stopped task's network keeps, loaded back by ``finish``."""
+        return self.best_file.with_name(f"kept_{task}.pt")
+
     def _network(self, model, task: str) -> torch.nn.Module:
         """The expert network that runs ``task``'s rows (routed by its prompt's keyword)."""
         if task not in self.network_of:
@@ -213,6 +217,10 @@ class CheckpointSelection:
                     network.load_state_dict(torch.load(self.previous_file(t)))
                     self.kept_each[t] = before[1]
                     parts[-1] += f"; step {before[1]} ({before[0]:.1f}) was closer, its weights are kept"
+                # finish() puts these back: a stopped network gets no updates, but under ema_decay the
+                # trainer swaps the raw weights back in after the check and the average drifts to them
+                with atomic_path(self.kept_file(t)) as tmp:
+                    torch.save(network.state_dict(), tmp)
                 self.previous_file(t).unlink(missing_ok=True)
             else:
                 with atomic_path(self.previous_file(t)) as tmp:
@@ -270,6 +278,10 @@ class CheckpointSelection:
         if not self.select or not self.procs.is_main:
             return
         if self.stop_at and self.each:
+            unwrapped = self.procs.accelerator.unwrap_model(model)
+            for t in self.finished:
+                self._network(unwrapped, t).load_state_dict(torch.load(self.kept_file(t)))
+                self.kept_file(t).unlink()
             record = {"rule": "stop_each", "targets": self.stop_at, "reached": set(self.finished) >= set(self.stop_at)}
             record |= {"stopped_at": self.finished, "kept_step": self.kept_each, "chosen_step": self.stopped or "last"}
             if not record["reached"]:

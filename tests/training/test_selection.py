@@ -189,6 +189,20 @@ def test_stop_each_freezes_a_task_at_its_target_while_the_others_train_on(tmp_pa
     assert record["rule"] == "stop_each" and record["stopped_at"] == {"t": 2, "u": 4} and record["chosen_step"] == 4
 
 
+def test_stop_each_under_a_weight_average_outputs_the_weights_each_stop_scored(tmp_path):
+    # the checks score the average, and the raw weights come back after each check: a stopped network's
+    # average would drift to its raw weights while the other network trains on, unless the stop is kept
+    select = {**SELECT, "stop_at": {"t": 25.0, "u": 40.0}, "stop_each": True}
+    model, enc, selection, scored = _expert_selection(tmp_path, select, [10, 5, 30, 20, 30, 45])
+    cfg = {**SFT, "steps": 10, "ema_decay": 0.5}
+    train_masked_diffusion(model, enc, cfg, NullRun(), "pretrain", Processes(CPU), selection)
+    params = dict(model.named_parameters())
+    for net, step in (("experts.0.", 2), ("experts.1.", 4)):  # t stopped at step 2, u at step 4
+        kept = scored[step - 1][1]
+        assert all(torch.equal(params[n], kept[n]) for n in kept if n.startswith(net)), f"{net} not step {step}'s"
+    assert not list(tmp_path.glob("kept_*.pt"))
+
+
 def test_stop_each_needs_experts():
     from pipeline.core.config import ParamsError, load_params, validate_params
 
