@@ -75,15 +75,15 @@ def run_seed(seed: int, project: Path | None, table: str, models: list[str], cor
     return metrics, time.time() - t0, chosen
 
 
-def widest_paired_half_width(metrics: dict) -> tuple[float, tuple]:
+def widest_paired_half_width(metrics: dict) -> tuple[float, tuple] | None:
     """(half-width, (model, task, L)) of the widest paired 95% interval of a row minus the model it was
-    trained from, over the measured cells whose start model was measured too."""
-    widest = (0.0, ("-", "-", "-"))
+    trained from, over the measured cells whose start model was measured too (None: no such cell)."""
+    widest = None
     for (m, t, L), cell in metrics.items():
         start = metrics.get((parent_of(m), t, L))
         if start is not None:
             _, lo, hi = paired_diff_ci([paired(start["scores"], cell["scores"])])
-            widest = max(widest, ((hi - lo) / 2, (m, t, L)))
+            widest = max(widest or (0.0, ()), ((hi - lo) / 2, (m, t, L)))
     return widest
 
 
@@ -123,7 +123,11 @@ def main() -> None:
     )
     print("base chosen at pretrain step: " + ", ".join(f"seed{s} {runs[s][2]}" for s in args.seeds))
     for s in args.seeds:
-        width, (m, t, L) = widest_paired_half_width(runs[s][0])
+        widest = widest_paired_half_width(runs[s][0])
+        if widest is None:
+            print(f"seed{s}: no row measured beside the model it was trained from (no paired half-width)")
+            continue
+        width, (m, t, L) = widest
         print(f"seed{s}: widest paired half-width vs the start model {width:.1f} points ({m}, {t}@{L}; aim <= 3)")
     print("wall time per seed (s): " + ", ".join(f"seed{s} {runs[s][1]:.0f}" for s in args.seeds))
 
