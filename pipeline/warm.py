@@ -312,8 +312,10 @@ def start_server(log_path: str, store: tuple[str, str] | None = None):
         )
     os.environ[ENV] = server.socket_path = path
     # wait for its imports (about 5 s, what the first jobs would pay each), so every job forks; a
-    # server that fails or hangs only costs the wait: the jobs then run their stages themselves
-    deadline = time.time() + 30
+    # server that fails or hangs only costs the wait: the jobs then run their stages themselves. The
+    # limit is generous because a loaded host is slow to import: beside three other pipelines on 2
+    # cores 30 s was too short, and the first jobs then ran without the server.
+    deadline = time.time() + 120
     while not os.path.exists(path) and server.poll() is None and time.time() < deadline:
         time.sleep(0.1)
     return server
