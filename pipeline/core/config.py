@@ -173,9 +173,13 @@ def _semantic_errors(p: dict) -> list[str]:
     for s in p["rl"]["start_from"]:
         if s not in ("base", "sft"):
             msgs.append(f"rl.start_from: {s!r}: allowed values are base, sft")
-    for t in p["claims"]["tables"]:
-        if t not in p["tables"]:
-            msgs.append(f"claims.tables: {t!r} is not a table; allowed values are {', '.join(p['tables'])}")
+    for key, scope in (("claims", p["claims"]), ("claims.full", p["claims"]["full"])):
+        for t in scope["tables"]:
+            if t not in p["tables"]:
+                msgs.append(f"{key}.tables: {t!r} is not a table; allowed values are {', '.join(p['tables'])}")
+        for a in scope["analyses"]:
+            if a not in p["analysis"]:
+                msgs.append(f"{key}.analyses: {a!r} is not an analysis; allowed values are {', '.join(p['analysis'])}")
     for t, tab in p["tables"].items():
         if tab["protocol"] not in ev["protocols"]:
             msgs.append(f"tables.{t}.protocol = {tab['protocol']!r}: allowed values are {', '.join(ev['protocols'])}")

@@ -6,13 +6,24 @@ they are committed late, at collapsed entropy -- the model never really chooses 
 must commit each at its position, with the entropy the choice really has. For each connector
 occurrence in greedy decodes we record the entropy (nats) of the predictive distribution at
 the step it was committed and that step as a fraction of all steps.
+
+The claim (connectors are committed later and at lower entropy under arbitrary order): the mean commit
+step (% of the steps) under the arbitrary order minus under AR order, and the mean entropy at commit
+under AR order minus under the arbitrary order, over every connector occurrence of every task; both
+intervals by one bootstrap over problems (the same problems under both orders). It holds when both
+differences are above 0, does not when either is below.
 """
 
 from __future__ import annotations
 
 from statistics import mean
 
+import numpy as np
+
 from pipeline.flexibility_trap.common import decode_samples
+from pipeline.reports.stats import CLAIM_VERDICT, N_BOOT, percentile_interval, verdict
+
+AR = "ar_order"
 
 
 def connector_ids(tokenizer, words: list[str]) -> dict[int, str]:
@@ -26,21 +37,57 @@ def connector_ids(tokenizer, words: list[str]) -> dict[int, str]:
     return ids
 
 
-def run(params, cfg, models, data_dir) -> list[dict]:
-    rows = []
+def claim(hits: dict[str, list[list[tuple[float, float]]]], seed: int = 0) -> dict | None:
+    """The later-and-lower claim from ``hits``: order -> per problem (problems in one order, every task's
+    in turn) its connector occurrences' (entropy, commit step fraction); None without an AR order and an
+    arbitrary one."""
+    other = [o for o in hits if o != AR]
+    if AR not in hits or not other:
+        return None
+    # per order and problem: occurrences, and the sums of commit fraction and entropy  # [problems]
+    count, frac, ent = (
+        {o: np.array([sum(f(h) for h in problem) for problem in hits[o]], dtype=np.float64) for o in (AR, other[0])}
+        for f in (lambda h: 1.0, lambda h: h[1], lambda h: h[0])
+    )
+    if count[AR].sum() == 0 or count[other[0]].sum() == 0:
+        return None
+
+    def differences(rows) -> tuple[np.ndarray, np.ndarray]:  # (later, lower) for each row of problem indices
+        mean = lambda total, o: total[o][rows].sum(-1) / np.maximum(count[o][rows].sum(-1), 1)
+        return 100 * (mean(frac, other[0]) - mean(frac, AR)), mean(ent, AR) - mean(ent, other[0])
+
+    n = len(count[AR])
+    later, lower = (float(d[0]) for d in differences(np.arange(n)[None]))
+    boot_later, boot_lower = differences(np.random.RandomState(seed).randint(0, n, size=(N_BOOT, n)))
+    (lo, hi), (elo, ehi) = percentile_interval(boot_later), percentile_interval(boot_lower)
+    votes = {verdict(lo, hi), verdict(elo, ehi)}
+    word = "worse" if "worse" in votes else "better" if votes == {"better"} else "undecided"
+    detail = (
+        f"commit step later by {later:+.1f}% of the steps under {other[0]}; entropy at commit lower by "
+        f"{lower:+.2f} nats [{elo:+.2f}, {ehi:+.2f}]; {int(count[AR].sum())} / {int(count[other[0]].sum())} "
+        f"occurrences in {n} problems"
+    )
+    return {"effect": later, "ci_lo": lo, "ci_hi": hi, "verdict": CLAIM_VERDICT[word], "detail": detail}
+
+
+def run(params, cfg, models, data_dir) -> tuple[list[dict], dict | None]:
+    rows, hits = [], {}  # hits: order -> per problem, its occurrences (entropy, commit fraction)
     for task_name in cfg["tasks"]:
         for order in cfg["orders"]:
             out = decode_samples(params, cfg, models[cfg["model"]], data_dir, task_name, order, track_entropy=True)
             ids = connector_ids(out["tokenizer"], cfg["connectors"])
             found: dict[str, list[tuple[float, float]]] = {}
+            problems = hits.setdefault(order, [])
             for g in out["generations"]:
                 P = g.sequences.shape[1] - g.commit_step.shape[1]
                 comp = g.sequences[:, P:]
+                first = len(problems)
+                problems.extend([] for _ in range(comp.shape[0]))
                 for b, pos in (comp.unsqueeze(-1) == comp.new_tensor(list(ids))).any(-1).nonzero().tolist():
                     word = ids[int(comp[b, pos])]
-                    found.setdefault(word, []).append(
-                        (float(g.commit_entropy[b, pos]), float(g.commit_step[b, pos]) / max(g.nfe, 1))
-                    )
+                    hit = (float(g.commit_entropy[b, pos]), float(g.commit_step[b, pos]) / max(g.nfe, 1))
+                    found.setdefault(word, []).append(hit)
+                    problems[first + b].append(hit)
             for word in cfg["connectors"]:
                 hits = found.get(word, [])
                 rows.append(
@@ -54,7 +101,7 @@ def run(params, cfg, models, data_dir) -> list[dict]:
                         "model": cfg["model"],
                     }
                 )
-    return rows
+    return rows, claim(hits)
 
 
 def plot(rows, cfg, path) -> None:

@@ -4,11 +4,18 @@ n samples per problem at temperature > 0 under each decoding order, with the sam
 forward passes (one token per step) so only the order differs; pass@k by the unbiased estimator
 of Chen et al. (2021): 1 - C(n-c, k) / C(n, k), averaged over problems. A sample counts as
 correct when its score is 1 (for Sudoku: every blank right).
+
+The claim (AR order's pass@k grows faster with k): per problem, the growth pass@n - pass@1 under AR
+order minus that under the arbitrary order, on the same problems; its mean over tasks with a paired
+bootstrap interval over problems.
 """
 
 from __future__ import annotations
 
 from pipeline.flexibility_trap.common import decode_samples, plot_lines
+from pipeline.reports.stats import claim_result, paired_diff_ci
+
+AR = "ar_order"
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -32,8 +39,26 @@ def ks_up_to(n: int) -> list[int]:
     return ks + [n]
 
 
-def run(params, cfg, models, data_dir) -> list[dict]:
-    rows = []
+def claim(correct: dict[tuple[str, str], list[int]], n: int, orders: list[str]) -> dict | None:
+    """The growth claim from the correct counts per (task, order), problems in one order (None: no AR order
+    or no arbitrary order among ``orders``)."""
+    other = [o for o in orders if o != AR]
+    if AR not in orders or not other:
+        return None
+    growth = lambda cs: [pass_at_k(n, c, n) - pass_at_k(n, c, 1) for c in cs]  # per problem, in [0, 1]
+    tasks = sorted({t for t, _ in correct})
+    cells = [(growth(correct[t, other[0]]), growth(correct[t, AR])) for t in tasks]
+    effect, lo, hi = paired_diff_ci(cells)
+    mean_growth = lambda o: 100 * sum(sum(growth(correct[t, o])) / len(correct[t, o]) for t in tasks) / len(tasks)
+    detail = (
+        f"pass@1 -> pass@{n} gain {mean_growth(AR):+.1f} under {AR}, {mean_growth(other[0]):+.1f} under "
+        f"{other[0]} (mean over {len(tasks)} tasks, {len(cells[0][0])} problems each)"
+    )
+    return claim_result(effect, lo, hi, detail)
+
+
+def run(params, cfg, models, data_dir) -> tuple[list[dict], dict | None]:
+    rows, counts = [], {}
     n = cfg["n_samples"]
     for task_name in cfg["tasks"]:
         for order in cfg["orders"]:
@@ -47,7 +72,7 @@ def run(params, cfg, models, data_dir) -> list[dict]:
                 n_samples=n,
                 temperature=cfg["temperature"],
             )
-            correct = [sum(s == 1.0 for s in problem) for problem in samples["scores"]]
+            correct = counts[task_name, order] = [sum(s == 1.0 for s in problem) for problem in samples["scores"]]
             for k in ks_up_to(n):
                 value = sum(pass_at_k(n, c, k) for c in correct) / len(correct)
                 rows.append(
@@ -61,7 +86,7 @@ def run(params, cfg, models, data_dir) -> list[dict]:
                         "model": cfg["model"],
                     }
                 )
-    return rows
+    return rows, claim(counts, n, cfg["orders"])
 
 
 def plot(rows, cfg, path) -> None:

@@ -4,7 +4,9 @@ A claim compares two rows of a results table on the same problems (paired bootst
 :mod:`pipeline.reports.stats`): ``pooled`` claims use the mean difference over every cell (task x
 length) of the table, ``every`` claims need each cell on its own. Verdicts: *holds* when the interval
 lies above 0 (every cell's, for ``every``), *does not hold* when it lies below 0 (any cell's, for
-``every``), *undecided* otherwise. Claims whose measurements this run has not made are listed as
+``every``), *undecided* otherwise. The Flexibility-Trap claims that no table row decides are measured
+by their analyses (``pipeline.flexibility_trap``: each writes its claim's effect, interval and verdict,
+by the same rule, beside its figure). Claims whose measurements this run has not made are listed as
 *not measured*, with what would measure them. Under the paper profile the paper's own effect, from
 its published table, is set beside the reproduced one.
 """
@@ -16,7 +18,7 @@ from pathlib import Path
 
 from pipeline.reports import paper_numbers
 from pipeline.reports.results_table import LABELS, per_problem_scores
-from pipeline.reports.stats import paired, paired_diff_ci, verdict
+from pipeline.reports.stats import CLAIM_VERDICT, paired, paired_diff_ci, verdict
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class Claim:
     vs: str = ""
     scope: str = "pooled"  # pooled | every
     needs: str = ""  # for claims measured elsewhere: what measures them
+    analysis: str = ""  # the Flexibility-Trap analysis that measures it (its <name>_claim.json)
 
 
 CLAIMS = [
@@ -57,23 +60,25 @@ CLAIMS = [
         "JustGRPO",
         "AR order's pass@k grows faster with k than arbitrary order's",
         None,
-        needs="the passk analysis (snakemake flexibility_trap)",
+        needs="the passk analysis (snakemake flexibility_trap: results/claims_full.md)",
+        analysis="passk",
     ),
     Claim(
         "JustGRPO",
         "connectors are committed later and at lower entropy under arbitrary order",
         None,
-        needs="the connector_entropy analysis (snakemake flexibility_trap)",
+        needs="the connector_entropy analysis (snakemake flexibility_trap: results/claims_full.md)",
+        analysis="connector_entropy",
     ),
     Claim(
         "JustGRPO",
         "JustGRPO's advantage holds under parallel decoding",
         None,
-        needs="the parallel_decoding analysis (snakemake flexibility_trap)",
+        needs="the parallel_decoding analysis (snakemake flexibility_trap: results/claims_full.md)",
+        analysis="parallel_decoding",
     ),
 ]
 
-VERDICT = {"better": "holds", "worse": "does not hold", "undecided": "undecided"}
 
 #: the paper's row for each of our model names (d1's Table 1)
 PAPER_ROWS = {
@@ -101,9 +106,16 @@ def paper_effect(claim: Claim, tasks: list[str], lengths: list[int]) -> str:
     return f"{sum(diffs) / len(diffs):+.1f} ({len(diffs)} cells)" if diffs else "-"
 
 
-def decide(claim: Claim, eval_dirs: dict[str, Path], tasks: dict[str, list[str]], lengths: list[int]) -> dict:
+def decide(
+    claim: Claim,
+    eval_dirs: dict[str, Path],
+    tasks: dict[str, list[str]],
+    lengths: list[int],
+    analyses: dict[str, dict | None] | None = None,
+) -> dict:
     """The row of claims.csv for one claim; ``eval_dirs``, ``tasks``: table name -> its protocol's eval
-    folder, its tasks."""
+    folder, its tasks; ``analyses``: analysis name -> its claim's measurement (None: its settings could
+    not decide it), for the analyses this report covers."""
     out = {
         "paper": claim.paper,
         "claim": claim.statement,
@@ -115,8 +127,16 @@ def decide(claim: Claim, eval_dirs: dict[str, Path], tasks: dict[str, list[str]]
         "detail": claim.needs,
         "paper_effect": "-",
     }
+    if claim.analysis:
+        measured = (analyses or {}).get(claim.analysis)
+        if measured is not None:
+            out.update({k: measured[k] for k in ("verdict", "detail")})
+            out.update({k: round(measured[k], 2) for k in ("effect", "ci_lo", "ci_hi")})
+        elif claim.analysis in (analyses or {}):
+            out["detail"] = f"the {claim.analysis} settings cannot decide it (analysis.{claim.analysis})"
+        return out
     if claim.table not in eval_dirs:
-        out["detail"] = claim.needs or f"{claim.table} (add it to claims.tables)"
+        out["detail"] = claim.needs or f"{claim.table} (results/claims_full.md: snakemake flexibility_trap)"
         return out
     root = eval_dirs[claim.table]
     cells = {}
@@ -137,7 +157,7 @@ def decide(claim: Claim, eval_dirs: dict[str, Path], tasks: dict[str, list[str]]
             f"; worse in {', '.join(worse)}" if worse else ""
         )
     else:
-        out["verdict"] = VERDICT[verdict(lo, hi)]
+        out["verdict"] = CLAIM_VERDICT[verdict(lo, hi)]
         out["detail"] = f"mean over {len(cells)} cells"
     out["paper_effect"] = paper_effect(claim, tasks, lengths)
     return out
@@ -161,7 +181,10 @@ def to_markdown(rows: list[dict], profile: str, n_test) -> str:
         "",
         f"- Effect: mean paired difference in accuracy points (row minus the model it is compared with) "
         f"on the same {n_test} test problems per task; interval: paired bootstrap over problems, "
-        "stratified by cell.",
+        "stratified by cell. The analyses' effects: pass@k, the gain from pass@1 to pass@n under AR order "
+        "minus under arbitrary order (points); connectors, how much later (% of the steps) they are committed "
+        "under arbitrary order; parallel decoding, JustGRPO minus diffu-GRPO accuracy (points). Each "
+        "analysis decodes its own problems (analysis.<name>.n_problems).",
         "- Verdicts follow from the intervals only (see pipeline/reports/claims.py); rows: "
         + ", ".join(f"{k} = {v}" for k, v in LABELS.items())
         + ".",

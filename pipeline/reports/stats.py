@@ -16,7 +16,7 @@ N_BOOT = 2000
 LEVEL = 0.95
 
 
-def _interval(samples: np.ndarray) -> tuple[float, float]:
+def percentile_interval(samples: np.ndarray) -> tuple[float, float]:
     lo, hi = np.quantile(samples, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
     return float(lo), float(hi)
 
@@ -26,7 +26,7 @@ def mean_ci(scores: list[float], seed: int = 0) -> tuple[float, float, float]:
     x = 100.0 * np.asarray(scores, dtype=np.float64)
     rng = np.random.RandomState(seed)
     boot = x[rng.randint(0, len(x), size=(N_BOOT, len(x)))].mean(1)
-    return float(x.mean()), *_interval(boot)
+    return float(x.mean()), *percentile_interval(boot)
 
 
 def paired(a: dict, b: dict) -> tuple[list[float], list[float]]:
@@ -46,9 +46,18 @@ def paired_diff_ci(cells: list[tuple[list[float], list[float]]], seed: int = 0) 
             raise ValueError("a cell with no paired problems")
         point += d.mean() / len(cells)
         boot += d[rng.randint(0, len(d), size=(N_BOOT, len(d)))].mean(1) / len(cells)
-    return float(point), *_interval(boot)
+    return float(point), *percentile_interval(boot)
 
 
 def verdict(lo: float, hi: float) -> str:
     """What an interval decides about a difference: its sign, or nothing."""
     return "better" if lo > 0 else "worse" if hi < 0 else "undecided"
+
+
+#: a claim's verdict from the interval of the difference it predicts to be positive
+CLAIM_VERDICT = {"better": "holds", "worse": "does not hold", "undecided": "undecided"}
+
+
+def claim_result(effect: float, lo: float, hi: float, detail: str) -> dict:
+    """One claim's measurement (the analyses' ``<name>_claim.json``): the verdict follows from the interval."""
+    return {"effect": effect, "ci_lo": lo, "ci_hi": hi, "verdict": CLAIM_VERDICT[verdict(lo, hi)], "detail": detail}

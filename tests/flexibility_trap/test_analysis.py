@@ -100,3 +100,44 @@ def test_a_parallel_decoding_point_is_compared_with_one_token_per_step_on_the_sa
     assert row["fewer_forwards"] == 4.0  # 32 forwards per batch against 8
     assert row["accuracy_lo"] <= 25.0 <= row["accuracy_hi"] and row["diff_lo"] <= -25.0 <= row["diff_hi"]
     assert row["equal_accuracy"] == (row["diff_hi"] >= 0)
+
+
+def test_the_pass_at_k_claim_compares_each_problems_growth_under_both_orders():
+    from pipeline.flexibility_trap.passk import claim
+
+    # n = 4; AR: c = 1 on every problem: pass@1 0.25, pass@4 1 -> growth 75 points; arbitrary: c = 4 or 0
+    # (pass@1 = pass@4): growth 0. The difference is 75 points on every problem, so the interval is 75.
+    correct = {("a", "ar_order"): [1] * 10, ("a", "low_confidence"): [4, 0] * 5}
+    got = claim(correct, 4, ["ar_order", "low_confidence"])
+    assert got["effect"] == 75.0 and got["ci_lo"] == got["ci_hi"] == 75.0 and got["verdict"] == "holds"
+    assert claim(correct, 4, ["low_confidence"]) is None  # no AR order: nothing to decide
+
+
+def test_the_connector_claim_needs_later_and_lower_together():
+    from pipeline.flexibility_trap.connector_entropy import claim
+
+    # AR: each problem commits its connector at 20% of the steps with entropy 1.0; arbitrary at 60% with 0.2
+    ar = [[(1.0, 0.2)] for _ in range(30)]
+    later_lower = {"ar_order": ar, "low_confidence": [[(0.2, 0.6)] for _ in range(30)]}
+    got = claim(later_lower)
+    assert abs(got["effect"] - 40.0) < 1e-9 and got["verdict"] == "holds" and "+0.80 nats" in got["detail"]
+    # later but at *higher* entropy: the entropy half contradicts the claim
+    later_higher = {"ar_order": ar, "low_confidence": [[(1.5, 0.6)] for _ in range(30)]}
+    assert claim(later_higher)["verdict"] == "does not hold"
+    # occurrences are averaged over the resampled problems: a problem with two counts twice
+    uneven = {"ar_order": [[(1.0, 0.2), (1.0, 0.4)], [(1.0, 0.0)]], "low_confidence": [[(0.5, 0.5)], []]}
+    assert abs(claim(uneven)["effect"] - (50.0 - 100 * 0.6 / 3)) < 1e-9
+
+
+def test_the_parallel_decoding_claim_pairs_justgrpo_with_diffu_grpo_from_the_same_start():
+    from pipeline.flexibility_trap.parallel_decoding import REFERENCE, claim
+
+    ones, halves = [1.0] * 8, [1.0, 0.0] * 4
+    scores = {}
+    for setting in (REFERENCE, ("threshold", "threshold=0.9"), ("entropy_bounded", "gamma=1.0")):
+        scores[("just_grpo_from_base", "a", *setting)] = ones
+        scores[("diffu_grpo_from_base", "a", *setting)] = halves if setting != REFERENCE else ones
+    got = claim(scores, ["base", "diffu_grpo_from_base", "just_grpo_from_base"])
+    assert got["effect"] == 50.0 and got["verdict"] == "holds"  # the two parallel settings only
+    assert "at one token per step +0.0" in got["detail"]
+    assert claim(scores, ["base", "just_grpo_from_base"]) is None

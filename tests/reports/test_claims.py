@@ -49,3 +49,14 @@ def test_every_setting_claim_needs_every_cell(tmp_path):
 def test_claims_without_their_measurement_say_what_would_measure_them(tmp_path):
     got = [decide(c, {}, {}, [32]) for c in CLAIMS]
     assert all(r["verdict"] == "not measured" and r["detail"] for r in got)
+
+
+def test_an_analysis_claim_takes_its_analysis_measurement_or_says_why_it_has_none():
+    passk = next(c for c in CLAIMS if c.analysis == "passk")
+    measured = {"effect": 12.345, "ci_lo": 3.0, "ci_hi": 20.0, "verdict": "holds", "detail": "gain"}
+    got = decide(passk, {}, {}, [32], {"passk": measured})
+    assert (got["verdict"], got["effect"], got["ci_lo"], got["detail"]) == ("holds", 12.35, 3.0, "gain")
+    cannot = decide(passk, {}, {}, [32], {"passk": None})  # e.g. analysis.passk.orders without ar_order
+    assert cannot["verdict"] == "not measured" and "analysis.passk" in cannot["detail"]
+    elsewhere = decide(passk, {}, {}, [32], {})  # the main report covers no analysis
+    assert elsewhere["verdict"] == "not measured" and "claims_full" in elsewhere["detail"]

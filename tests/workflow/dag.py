@@ -29,6 +29,7 @@ COARSE = {
     ("analyze", "models"),
     ("evaluate", "models/*_from_*"),
     ("claims", "eval"),
+    ("claims", "figures"),
 }
 
 

@@ -7,6 +7,7 @@ rule analyze:
     output:
         png=report(f"{R}/figures/{{name}}.png", caption="../report/figure.rst", category="Figures"),
         csv=report(f"{R}/figures/{{name}}.csv", caption="../report/figure.rst", category="Figures"),
+        claim=f"{R}/figures/{{name}}_claim.json",  # the paper claim it tests, for the claims stage
     log:
         f"{R}/logs/analyze/{{name}}.log",
     benchmark:

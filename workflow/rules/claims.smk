@@ -1,22 +1,34 @@
+CLAIM_REPORTS = {"claims": "main", "claims_full": "full"}  # <results>/<report>.md -> the stage's --scope
+
+
+def claim_scope(report):
+    """The params section a claims report decides: claims (make reproduce's) or claims.full (every claim)."""
+    return config["claims"] if report == "claims" else config["claims"]["full"]
+
+
 rule claims:
-    """The papers' claims, each decided by a paired interval from the evaluations of claims.tables."""
+    """The papers' claims, each decided by a paired interval from the evaluations of the report's tables and
+    by the report's analyses (claims: make reproduce's; claims_full: every claim, for flexibility_trap)."""
     input:
         evaluations=lambda wc: sorted(
             {
                 f"{R}/eval/{config['tables'][t]['protocol']}/{m}/{task}"
-                for t in config["claims"]["tables"]
+                for t in claim_scope(wc.report)["tables"]
                 for m in config["tables"][t]["models"]
                 for task in config["tables"][t]["tasks"]
             }
         ),
+        analyses=lambda wc: [f"{R}/figures/{a}_claim.json" for a in claim_scope(wc.report)["analyses"]],
         code=code("claims"),
     output:
-        csv=report(f"{R}/claims.csv", caption="../report/claims.rst", category="Claims"),
-        md=report(f"{R}/claims.md", caption="../report/claims.rst", category="Claims"),
+        csv=report(f"{R}/{{report}}.csv", caption="../report/claims.rst", category="Claims"),
+        md=report(f"{R}/{{report}}.md", caption="../report/claims.rst", category="Claims"),
     log:
-        f"{R}/logs/claims.log",
+        f"{R}/logs/{{report}}.log",
     benchmark:
-        f"{R}/benchmarks/claims.tsv"
+        f"{R}/benchmarks/{{report}}.tsv"
+    wildcard_constraints:
+        report="|".join(CLAIM_REPORTS),
     conda:
         "../envs/pipeline.yaml"
     resources:
@@ -25,5 +37,8 @@ rule claims:
         file=PARAMS,
         tracked=tracked("claims", "tables", "eval.gen_lengths", "data.n_test", "profile"),
         eval_dir=f"{R}/eval",
+        figures=f"{R}/figures",
+        scope=lambda wc: CLAIM_REPORTS[wc.report],
     shell:
-        "python -m pipeline claims --params {params.file} --eval {params.eval_dir} --out {output.csv} --log {log}"
+        "python -m pipeline claims --params {params.file} --eval {params.eval_dir} --figures {params.figures} "
+        "--scope {params.scope} --out {output.csv} --log {log}"

@@ -120,7 +120,7 @@ STAGE_CODE = {
         "pipeline/execution",
     ],
     "table": ["pipeline/stages/table.py", "pipeline/reports"],
-    "claims": ["pipeline/stages/claims.py", "pipeline/reports"],
+    "claims": ["pipeline/stages/claims.py", "pipeline/flexibility_trap/__init__.py", "pipeline/reports"],
     "reference": [
         "pipeline/stages/reference.py",
         "pipeline/reports",
