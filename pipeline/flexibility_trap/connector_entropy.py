@@ -71,13 +71,13 @@ def claim(hits: dict[str, list[list[tuple[float, float]]]], seed: int = 0) -> di
 
 
 def run(params, cfg, models, data_dir) -> tuple[list[dict], dict | None]:
-    rows, hits = [], {}  # hits: order -> per problem, its occurrences (entropy, commit fraction)
+    rows, by_order = [], {}  # order -> per problem, its occurrences (entropy, commit fraction)
     for task_name in cfg["tasks"]:
         for order in cfg["orders"]:
             out = decode_samples(params, cfg, models[cfg["model"]], data_dir, task_name, order, track_entropy=True)
             ids = connector_ids(out["tokenizer"], cfg["connectors"])
             found: dict[str, list[tuple[float, float]]] = {}
-            problems = hits.setdefault(order, [])
+            problems = by_order.setdefault(order, [])
             for g in out["generations"]:
                 P = g.sequences.shape[1] - g.commit_step.shape[1]
                 comp = g.sequences[:, P:]
@@ -101,7 +101,7 @@ def run(params, cfg, models, data_dir) -> tuple[list[dict], dict | None]:
                         "model": cfg["model"],
                     }
                 )
-    return rows, claim(hits)
+    return rows, claim(by_order)
 
 
 def plot(rows, cfg, path) -> None:
