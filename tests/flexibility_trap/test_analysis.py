@@ -141,3 +141,33 @@ def test_the_parallel_decoding_claim_pairs_justgrpo_with_diffu_grpo_from_the_sam
     assert got["effect"] == 50.0 and got["verdict"] == "holds"  # the two parallel settings only
     assert "at one token per step +0.0" in got["detail"]
     assert claim(scores, ["base", "just_grpo_from_base"]) is None
+
+
+def test_connector_run_keeps_each_problems_occurrences_across_batches(tiny, monkeypatch):
+    from types import SimpleNamespace
+
+    import torch
+
+    from pipeline.flexibility_trap import connector_entropy
+
+    _, tok = tiny
+    so = next(i for i, w in connector_entropy.connector_ids(tok, ["so"]).items())
+
+    def decode(params, cfg, model_dir, data_dir, task_name, order, track_entropy):
+        # two batches of two problems; completion of 4 tokens after a 2-token prompt, "so" at position 1
+        late = order != "ar_order"
+        gens = []
+        for _ in range(2):
+            seq = torch.zeros(2, 6, dtype=torch.long)
+            seq[:, 3] = so
+            step = torch.tensor([[0, 3 if late else 1, 2, 3]] * 2)
+            entropy = torch.full((2, 4), 0.5 if late else 1.5)
+            gens.append(SimpleNamespace(sequences=seq, commit_step=step, commit_entropy=entropy, nfe=4))
+        return {"generations": gens, "tokenizer": tok}
+
+    monkeypatch.setattr(connector_entropy, "decode_samples", decode)
+    cfg = {"tasks": ["a"], "orders": ["ar_order", "low_confidence"], "model": "sft", "connectors": ["so"]}
+    rows, claim = connector_entropy.run({}, cfg, {"sft": "unused"}, "unused")
+    assert [r["count"] for r in rows] == [4, 4]  # one "so" in each of the four problems, per order
+    assert claim["effect"] == 50.0 and claim["verdict"] == "holds"  # step 3 of 4 against step 1 of 4
+    assert "4 / 4 occurrences in 4 problems" in claim["detail"] and "+1.00 nats" in claim["detail"]
