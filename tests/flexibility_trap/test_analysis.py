@@ -1,4 +1,4 @@
-"""The analyses' pure parts: the pass@k estimator and connector-token lookup."""
+"""The analyses' pure parts (the pass@k estimator, connector-token lookup) and the claims each decides."""
 
 import math
 
