@@ -44,27 +44,28 @@ def claim(hits: dict[str, list[list[tuple[float, float]]]], seed: int = 0) -> di
     other = [o for o in hits if o != AR]
     if AR not in hits or not other:
         return None
-    # per order and problem: occurrences, and the sums of commit fraction and entropy  # [problems]
-    count, frac, ent = (
-        {o: np.array([sum(f(h) for h in problem) for problem in hits[o]], dtype=np.float64) for o in (AR, other[0])}
-        for f in (lambda h: 1.0, lambda h: h[1], lambda h: h[0])
-    )
-    if count[AR].sum() == 0 or count[other[0]].sum() == 0:
+    arb = other[0]
+    # per order: [problems, 3] = occurrences, their summed commit fraction, their summed entropy
+    sums = {
+        o: np.array([[len(p), sum(f for _, f in p), sum(e for e, _ in p)] for p in hits[o]], dtype=np.float64)
+        for o in (AR, arb)
+    }
+    if sums[AR][:, 0].sum() == 0 or sums[arb][:, 0].sum() == 0:
         return None
 
-    def differences(rows) -> tuple[np.ndarray, np.ndarray]:  # (later, lower) for each row of problem indices
-        mean = lambda total, o: total[o][rows].sum(-1) / np.maximum(count[o][rows].sum(-1), 1)
-        return 100 * (mean(frac, other[0]) - mean(frac, AR)), mean(ent, AR) - mean(ent, other[0])
+    def differences(rows) -> tuple[np.ndarray, np.ndarray]:  # rows [R, n] of problem indices -> (later, lower) [R]
+        mean = lambda o, col: sums[o][rows, col].sum(-1) / np.maximum(sums[o][rows, 0].sum(-1), 1)
+        return 100 * (mean(arb, 1) - mean(AR, 1)), mean(AR, 2) - mean(arb, 2)
 
-    n = len(count[AR])
+    n = len(sums[AR])
     later, lower = (float(d[0]) for d in differences(np.arange(n)[None]))
     boot_later, boot_lower = differences(np.random.RandomState(seed).randint(0, n, size=(N_BOOT, n)))
     (lo, hi), (elo, ehi) = percentile_interval(boot_later), percentile_interval(boot_lower)
     votes = {verdict(lo, hi), verdict(elo, ehi)}
     word = "worse" if "worse" in votes else "better" if votes == {"better"} else "undecided"
     detail = (
-        f"commit step later by {later:+.1f}% of the steps under {other[0]}; entropy at commit lower by "
-        f"{lower:+.2f} nats [{elo:+.2f}, {ehi:+.2f}]; {int(count[AR].sum())} / {int(count[other[0]].sum())} "
+        f"commit step later by {later:+.1f}% of the steps under {arb}; entropy at commit lower by "
+        f"{lower:+.2f} nats [{elo:+.2f}, {ehi:+.2f}]; {int(sums[AR][:, 0].sum())} / {int(sums[arb][:, 0].sum())} "
         f"occurrences in {n} problems"
     )
     return {"effect": later, "ci_lo": lo, "ci_hi": hi, "verdict": CLAIM_VERDICT[word], "detail": detail}
