@@ -276,6 +276,8 @@ def _semantic_errors(p: dict) -> list[str]:
             )
     if p["model"]["init"] == "pretrained" and not p["model"]["path"]:
         msgs.append("model.path: required when model.init = pretrained (local dir or hub id)")
+    if p["model"].get("clip_each_expert") and not p["model"].get("experts"):
+        msgs.append("model.clip_each_expert = true needs model.experts: one network has one gradient norm")
     if p["model"]["init"] == "scratch" and p["model"]["d_model"] % p["model"]["n_heads"]:
         msgs.append(f"model.d_model = {p['model']['d_model']} must be a multiple of model.n_heads")
     return msgs

@@ -40,6 +40,7 @@ class LLaDAConfig(PretrainedConfig):
         activation_type: str = "silu",
         prompt_width: int = 0,
         expert_tokens: list[list[int]] | None = None,
+        clip_each_expert: bool = False,
         **kwargs,
     ):
         self.d_model = d_model
@@ -74,6 +75,8 @@ class LLaDAConfig(PretrainedConfig):
         # small model trained on the mix learned Sudoku at the other tasks' expense, at times that were
         # the seed's). None: one network (LLaDA-8B).
         self.expert_tokens = [list(group) for group in expert_tokens] if expert_tokens else None
+        # training clips each expert network's gradient by its own norm (Processes.clip_gradients)
+        self.clip_each_expert = bool(clip_each_expert and expert_tokens)
         # Generic names transformers utilities look for.
         self.hidden_size = d_model
         self.num_attention_heads = n_heads

@@ -34,6 +34,7 @@ def build_scratch(model_params: dict):
         pad_token_id=tok.pad_token_id,
         prompt_width=model_params.get("prompt_width", 0),
         expert_tokens=[[tok.convert_tokens_to_ids(w) for w in group] for group in experts],
+        clip_each_expert=model_params.get("clip_each_expert", False),
     )
     return LLaDAModelLM(cfg), tok
 

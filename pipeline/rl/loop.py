@@ -142,7 +142,7 @@ def run_rl(
                     )
                 step_loss += value * float(scales[m])
                 stats_m.append(stats)
-            gnorm = procs.accelerator.clip_grad_norm_(params, cfg["grad_clip"])
+            gnorm = procs.clip_gradients(model, cfg["grad_clip"])
             opt.step()
             stats = {key: sum(s[key] for s in stats_m) / len(stats_m) for key in stats_m[0]}
             stats_k.append(procs.mean({"loss": step_loss * procs.world, **stats}) | {"grad_norm": float(gnorm)})

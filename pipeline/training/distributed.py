@@ -114,6 +114,20 @@ class Processes:
         """Concatenate a tensor over processes along dim 0, in rank order."""
         return t if self.world == 1 else self.accelerator.gather(t.contiguous())
 
+    def clip_gradients(self, model, max_norm: float) -> float:
+        """Clip the trainable gradients to ``max_norm``; returns their norm over all networks, before clipping.
+
+        A task-expert model built with ``model.clip_each_expert`` clips each expert network by its own
+        norm: the experts share no weight, and one norm over all of them lets one task's gradient shrink
+        another task's step (SFT's Sudoku moved with the arithmetic network: docs/tiny-testbed.md).
+        """
+        plain = self.accelerator.unwrap_model(model)
+        trainable = lambda m: [p for p in m.parameters() if p.requires_grad]
+        if not getattr(getattr(plain, "config", None), "clip_each_expert", False):
+            return float(self.accelerator.clip_grad_norm_(trainable(model), max_norm))
+        norms = [float(self.accelerator.clip_grad_norm_(trainable(net), max_norm)) for net in plain.networks()]
+        return sum(n * n for n in norms) ** 0.5
+
     def wait(self) -> None:
         self.accelerator.wait_for_everyone()
 

@@ -126,7 +126,7 @@ def train_masked_diffusion(
             # DDP averages over processes; dividing by this process's share makes it a mean over micro-batches
             procs.accelerator.backward(loss / len(mine))
             total += loss.item() / len(mine)
-        gnorm = procs.accelerator.clip_grad_norm_([p for p in model.parameters() if p.requires_grad], cfg["grad_clip"])
+        gnorm = procs.clip_gradients(model, cfg["grad_clip"])
         opt.step()
         sched.step()
         if averaged is not None:
