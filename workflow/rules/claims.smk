@@ -1,11 +1,3 @@
-CLAIM_REPORTS = {"claims": "main", "claims_full": "full"}  # <results>/<report>.md -> the stage's --scope
-
-
-def claim_scope(report):
-    """The params section a claims report decides: claims (make reproduce's) or claims.full (every claim)."""
-    return config["claims"] if report == "claims" else config["claims"]["full"]
-
-
 rule claims:
     """The papers' claims, each decided by a paired interval from the evaluations of the report's tables and
     by the report's analyses (claims: make reproduce's; claims_full: every claim, for flexibility_trap)."""

@@ -308,3 +308,11 @@ onsuccess:
 
 onerror:
     close_invocation(ok=False)
+
+
+CLAIM_REPORTS = {"claims": "main", "claims_full": "full"}  # <results>/<report>.md -> the claims stage's --scope
+
+
+def claim_scope(report):
+    """The params section a claims report decides: claims (make reproduce's) or claims.full (every claim)."""
+    return config["claims"] if report == "claims" else config["claims"]["full"]
