@@ -14,6 +14,16 @@ from pipeline.rl import run_for_task
 from pipeline.sampling import Decoding, get_sampler
 from pipeline.tasks import build_tasks
 
+#: the left-to-right order the Flexibility-Trap claims compare every other order with
+AR = "ar_order"
+
+
+def arbitrary_order(orders) -> str | None:
+    """The arbitrary order a claim compares with AR order: the first of ``orders`` that is not AR (None
+    when ``orders`` lacks AR order or any other)."""
+    others = [o for o in orders if o != AR]
+    return others[0] if AR in orders and others else None
+
 
 @lru_cache(maxsize=4)
 def _model(model_dir: str, params_key: str):

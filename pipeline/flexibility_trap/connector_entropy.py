@@ -20,10 +20,8 @@ from statistics import mean
 
 import numpy as np
 
-from pipeline.flexibility_trap.common import decode_samples
-from pipeline.reports.stats import CLAIM_VERDICT, N_BOOT, percentile_interval, verdict
-
-AR = "ar_order"
+from pipeline.flexibility_trap.common import AR, arbitrary_order, decode_samples
+from pipeline.reports.stats import N_BOOT, claim_result, percentile_interval, verdict
 
 
 def connector_ids(tokenizer, words: list[str]) -> dict[int, str]:
@@ -41,10 +39,9 @@ def claim(hits: dict[str, list[list[tuple[float, float]]]], seed: int = 0) -> di
     """The later-and-lower claim from ``hits``: order -> per problem (problems in one order, every task's
     in turn) its connector occurrences' (entropy, commit step fraction); None without an AR order and an
     arbitrary one."""
-    other = [o for o in hits if o != AR]
-    if AR not in hits or not other:
+    arb = arbitrary_order(list(hits))
+    if arb is None:
         return None
-    arb = other[0]
     # per order: [problems, 3] = occurrences, their summed commit fraction, their summed entropy
     sums = {
         o: np.array([[len(p), sum(f for _, f in p), sum(e for e, _ in p)] for p in hits[o]], dtype=np.float64)
@@ -68,7 +65,7 @@ def claim(hits: dict[str, list[list[tuple[float, float]]]], seed: int = 0) -> di
         f"{lower:+.2f} nats [{elo:+.2f}, {ehi:+.2f}]; {int(sums[AR][:, 0].sum())} / {int(sums[arb][:, 0].sum())} "
         f"occurrences in {n} problems"
     )
-    return {"effect": later, "ci_lo": lo, "ci_hi": hi, "verdict": CLAIM_VERDICT[word], "detail": detail}
+    return claim_result(later, lo, hi, detail, word)
 
 
 def run(params, cfg, models, data_dir) -> tuple[list[dict], dict | None]:

@@ -12,10 +12,8 @@ bootstrap interval over problems.
 
 from __future__ import annotations
 
-from pipeline.flexibility_trap.common import decode_samples, plot_lines
+from pipeline.flexibility_trap.common import AR, arbitrary_order, decode_samples, plot_lines
 from pipeline.reports.stats import claim_result, paired_diff_ci
-
-AR = "ar_order"
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
@@ -42,17 +40,17 @@ def ks_up_to(n: int) -> list[int]:
 def claim(correct: dict[tuple[str, str], list[int]], n: int, orders: list[str]) -> dict | None:
     """The growth claim from the correct counts per (task, order), problems in one order (None: no AR order
     or no arbitrary order among ``orders``)."""
-    other = [o for o in orders if o != AR]
-    if AR not in orders or not other:
+    arb = arbitrary_order(orders)
+    if arb is None:
         return None
     growth = lambda cs: [pass_at_k(n, c, n) - pass_at_k(n, c, 1) for c in cs]  # per problem, in [0, 1]
     tasks = sorted({t for t, _ in correct})
-    cells = [(growth(correct[t, other[0]]), growth(correct[t, AR])) for t in tasks]
+    cells = [(growth(correct[t, arb]), growth(correct[t, AR])) for t in tasks]
     effect, lo, hi = paired_diff_ci(cells)
     mean_growth = lambda o: 100 * sum(sum(growth(correct[t, o])) / len(correct[t, o]) for t in tasks) / len(tasks)
     detail = (
-        f"pass@1 -> pass@{n} gain {mean_growth(AR):+.1f} under {AR}, {mean_growth(other[0]):+.1f} under "
-        f"{other[0]} (mean over {len(tasks)} tasks, {len(cells[0][0])} problems each)"
+        f"pass@1 -> pass@{n} gain {mean_growth(AR):+.1f} under {AR}, {mean_growth(arb):+.1f} under "
+        f"{arb} (mean over {len(tasks)} tasks, {len(cells[0][0])} problems each)"
     )
     return claim_result(effect, lo, hi, detail)
 

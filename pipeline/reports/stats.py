@@ -58,6 +58,8 @@ def verdict(lo: float, hi: float) -> str:
 CLAIM_VERDICT = {"better": "holds", "worse": "does not hold", "undecided": "undecided"}
 
 
-def claim_result(effect: float, lo: float, hi: float, detail: str) -> dict:
-    """One claim's measurement (the analyses' ``<name>_claim.json``): the verdict follows from the interval."""
-    return {"effect": effect, "ci_lo": lo, "ci_hi": hi, "verdict": CLAIM_VERDICT[verdict(lo, hi)], "detail": detail}
+def claim_result(effect: float, lo: float, hi: float, detail: str, word: str | None = None) -> dict:
+    """One claim's measurement (the analyses' ``<name>_claim.json``): the verdict follows from the interval,
+    or from ``word`` (``verdict``'s, for a claim that several intervals decide together)."""
+    word = word or verdict(lo, hi)
+    return {"effect": effect, "ci_lo": lo, "ci_hi": hi, "verdict": CLAIM_VERDICT[word], "detail": detail}

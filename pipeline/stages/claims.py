@@ -38,8 +38,7 @@ def main(argv=None) -> None:
     if scope.get("analyses") and args.figures is None:
         raise SystemExit(f"claims --scope {args.scope}: analyses {scope['analyses']} need --figures")
     analyses = {a: json.loads(claim_file(args.figures, a).read_text()) for a in scope.get("analyses", [])}
-    name = "claims" if args.scope == "main" else "claims_full"
-    with StageRun(params, "claims", {**scope, "scope": args.scope}, run_name=name) as run:
+    with StageRun(params, "claims", {**scope, "scope": args.scope}, run_name=out.stem) as run:
         task_lists = {t: tab["tasks"] for t, tab in tables.items()}
         rows = [decide(c, eval_dirs, task_lists, ev["gen_lengths"], analyses) for c in CLAIMS]
         with atomic_paths(out, out.with_suffix(".md")) as (csv_file, md_file):
